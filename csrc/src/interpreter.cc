@@ -1,0 +1,127 @@
+#include "interpreter.h"
+
+#include <cstdio>
+
+namespace tfc {
+
+std::unique_ptr<Interpreter> Interpreter::Create(std::shared_ptr<Model> model, const InterpreterOptions& options,
+                                                 std::string* error) {
+  if (options.has_delegate) {
+    *error =
+        "delegates are not supported by tflite-cffi: remove experimental_delegates / "
+        "TfLiteInterpreterOptionsAddDelegate (every op runs on its own CPU kernels)";
+    return nullptr;
+  }
+  std::unique_ptr<Interpreter> interp(new Interpreter());
+  interp->model_ = std::move(model);
+  interp->options_ = options;
+  // -1 means "the library chooses": one thread, as TensorFlow Lite's builtin kernels do.
+  int threads = options.num_threads < 1 ? 1 : options.num_threads;
+  if (threads > 64) threads = 64;
+  interp->pool_.reset(new ThreadPool(threads));
+  const fb::Model* m = interp->model_->fb();
+  const uint32_t n = m->subgraphs()->size();
+  interp->subgraphs_.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    interp->subgraphs_.emplace_back(new Subgraph(interp.get(), static_cast<int>(i)));
+    if (interp->subgraphs_.back()->Build(*interp->model_, m->subgraphs()->Get(i)) != kTfLiteOk) {
+      *error = interp->last_error_;
+      return nullptr;
+    }
+  }
+  if (const auto* sigs = m->signature_defs()) {
+    for (uint32_t i = 0; i < sigs->size(); ++i) {
+      const fb::SignatureDef* sd = sigs->Get(i);
+      SignatureInfo info;
+      info.key = sd->signature_key() ? sd->signature_key()->str() : std::string();
+      info.subgraph = static_cast<int>(sd->subgraph_index());
+      if (sd->inputs())
+        for (const fb::TensorMap* tm : *sd->inputs())
+          info.inputs.emplace_back(tm->name()->str(), static_cast<int>(tm->tensor_index()));
+      if (sd->outputs())
+        for (const fb::TensorMap* tm : *sd->outputs())
+          info.outputs.emplace_back(tm->name()->str(), static_cast<int>(tm->tensor_index()));
+      interp->signatures_.push_back(std::move(info));
+    }
+  }
+  return interp;
+}
+
+Interpreter::~Interpreter() = default;
+
+TfLiteStatus Interpreter::FailV(TfLiteStatus status, const char* prefix, const char* format, va_list args) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), format, args);
+  last_error_ = std::string(prefix ? prefix : "") + buf;
+  if (options_.reporter) options_.reporter(options_.reporter_data, last_error_.c_str());
+  return status;
+}
+
+TfLiteStatus Interpreter::Fail(TfLiteStatus status, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  FailV(status, nullptr, format, args);
+  va_end(args);
+  return status;
+}
+
+TfLiteStatus Interpreter::ResizeInput(int index, int tensor_index, const std::vector<int32_t>& dims) {
+  Subgraph* g = subgraph(index);
+  if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
+  return g->ResizeInput(tensor_index, dims);
+}
+
+TfLiteStatus Interpreter::AllocateTensors(int index) {
+  ClearError();
+  Subgraph* g = subgraph(index);
+  if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
+  TFC_OK(g->Prepare());
+  return PlanAndBind();
+}
+
+TfLiteStatus Interpreter::PlanAndBind() {
+  std::vector<size_t> region(subgraphs_.size(), 0);
+  size_t total = 0;
+  for (size_t i = 0; i < subgraphs_.size(); ++i) {
+    if (!subgraphs_[i]->prepared()) continue;
+    region[i] = subgraphs_[i]->Plan(options_.preserve_all_tensors);
+    total += (region[i] + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
+  }
+  if (options_.arena_limit && total > options_.arena_limit) {
+    for (auto& g : subgraphs_) g->Invalidate();
+    return Fail(kTfLiteError, "the model needs an arena of %zu bytes, over the limit of %zu bytes", total,
+                options_.arena_limit);
+  }
+  if (!arena_.Reserve(total)) {
+    for (auto& g : subgraphs_) g->Invalidate();
+    return Fail(kTfLiteError, "out of memory allocating an arena of %zu bytes", total);
+  }
+  arena_bytes_ = total;
+  uint8_t* base = static_cast<uint8_t*>(arena_.data());
+  size_t offset = 0;
+  for (size_t i = 0; i < subgraphs_.size(); ++i) {
+    if (!subgraphs_[i]->prepared()) continue;
+    subgraphs_[i]->Bind(base + offset);
+    offset += (region[i] + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
+  }
+  return kTfLiteOk;
+}
+
+TfLiteStatus Interpreter::Invoke(int index) {
+  ClearError();
+  Subgraph* g = subgraph(index);
+  if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
+  return g->Invoke();
+}
+
+void Interpreter::ResetVariables() {
+  for (auto& g : subgraphs_) g->ResetVariables();
+}
+
+size_t Interpreter::persistent_bytes() const {
+  size_t total = 0;
+  for (const auto& g : subgraphs_) total += g->PersistentBytes();
+  return total;
+}
+
+}  // namespace tfc

@@ -1,0 +1,165 @@
+// The interface between the engine and its op kernels.
+//
+// One file per op in csrc/src/kernels/, named after the op in lower case
+// (conv_2d.cc for CONV_2D). Each defines a class derived from OpKernel and
+// registers it for a builtin code and a range of op versions:
+//
+//   class Floor final : public OpKernel {
+//    public:
+//     TfLiteStatus Prepare(OpContext& ctx) override {
+//       TFC_ENSURE(ctx, ctx.num_inputs() == 1 && ctx.num_outputs() == 1);
+//       const TfLiteTensor* in = ctx.input(0);
+//       TFC_ENSURE_TYPE(ctx, in, kTfLiteFloat32);
+//       return ctx.ResizeOutput(0, in->dims);
+//     }
+//     TfLiteStatus Eval(OpContext& ctx) override { ... no allocation here ... }
+//   };
+//   TFC_REGISTER_OP(FLOOR, 1, 1, Floor);
+//
+// Life of a kernel object (one per node):
+// - Prepare runs at every AllocateTensors (again after a resize): check
+//   types, shapes and options, compute output shapes with ResizeOutput,
+//   request scratch memory, pack constant weights into members. All
+//   allocation belongs here. Errors go through ctx.Error (op name and node
+//   index are added to the message).
+// - Eval runs at every Invoke and must not allocate (scratch comes from the
+//   arena through ctx.Scratch). Tensor data pointers may change between
+//   Prepares: never cache them across calls; cache only packed copies.
+// - A node whose inputs include a dynamic tensor (shape known only at run
+//   time) is prepared again right before each Eval; its outputs then live in
+//   owned heap memory (Storage::kDynamic).
+#pragma once
+
+#include <cstdarg>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "tensor.h"
+#include "thread_pool.h"
+#include "tflite_generated.h"
+
+namespace tfc {
+
+class Subgraph;
+class Interpreter;
+struct Node;
+
+class OpContext {
+ public:
+  OpContext(Subgraph* subgraph, Node* node, int node_index)
+      : subgraph_(subgraph), node_(node), node_index_(node_index) {}
+
+  // ---- the node ----
+  int num_inputs() const;
+  int num_outputs() const;
+  // nullptr when the input is absent (index -1 in the model, an optional
+  // input) or i is out of range.
+  TfLiteTensor* input(int i) const;
+  TfLiteTensor* output(int i) const;
+  // Tensor index in the subgraph of input/output i (-1 when absent).
+  int input_index(int i) const;
+  int output_index(int i) const;
+  int node_index() const { return node_index_; }
+  const fb::Operator* op() const;
+  int builtin_code() const;  // fb::BuiltinOperator value
+  int version() const;
+  const char* op_name() const;  // "CONV_2D", or the custom op's name
+  // Builtin options of the expected table type, or nullptr when the model
+  // has none (kernels then use the format's defaults).
+  template <class T>
+  const T* options() const {
+    const fb::Operator* o = op();
+    return o ? o->builtin_options_as<T>() : nullptr;
+  }
+
+  // ---- Prepare-time services ----
+  // Sets the shape of output i (type comes from the model). In Prepare for
+  // planned outputs; in Eval only for outputs marked dynamic.
+  TfLiteStatus ResizeOutput(int i, const std::vector<int32_t>& dims);
+  // Output i's shape depends on data: it is given by ResizeOutput in Eval and
+  // lives in owned heap memory; nodes reading it are re-prepared per Invoke.
+  void MarkOutputDynamic(int i);
+  // Output i is computed once, now, in Prepare (e.g. DEQUANTIZE of constant
+  // fp16 weights): gives it persistent storage of its current shape; the
+  // caller fills output(i)->data before returning. A node whose outputs are all
+  // folded is skipped at Invoke, and later kernels see a constant tensor.
+  TfLiteStatus FoldOutput(int i);
+  // Whether every input that exists is constant (helper for FoldOutput users).
+  bool AllInputsConstant() const;
+  // Scratch memory for Eval, planned in the arena, alive during this node
+  // only. Returns an id for Scratch(). Call in every Prepare.
+  int RequestScratch(size_t bytes);
+  void* Scratch(int id) const;
+
+  // ---- services for Prepare and Eval ----
+  ThreadPool& pool() const;
+  int num_threads() const;
+  // Records "OP_NAME (node N): <message>" as the interpreter's last error and
+  // returns kTfLiteError.
+  TfLiteStatus Error(const char* format, ...) __attribute__((format(printf, 2, 3)));
+  // The same with another status (e.g. kTfLiteUnresolvedOps).
+  TfLiteStatus ErrorStatus(TfLiteStatus status, const char* format, ...)
+      __attribute__((format(printf, 3, 4)));
+
+  // ---- control flow (WHILE, IF, CALL_ONCE) ----
+  Subgraph* subgraph() const { return subgraph_; }
+  Interpreter& interpreter() const;
+
+ private:
+  Subgraph* subgraph_;
+  Node* node_;
+  int node_index_;
+};
+
+class OpKernel {
+ public:
+  virtual ~OpKernel() = default;
+  virtual TfLiteStatus Prepare(OpContext& ctx) = 0;
+  virtual TfLiteStatus Eval(OpContext& ctx) = 0;
+};
+
+using KernelFactory = std::unique_ptr<OpKernel> (*)();
+
+struct OpRegistration {
+  int32_t builtin_code;
+  int min_version;
+  int max_version;
+  KernelFactory create;
+};
+
+// Called by TFC_REGISTER_OP at static initialization.
+bool RegisterOp(const OpRegistration& registration);
+// The kernel for (code, version), or nullptr.
+const OpRegistration* FindOp(int32_t builtin_code, int version);
+// "CONV_2D" for a builtin code; "UNKNOWN" when out of range.
+const char* BuiltinName(int32_t builtin_code);
+
+#define TFC_REGISTER_OP(OP, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)                         \
+  static const bool tfc_registered_##OP##_##KERNEL_CLASS = ::tfc::RegisterOp(               \
+      {::tfc::fb::BuiltinOperator_##OP, (MIN_VERSION), (MAX_VERSION),                       \
+       []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }})
+
+// Returns ctx.Error(...) from the calling Prepare/Eval when COND is false.
+#define TFC_ENSURE(ctx, cond)                                                    \
+  do {                                                                           \
+    if (!(cond)) return (ctx).Error("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+  } while (0)
+#define TFC_ENSURE_MSG(ctx, cond, ...)          \
+  do {                                          \
+    if (!(cond)) return (ctx).Error(__VA_ARGS__); \
+  } while (0)
+#define TFC_ENSURE_TYPE(ctx, tensor, expected)                                           \
+  do {                                                                                   \
+    if ((tensor)->type != (expected))                                                    \
+      return (ctx).Error("tensor '%s' has type %s; this kernel takes %s",               \
+                         (tensor)->name.c_str(), ::tfc::TypeName((tensor)->type),       \
+                         ::tfc::TypeName(expected));                                     \
+  } while (0)
+#define TFC_OK(expr)                                 \
+  do {                                               \
+    TfLiteStatus tfc_status_ = (expr);               \
+    if (tfc_status_ != kTfLiteOk) return tfc_status_; \
+  } while (0)
+
+}  // namespace tfc

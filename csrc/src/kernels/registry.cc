@@ -1,0 +1,35 @@
+// The op registry: kernels register themselves (TFC_REGISTER_OP) at static
+// initialization; the interpreter looks them up by builtin code and version.
+#include <vector>
+
+#include "kernels/kernel.h"
+
+namespace tfc {
+namespace {
+
+std::vector<OpRegistration>& Registry() {
+  static std::vector<OpRegistration> registry;
+  return registry;
+}
+
+}  // namespace
+
+bool RegisterOp(const OpRegistration& registration) {
+  Registry().push_back(registration);
+  return true;
+}
+
+const OpRegistration* FindOp(int32_t builtin_code, int version) {
+  for (const OpRegistration& r : Registry()) {
+    if (r.builtin_code == builtin_code && version >= r.min_version && version <= r.max_version) return &r;
+  }
+  return nullptr;
+}
+
+const char* BuiltinName(int32_t builtin_code) {
+  if (builtin_code < 0 || builtin_code > fb::BuiltinOperator_MAX) return "UNKNOWN";
+  const char* name = fb::EnumNameBuiltinOperator(static_cast<fb::BuiltinOperator>(builtin_code));
+  return (name && *name) ? name : "UNKNOWN";
+}
+
+}  // namespace tfc

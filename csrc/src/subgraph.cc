@@ -1,0 +1,357 @@
+#include "subgraph.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "interpreter.h"
+
+namespace tfc {
+
+TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
+  model_ = &model;
+  if (g->name()) name_ = g->name()->str();
+  const uint32_t num_tensors = g->tensors() ? g->tensors()->size() : 0;
+  tensors_.resize(num_tensors);  // never resized again: tensor pointers are handed out
+  for (uint32_t i = 0; i < num_tensors; ++i) {
+    const fb::Tensor* ft = g->tensors()->Get(i);
+    TfLiteTensor& t = tensors_[i];
+    t.index = static_cast<int32_t>(i);
+    t.subgraph = index_;
+    t.owner = interpreter_;
+    t.type = static_cast<TfLiteType>(MapTensorType(ft->type()));
+    if (ft->name()) t.name = ft->name()->str();
+    if (ft->shape()) t.dims.assign(ft->shape()->begin(), ft->shape()->end());
+    if (ft->shape_signature() && ft->shape_signature()->size() > 0)
+      t.dims_signature.assign(ft->shape_signature()->begin(), ft->shape_signature()->end());
+    if (const fb::QuantizationParameters* q = ft->quantization()) {
+      if (q->scale() && q->scale()->size() > 0) {
+        t.quant.scale.assign(q->scale()->begin(), q->scale()->end());
+        if (q->zero_point() && q->zero_point()->size() == q->scale()->size())
+          t.quant.zero_point.assign(q->zero_point()->begin(), q->zero_point()->end());
+        else
+          t.quant.zero_point.assign(t.quant.scale.size(), 0);
+        t.quant.quantized_dimension = q->quantized_dimension();
+      }
+    }
+    t.sparsity = ft->sparsity();
+    t.is_variable = ft->is_variable();
+    size_t data_size = 0;
+    const uint8_t* data = model.BufferData(ft->buffer(), &data_size);
+    size_t bytes = TypeSize(t.type);
+    if (!CheckedByteSize(t.dims.data(), t.dims.size(), bytes ? bytes : 1, &bytes))
+      return interpreter_->Fail(kTfLiteError, "tensor %u has an invalid shape", i);
+    t.bytes = t.type == kTfLiteString ? data_size : bytes;
+    if (t.is_variable) {
+      variable_init_.push_back({static_cast<int>(i), {data, data_size}});
+      TFC_OK(InitVariable(t));
+    } else if (data) {
+      t.storage = Storage::kConstant;
+      t.data = const_cast<uint8_t*>(data);  // read-only: the C API refuses writes to constants
+    }
+  }
+  if (g->inputs()) inputs_.assign(g->inputs()->begin(), g->inputs()->end());
+  if (g->outputs()) outputs_.assign(g->outputs()->begin(), g->outputs()->end());
+  const uint32_t num_ops = g->operators() ? g->operators()->size() : 0;
+  nodes_.resize(num_ops);
+  for (uint32_t i = 0; i < num_ops; ++i) {
+    const fb::Operator* op = g->operators()->Get(i);
+    Node& n = nodes_[i];
+    n.op = op;
+    n.builtin_code = model.BuiltinCode(op->opcode_index());
+    n.version = model.OpVersion(op->opcode_index());
+    n.name = model.OpName(op->opcode_index());
+    if (op->inputs()) n.inputs.assign(op->inputs()->begin(), op->inputs()->end());
+    if (op->outputs()) n.outputs.assign(op->outputs()->begin(), op->outputs()->end());
+    if (op->intermediates()) n.intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
+    if (n.builtin_code != fb::BuiltinOperator_CUSTOM) n.registration = FindOp(n.builtin_code, n.version);
+    if (n.registration) n.kernel = n.registration->create();
+  }
+  return kTfLiteOk;
+}
+
+TfLiteStatus Subgraph::InitVariable(TfLiteTensor& t) {
+  TFC_OK(AllocateHeap(t, Storage::kPersistent));
+  for (const auto& v : variable_init_) {
+    if (v.first != t.index) continue;
+    if (v.second.first && v.second.second == t.bytes)
+      memcpy(t.data, v.second.first, t.bytes);
+    else
+      memset(t.data, 0, t.bytes);
+  }
+  return kTfLiteOk;
+}
+
+void Subgraph::ResetVariables() {
+  for (const auto& v : variable_init_) {
+    TfLiteTensor& t = tensors_[static_cast<size_t>(v.first)];
+    if (!t.data) continue;
+    if (v.second.first && v.second.second == t.bytes)
+      memcpy(t.data, v.second.first, t.bytes);
+    else
+      memset(t.data, 0, t.bytes);
+  }
+}
+
+TfLiteStatus Subgraph::AllocateHeap(TfLiteTensor& t, Storage storage) {
+  if (!t.owned.Reserve(t.bytes))
+    return interpreter_->Fail(kTfLiteError, "out of memory allocating %zu bytes for tensor '%s'", t.bytes,
+                              t.name.c_str());
+  t.storage = storage;
+  t.data = t.owned.data();
+  return kTfLiteOk;
+}
+
+TfLiteStatus Subgraph::ResizeInput(int tensor_index, const std::vector<int32_t>& dims) {
+  TfLiteTensor* t = tensor(tensor_index);
+  if (!t) return interpreter_->Fail(kTfLiteError, "no tensor %d", tensor_index);
+  if (dims.size() > static_cast<size_t>(kMaxRank))
+    return interpreter_->Fail(kTfLiteError, "rank %zu is larger than the supported %d", dims.size(), kMaxRank);
+  size_t bytes = 0;
+  size_t elem = TypeSize(t->type);
+  if (!CheckedByteSize(dims.data(), dims.size(), elem ? elem : 1, &bytes))
+    return interpreter_->Fail(kTfLiteError,
+                              "cannot resize tensor '%s': dims must be >= 0 and the size below 1 TB",
+                              t->name.c_str());
+  if (t->is_constant()) return interpreter_->Fail(kTfLiteError, "tensor '%s' is a constant", t->name.c_str());
+  if (t->dims != dims) {
+    t->dims = dims;
+    t->bytes = bytes;
+    if (t->is_variable) TFC_OK(InitVariable(*t));
+    Invalidate();
+  }
+  return kTfLiteOk;
+}
+
+TfLiteStatus Subgraph::SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node) {
+  (void)node;
+  if (dims.size() > static_cast<size_t>(kMaxRank))
+    return interpreter_->Fail(kTfLiteError, "tensor '%s' would get rank %zu (at most %d)", t.name.c_str(),
+                              dims.size(), kMaxRank);
+  size_t elem = TypeSize(t.type);
+  size_t bytes = 0;
+  if (!CheckedByteSize(dims.data(), dims.size(), elem ? elem : 1, &bytes))
+    return interpreter_->Fail(kTfLiteError, "tensor '%s' would get a negative or oversized shape", t.name.c_str());
+  if (t.is_constant())
+    return interpreter_->Fail(kTfLiteError, "an op tries to write constant tensor '%s'", t.name.c_str());
+  switch (phase_) {
+    case Phase::kPrepare:
+      t.dims = dims;
+      t.bytes = bytes;
+      return kTfLiteOk;
+    case Phase::kPrepareDynamic:
+      t.dims = dims;
+      t.bytes = bytes;
+      return AllocateHeap(t, Storage::kDynamic);
+    case Phase::kEval:
+      if (t.storage == Storage::kDynamic) {
+        t.dims = dims;
+        t.bytes = bytes;
+        return AllocateHeap(t, Storage::kDynamic);
+      }
+      if (t.dims == dims) return kTfLiteOk;
+      return interpreter_->Fail(kTfLiteError,
+                                "tensor '%s' changed shape during Invoke without being marked dynamic",
+                                t.name.c_str());
+    case Phase::kIdle:
+      break;
+  }
+  return interpreter_->Fail(kTfLiteError, "internal error: shape set outside Prepare/Eval");
+}
+
+TfLiteStatus Subgraph::Prepare() {
+  prepared_ = false;
+  bound_ = false;
+  // Collect every missing kernel into one message, as allocation reports it.
+  std::string unresolved;
+  int first_unresolved = -1;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    if (n.kernel) continue;
+    if (first_unresolved < 0) first_unresolved = static_cast<int>(i);
+    char line[256];
+    if (n.builtin_code == fb::BuiltinOperator_CUSTOM)
+      snprintf(line, sizeof(line), "%scustom op '%s' (node %zu)", unresolved.empty() ? "" : "; ", n.name.c_str(), i);
+    else
+      snprintf(line, sizeof(line), "%s%s version %d (node %zu)", unresolved.empty() ? "" : "; ", n.name.c_str(),
+               n.version, i);
+    unresolved += line;
+  }
+  if (!unresolved.empty()) {
+    return interpreter_->Fail(kTfLiteUnresolvedOps,
+                              "%sunsupported ops in subgraph %d: %s. tflite-cffi has no kernel for them; "
+                              "`python -m tflite_cffi info MODEL` lists every op and whether it is supported",
+                              "", index_, unresolved.c_str());
+  }
+  // Everything but constants and variables is recomputed.
+  for (TfLiteTensor& t : tensors_) {
+    if (t.storage == Storage::kArena || t.storage == Storage::kDynamic ||
+        (t.storage == Storage::kPersistent && !t.is_variable)) {
+      t.storage = Storage::kNone;
+      t.data = nullptr;
+    }
+  }
+  for (int idx : inputs_) {
+    TfLiteTensor* t = tensor(idx);
+    if (t && (t->type == kTfLiteString || t->type == kTfLiteResource || t->type == kTfLiteVariant) &&
+        t->storage != Storage::kConstant)
+      return interpreter_->Fail(kTfLiteError, "input '%s' has type %s, which tflite-cffi does not support",
+                                t->name.c_str(), TypeName(t->type));
+  }
+  phase_ = Phase::kPrepare;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    n.folded = false;
+    n.dynamic = false;
+    n.scratch_bytes.clear();
+    for (int in : n.inputs) {
+      TfLiteTensor* t = tensor(in);
+      if (t && t->storage == Storage::kDynamic) n.dynamic = true;
+    }
+    if (n.dynamic) {
+      // Shapes are known only at run time: prepared again before each Eval.
+      for (int out : n.outputs)
+        if (TfLiteTensor* t = tensor(out)) t->storage = Storage::kDynamic;
+      continue;
+    }
+    OpContext ctx(this, &n, static_cast<int>(i));
+    TfLiteStatus s = n.kernel->Prepare(ctx);
+    if (s != kTfLiteOk) {
+      phase_ = Phase::kIdle;
+      if (interpreter_->last_error().empty())
+        interpreter_->Fail(s, "%s (node %zu) failed to prepare", n.name.c_str(), i);
+      return s;
+    }
+    bool all_folded = !n.outputs.empty();
+    for (int out : n.outputs) {
+      TfLiteTensor* t = tensor(out);
+      if (t && !(t->storage == Storage::kPersistent && !t->is_variable)) all_folded = false;
+    }
+    n.folded = all_folded;
+  }
+  phase_ = Phase::kIdle;
+  prepared_ = true;
+  return kTfLiteOk;
+}
+
+size_t Subgraph::Plan(bool preserve_all) {
+  const int num_nodes = static_cast<int>(nodes_.size());
+  const int end = num_nodes;  // one past the last node: alive until Invoke returns
+  std::vector<int> first(tensors_.size(), -1), last(tensors_.size(), -1);
+  auto touch = [&](int idx, int step) {
+    if (idx < 0 || static_cast<size_t>(idx) >= tensors_.size()) return;
+    size_t u = static_cast<size_t>(idx);
+    if (first[u] < 0 || step < first[u]) first[u] = step;
+    if (step > last[u]) last[u] = step;
+  };
+  for (int i = 0; i < num_nodes; ++i) {
+    const Node& n = nodes_[static_cast<size_t>(i)];
+    for (int t : n.inputs) touch(t, i);
+    for (int t : n.outputs) touch(t, i);
+    for (int t : n.intermediates) touch(t, i);
+  }
+  // Inputs stay readable and unclobbered for the whole Invoke (callers may
+  // invoke twice with the same input); outputs until the next Invoke.
+  for (int t : inputs_) {
+    touch(t, 0);
+    touch(t, end);
+  }
+  for (int t : outputs_) touch(t, end);
+  std::vector<ArenaRequest> requests;
+  placements_.clear();
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    TfLiteTensor& t = tensors_[i];
+    if (t.storage != Storage::kNone && t.storage != Storage::kArena) continue;
+    if (t.type == kTfLiteString || t.type == kTfLiteResource || t.type == kTfLiteVariant) continue;
+    t.storage = Storage::kArena;
+    int f = first[i] < 0 ? 0 : first[i];
+    int l = last[i] < 0 ? 0 : last[i];
+    if (preserve_all) {
+      f = 0;
+      l = end;
+    }
+    requests.push_back({t.bytes, f, l});
+    placements_.push_back({static_cast<int>(i), -1, -1});
+  }
+  for (int i = 0; i < num_nodes; ++i) {
+    Node& n = nodes_[static_cast<size_t>(i)];
+    n.scratch.assign(n.scratch_bytes.size(), nullptr);
+    if (n.dynamic) continue;
+    for (size_t s = 0; s < n.scratch_bytes.size(); ++s) {
+      requests.push_back({n.scratch_bytes[s], i, i});
+      placements_.push_back({-1, i, static_cast<int>(s)});
+    }
+  }
+  return PlanArena(requests, AlignedBuffer::kAlign, &offsets_);
+}
+
+void Subgraph::Bind(uint8_t* base) {
+  for (size_t k = 0; k < placements_.size(); ++k) {
+    const Placement& p = placements_[k];
+    if (p.tensor >= 0)
+      tensors_[static_cast<size_t>(p.tensor)].data = base + offsets_[k];
+    else
+      nodes_[static_cast<size_t>(p.node)].scratch[static_cast<size_t>(p.slot)] = base + offsets_[k];
+  }
+  bound_ = true;
+}
+
+TfLiteStatus Subgraph::Invoke() {
+  if (!ready())
+    return interpreter_->Fail(kTfLiteError,
+                              "Invoke before AllocateTensors: call AllocateTensors first (again after "
+                              "every resize)");
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& n = nodes_[i];
+    if (n.folded) continue;
+    OpContext ctx(this, &n, static_cast<int>(i));
+    if (n.dynamic) {
+      phase_ = Phase::kPrepareDynamic;
+      n.scratch_bytes.clear();
+      n.heap_scratch.clear();
+      TfLiteStatus s = n.kernel->Prepare(ctx);
+      if (s != kTfLiteOk) {
+        phase_ = Phase::kIdle;
+        return s;
+      }
+      // Anything not given memory by Prepare (outputs of an unchanged shape)
+      // gets a heap block now.
+      for (int out : n.outputs) {
+        TfLiteTensor* t = tensor(out);
+        if (t && t->storage != Storage::kDynamic && t->storage != Storage::kPersistent) {
+          if (AllocateHeap(*t, Storage::kDynamic) != kTfLiteOk) {
+            phase_ = Phase::kIdle;
+            return kTfLiteError;
+          }
+        }
+      }
+      n.heap_scratch.resize(n.scratch_bytes.size());
+      n.scratch.assign(n.scratch_bytes.size(), nullptr);
+      for (size_t s2 = 0; s2 < n.scratch_bytes.size(); ++s2) {
+        if (!n.heap_scratch[s2].Reserve(n.scratch_bytes[s2])) {
+          phase_ = Phase::kIdle;
+          return interpreter_->Fail(kTfLiteError, "out of memory for scratch of node %zu", i);
+        }
+        n.scratch[s2] = n.heap_scratch[s2].data();
+      }
+    }
+    phase_ = Phase::kEval;
+    TfLiteStatus s = n.kernel->Eval(ctx);
+    phase_ = Phase::kIdle;
+    if (s != kTfLiteOk) {
+      if (interpreter_->last_error().empty())
+        interpreter_->Fail(s, "%s (node %zu) failed", n.name.c_str(), i);
+      return s;
+    }
+  }
+  return kTfLiteOk;
+}
+
+size_t Subgraph::PersistentBytes() const {
+  size_t total = 0;
+  for (const TfLiteTensor& t : tensors_) total += t.owned.capacity();
+  for (const Node& n : nodes_)
+    for (const AlignedBuffer& b : n.heap_scratch) total += b.capacity();
+  return total;
+}
+
+}  // namespace tfc

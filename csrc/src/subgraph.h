@@ -1,0 +1,101 @@
+// A subgraph: its tensors, its nodes in execution order, and the state of
+// preparing, planning and running them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arena.h"
+#include "kernels/kernel.h"
+#include "model.h"
+#include "tensor.h"
+
+namespace tfc {
+
+class Interpreter;
+
+struct Node {
+  const fb::Operator* op = nullptr;
+  int32_t builtin_code = 0;
+  int version = 1;
+  std::string name;  // "CONV_2D" or the custom op's name
+  std::vector<int> inputs, outputs, intermediates;
+  const OpRegistration* registration = nullptr;
+  std::unique_ptr<OpKernel> kernel;
+  std::vector<size_t> scratch_bytes;        // requested by the last Prepare
+  std::vector<void*> scratch;               // where each scratch block lives now
+  std::vector<AlignedBuffer> heap_scratch;  // scratch of dynamic nodes
+  bool folded = false;   // all outputs computed at Prepare: skipped by Invoke
+  bool dynamic = false;  // an input's shape is known only at run time
+};
+
+class Subgraph {
+ public:
+  enum class Phase { kIdle, kPrepare, kPrepareDynamic, kEval };
+
+  Subgraph(Interpreter* interpreter, int index) : interpreter_(interpreter), index_(index) {}
+
+  // Creates tensors and nodes from the model; resolves kernels (a missing one
+  // is reported by Prepare, as TensorFlow Lite reports it at allocation).
+  TfLiteStatus Build(const Model& model, const fb::SubGraph* g);
+
+  int index() const { return index_; }
+  const std::string& name() const { return name_; }
+  Interpreter& interpreter() const { return *interpreter_; }
+  std::vector<TfLiteTensor>& tensors() { return tensors_; }
+  TfLiteTensor* tensor(int i) {
+    return (i >= 0 && static_cast<size_t>(i) < tensors_.size()) ? &tensors_[static_cast<size_t>(i)] : nullptr;
+  }
+  const std::vector<int>& inputs() const { return inputs_; }
+  const std::vector<int>& outputs() const { return outputs_; }
+  std::vector<Node>& nodes() { return nodes_; }
+  Phase phase() const { return phase_; }
+
+  // Sets an input's shape; the subgraph must be prepared again.
+  TfLiteStatus ResizeInput(int tensor_index, const std::vector<int32_t>& dims);
+  // Runs every kernel's Prepare in order: shapes, weights, scratch needs.
+  TfLiteStatus Prepare();
+  bool prepared() const { return prepared_; }
+  void Invalidate() { prepared_ = false; bound_ = false; }
+  // Lays out this subgraph's arena tensors and scratch; returns the bytes of
+  // its region. Then Bind gives the region's address.
+  size_t Plan(bool preserve_all);
+  void Bind(uint8_t* base);
+  bool ready() const { return prepared_ && bound_; }
+  TfLiteStatus Invoke();
+  void ResetVariables();
+  // Bytes held outside the arena (variables, folded and dynamic tensors).
+  size_t PersistentBytes() const;
+
+  // For OpContext.
+  TfLiteStatus SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node);
+  TfLiteStatus AllocateHeap(TfLiteTensor& t, Storage storage);
+
+ private:
+  TfLiteStatus InitVariable(TfLiteTensor& t);
+
+  Interpreter* interpreter_;
+  int index_;
+  std::string name_;
+  const Model* model_ = nullptr;
+  std::vector<TfLiteTensor> tensors_;
+  std::vector<int> inputs_, outputs_;
+  std::vector<Node> nodes_;
+  // Variable tensors' initial bytes (from the model, or zeros when absent).
+  std::vector<std::pair<int, std::pair<const uint8_t*, size_t>>> variable_init_;
+  Phase phase_ = Phase::kIdle;
+  bool prepared_ = false;
+  bool bound_ = false;
+  // Plan results: which tensor or scratch block each arena offset belongs to.
+  struct Placement {
+    int tensor;   // tensor index, or -1 for scratch
+    int node;     // for scratch
+    int slot;     // for scratch
+  };
+  std::vector<Placement> placements_;
+  std::vector<size_t> offsets_;
+};
+
+}  // namespace tfc

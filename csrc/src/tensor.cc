@@ -1,0 +1,87 @@
+#include "tensor.h"
+
+#include <cstdlib>
+#include <utility>
+
+namespace tfc {
+
+size_t TypeSize(TfLiteType type) {
+  switch (type) {
+    case kTfLiteFloat32: return 4;
+    case kTfLiteInt32: return 4;
+    case kTfLiteUInt8: return 1;
+    case kTfLiteInt64: return 8;
+    case kTfLiteBool: return 1;
+    case kTfLiteInt16: return 2;
+    case kTfLiteComplex64: return 8;
+    case kTfLiteInt8: return 1;
+    case kTfLiteFloat16: return 2;
+    case kTfLiteFloat64: return 8;
+    case kTfLiteComplex128: return 16;
+    case kTfLiteUInt64: return 8;
+    case kTfLiteUInt32: return 4;
+    case kTfLiteUInt16: return 2;
+    case kTfLiteBFloat16: return 2;
+    case kTfLiteInt4: return 1;  // stored one value per byte once unpacked
+    default: return 0;
+  }
+}
+
+const char* TypeName(TfLiteType type) {
+  switch (type) {
+    case kTfLiteNoType: return "NOTYPE";
+    case kTfLiteFloat32: return "FLOAT32";
+    case kTfLiteInt32: return "INT32";
+    case kTfLiteUInt8: return "UINT8";
+    case kTfLiteInt64: return "INT64";
+    case kTfLiteString: return "STRING";
+    case kTfLiteBool: return "BOOL";
+    case kTfLiteInt16: return "INT16";
+    case kTfLiteComplex64: return "COMPLEX64";
+    case kTfLiteInt8: return "INT8";
+    case kTfLiteFloat16: return "FLOAT16";
+    case kTfLiteFloat64: return "FLOAT64";
+    case kTfLiteComplex128: return "COMPLEX128";
+    case kTfLiteUInt64: return "UINT64";
+    case kTfLiteResource: return "RESOURCE";
+    case kTfLiteVariant: return "VARIANT";
+    case kTfLiteUInt32: return "UINT32";
+    case kTfLiteUInt16: return "UINT16";
+    case kTfLiteInt4: return "INT4";
+    case kTfLiteBFloat16: return "BFLOAT16";
+  }
+  return "UNKNOWN";
+}
+
+AlignedBuffer::~AlignedBuffer() { Release(); }
+
+AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+
+AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
+  if (this != &other) {
+    Release();
+    data_ = std::exchange(other.data_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+  }
+  return *this;
+}
+
+bool AlignedBuffer::Reserve(size_t bytes) {
+  if (bytes <= capacity_ && data_) return true;
+  Release();
+  void* p = nullptr;
+  // Never zero bytes, so data() is non-null for empty tensors too.
+  if (posix_memalign(&p, kAlign, bytes ? bytes : kAlign) != 0) return false;
+  data_ = p;
+  capacity_ = bytes;
+  return true;
+}
+
+void AlignedBuffer::Release() {
+  free(data_);
+  data_ = nullptr;
+  capacity_ = 0;
+}
+
+}  // namespace tfc
