@@ -179,8 +179,8 @@ bool Model::Verify(std::string* error) {
   opts.max_tables = kMaxTables;
   opts.check_alignment = true;
   // Files over 2 GB keep buffers after the flatbuffer; verify the flatbuffer part.
-  opts.max_size = size_ < FLATBUFFERS_MAX_BUFFER_SIZE ? size_ : FLATBUFFERS_MAX_BUFFER_SIZE - 1;
-  flatbuffers::Verifier verifier(base_, opts.max_size, opts);
+  const size_t verify_size = size_ < FLATBUFFERS_MAX_BUFFER_SIZE ? size_ : FLATBUFFERS_MAX_BUFFER_SIZE - 1;
+  flatbuffers::Verifier verifier(base_, verify_size, opts);
   if (!fb::VerifyModelBuffer(verifier)) {
     *error = "the flatbuffer failed verification (corrupted or truncated file)";
     return false;
@@ -270,7 +270,7 @@ bool Model::Verify(std::string* error) {
       }
       size_t data_size = 0;
       const uint8_t* data = num_buffers ? BufferData(tensor->buffer(), &data_size) : nullptr;
-      if (data && elem != 0 && data_size != bytes) {
+      if (data && elem != 0 && !tensor->sparsity() && data_size != bytes) {
         *error = Format("subgraph %u: tensor %u ('%s') holds %zu bytes of data, its shape needs %zu", s, t,
                         tensor->name() ? tensor->name()->c_str() : "", data_size, bytes);
         return false;

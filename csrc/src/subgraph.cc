@@ -40,7 +40,8 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
     size_t bytes = TypeSize(t.type);
     if (!CheckedByteSize(t.dims.data(), t.dims.size(), bytes ? bytes : 1, &bytes))
       return interpreter_->Fail(kTfLiteError, "tensor %u has an invalid shape", i);
-    t.bytes = t.type == kTfLiteString ? data_size : bytes;
+    // Strings and sparse constants hold what their buffer holds, not what the shape says.
+    t.bytes = (t.type == kTfLiteString || (data && t.sparsity)) ? data_size : bytes;
     if (t.is_variable) {
       variable_init_.push_back({static_cast<int>(i), {data, data_size}});
       TFC_OK(InitVariable(t));

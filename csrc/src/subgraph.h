@@ -52,6 +52,9 @@ class Subgraph {
   const std::vector<int>& outputs() const { return outputs_; }
   std::vector<Node>& nodes() { return nodes_; }
   Phase phase() const { return phase_; }
+  // Set while this subgraph prepares or runs: a control-flow op calling a
+  // busy subgraph would recurse forever.
+  bool busy = false;
 
   // Sets an input's shape; the subgraph must be prepared again.
   TfLiteStatus ResizeInput(int tensor_index, const std::vector<int32_t>& dims);
