@@ -1,0 +1,456 @@
+// ADD SUB MUL DIV MAXIMUM MINIMUM SQUARED_DIFFERENCE POW FLOOR_DIV FLOOR_MOD:
+// elementwise binary arithmetic with NumPy broadcasting.
+//
+// Types: float32 for all; int32 for all; int64 for ADD SUB MUL MAXIMUM MINIMUM
+// FLOOR_MOD. Quantized int8/uint8/int16 are rejected (kTfLiteUnresolvedOps).
+// Integer arithmetic wraps (two's complement). Integer division by zero (and
+// float FLOOR_DIV by zero) and an int32 POW with a negative exponent fail at
+// Eval. The fused activation of ADD/SUB/MUL/DIV clamps float and integer
+// results alike; with NONE, float ADD/SUB/MUL/DIV results are still clamped to
+// the finite float range (an overflow gives +-FLT_MAX, not inf), as in the
+// official builtin and reference kernels. NaN stays NaN.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/util/activation.h"
+#include "kernels/util/broadcast.h"
+#include "kernels/util/elementwise.h"
+
+namespace tfc {
+namespace {
+
+using ew::v4f;
+
+enum class Bin { kAdd, kSub, kMul, kDiv, kMax, kMin, kSqDiff, kPow, kFloorDiv, kFloorMod };
+
+// ---- the operations ----
+// Float ops with a vector form (kVec) go through the 4-lane loop.
+
+template <Bin OP>
+struct FloatOp;
+template <>
+struct FloatOp<Bin::kAdd> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return a + b; }
+};
+template <>
+struct FloatOp<Bin::kSub> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return a - b; }
+};
+template <>
+struct FloatOp<Bin::kMul> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return a * b; }
+};
+template <>
+struct FloatOp<Bin::kDiv> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return a / b; }
+};
+template <>
+struct FloatOp<Bin::kMax> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return ew::Max(a, b); }
+};
+template <>
+struct FloatOp<Bin::kMin> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const { return ew::Min(a, b); }
+};
+template <>
+struct FloatOp<Bin::kSqDiff> {
+  static constexpr bool kVec = true;
+  template <class V>
+  V operator()(V a, V b) const {
+    V d = a - b;
+    return d * d;
+  }
+};
+template <>
+struct FloatOp<Bin::kPow> {
+  static constexpr bool kVec = false;
+  float operator()(float a, float b) const { return std::pow(a, b); }
+};
+template <>
+struct FloatOp<Bin::kFloorDiv> {
+  static constexpr bool kVec = false;
+  float operator()(float a, float b) const { return std::floor(a / b); }
+};
+template <>
+struct FloatOp<Bin::kFloorMod> {
+  static constexpr bool kVec = false;
+  float operator()(float a, float b) const {
+    float r = std::fmod(a, b);
+    if (r != 0.f && ((b < 0.f) != (r < 0.f))) r += b;
+    return r;
+  }
+};
+
+// Integer ops; divisors were checked non-zero and POW exponents non-negative
+// before these run.
+template <Bin OP, class T>
+struct IntOp;
+template <class T>
+struct IntOp<Bin::kAdd, T> {
+  T operator()(T a, T b) const { return ew::WrapAdd(a, b); }
+};
+template <class T>
+struct IntOp<Bin::kSub, T> {
+  T operator()(T a, T b) const { return ew::WrapSub(a, b); }
+};
+template <class T>
+struct IntOp<Bin::kMul, T> {
+  T operator()(T a, T b) const { return ew::WrapMul(a, b); }
+};
+template <class T>
+struct IntOp<Bin::kDiv, T> {  // truncates toward zero; MIN / -1 saturates to MAX
+  T operator()(T a, T b) const {
+    if (b == -1) return a == std::numeric_limits<T>::min() ? std::numeric_limits<T>::max() : static_cast<T>(-a);
+    return static_cast<T>(a / b);
+  }
+};
+template <class T>
+struct IntOp<Bin::kMax, T> {
+  T operator()(T a, T b) const { return a > b ? a : b; }
+};
+template <class T>
+struct IntOp<Bin::kMin, T> {
+  T operator()(T a, T b) const { return a < b ? a : b; }
+};
+template <class T>
+struct IntOp<Bin::kSqDiff, T> {
+  T operator()(T a, T b) const {
+    T d = ew::WrapSub(a, b);
+    return ew::WrapMul(d, d);
+  }
+};
+// Exact when a^b fits in T; otherwise T's minimum (what the official kernel
+// gives on x86, where it converts a double result out of range).
+template <class T>
+struct IntOp<Bin::kPow, T> {
+  T operator()(T a, T b) const {
+    T result = 1;
+    T base = a;
+    while (b > 0) {
+      if ((b & 1) && __builtin_mul_overflow(result, base, &result))
+        return std::numeric_limits<T>::min();
+      b = static_cast<T>(b >> 1);
+      if (b && __builtin_mul_overflow(base, base, &base)) return std::numeric_limits<T>::min();
+    }
+    return result;
+  }
+};
+template <class T>
+struct IntOp<Bin::kFloorDiv, T> {
+  T operator()(T a, T b) const {
+    if (b == -1) return ew::WrapNeg(a);
+    T q = static_cast<T>(a / b);
+    if (a % b != 0 && ((a < 0) != (b < 0))) --q;
+    return q;
+  }
+};
+template <class T>
+struct IntOp<Bin::kFloorMod, T> {
+  T operator()(T a, T b) const {
+    if (b == -1) return 0;
+    T r = static_cast<T>(a % b);
+    if (r != 0 && ((b < 0) != (r < 0))) r = static_cast<T>(r + b);
+    return r;
+  }
+};
+
+// Fused activation applied after the op (NaN stays NaN).
+template <class F, class T, bool CLAMP>
+struct Clamped {
+  F f;
+  T lo, hi;
+  static constexpr bool kVec = std::is_same<T, float>::value && F::kVec;
+  T operator()(T a, T b) const {
+    T r = f(a, b);
+    return CLAMP ? ew::ClampKeepNaN(r, lo, hi) : r;
+  }
+  template <class V = v4f>
+  v4f operator()(v4f a, v4f b) const {
+    v4f r = f(a, b);
+    return CLAMP ? ew::ClampKeepNaN(r, ew::Splat4(lo), ew::Splat4(hi)) : r;
+  }
+};
+template <Bin OP, class T>
+struct IntOpVec : IntOp<OP, T> {
+  static constexpr bool kVec = false;
+};
+
+// ---- one row: sa/sb are the inputs' element steps (0 or 1) ----
+
+template <class F>
+inline void RowVec(const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
+                   float* __restrict o, int64_t n, const F& f) {
+  int64_t i = 0;
+  if (sa && sb) {
+    for (; i + 8 <= n; i += 8) {
+      ew::Store4(o + i, f(ew::Load4(a + i), ew::Load4(b + i)));
+      ew::Store4(o + i + 4, f(ew::Load4(a + i + 4), ew::Load4(b + i + 4)));
+    }
+    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(ew::Load4(a + i), ew::Load4(b + i)));
+    for (; i < n; ++i) o[i] = f(a[i], b[i]);
+  } else if (sa) {
+    const float y = b[0];
+    const v4f vy = ew::Splat4(y);
+    for (; i + 8 <= n; i += 8) {
+      ew::Store4(o + i, f(ew::Load4(a + i), vy));
+      ew::Store4(o + i + 4, f(ew::Load4(a + i + 4), vy));
+    }
+    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(ew::Load4(a + i), vy));
+    for (; i < n; ++i) o[i] = f(a[i], y);
+  } else if (sb) {
+    const float x = a[0];
+    const v4f vx = ew::Splat4(x);
+    for (; i + 8 <= n; i += 8) {
+      ew::Store4(o + i, f(vx, ew::Load4(b + i)));
+      ew::Store4(o + i + 4, f(vx, ew::Load4(b + i + 4)));
+    }
+    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(vx, ew::Load4(b + i)));
+    for (; i < n; ++i) o[i] = f(x, b[i]);
+  } else {
+    const float v = f(a[0], b[0]);
+    for (; i < n; ++i) o[i] = v;
+  }
+}
+
+template <class T, class F>
+inline void RowScalar(const T* __restrict a, int64_t sa, const T* __restrict b, int64_t sb,
+                      T* __restrict o, int64_t n, const F& f) {
+  if (sa && sb) {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+  } else if (sa) {
+    const T y = b[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], y);
+  } else if (sb) {
+    const T x = a[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(x, b[i]);
+  } else {
+    const T v = f(a[0], b[0]);
+    for (int64_t i = 0; i < n; ++i) o[i] = v;
+  }
+}
+
+const char* OpLabel(Bin op) {
+  switch (op) {
+    case Bin::kAdd: return "ADD";
+    case Bin::kSub: return "SUB";
+    case Bin::kMul: return "MUL";
+    case Bin::kDiv: return "DIV";
+    case Bin::kMax: return "MAXIMUM";
+    case Bin::kMin: return "MINIMUM";
+    case Bin::kSqDiff: return "SQUARED_DIFFERENCE";
+    case Bin::kPow: return "POW";
+    case Bin::kFloorDiv: return "FLOOR_DIV";
+    case Bin::kFloorMod: return "FLOOR_MOD";
+  }
+  return "?";
+}
+
+template <Bin OP>
+bool SupportsType(TfLiteType t) {
+  if (t == kTfLiteFloat32 || t == kTfLiteInt32) return true;
+  if (t == kTfLiteInt64)
+    return OP == Bin::kAdd || OP == Bin::kSub || OP == Bin::kMul || OP == Bin::kMax ||
+           OP == Bin::kMin || OP == Bin::kFloorMod;
+  return false;
+}
+
+template <Bin OP>
+fb::ActivationFunctionType FusedActivation(const OpContext& ctx) {
+  switch (OP) {
+    case Bin::kAdd: {
+      auto* o = ctx.options<fb::AddOptions>();
+      return o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    }
+    case Bin::kSub: {
+      auto* o = ctx.options<fb::SubOptions>();
+      return o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    }
+    case Bin::kMul: {
+      auto* o = ctx.options<fb::MulOptions>();
+      return o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    }
+    case Bin::kDiv: {
+      auto* o = ctx.options<fb::DivOptions>();
+      return o ? o->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    }
+    default:
+      return fb::ActivationFunctionType_NONE;
+  }
+}
+
+template <Bin OP>
+class BinaryArithmetic final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    TFC_ENSURE(ctx, ctx.num_inputs() == 2 && ctx.num_outputs() == 1);
+    const TfLiteTensor* a = ctx.input(0);
+    const TfLiteTensor* b = ctx.input(1);
+    const TfLiteTensor* out = ctx.output(0);
+    TFC_ENSURE(ctx, a != nullptr && b != nullptr && out != nullptr);
+    if (ew::IsQuantizedIntType(a->type)) return ew::RejectQuantized(ctx, a->type);
+    TFC_ENSURE_MSG(ctx, SupportsType<OP>(a->type), "%s does not support %s inputs", OpLabel(OP),
+                   TypeName(a->type));
+    TFC_ENSURE_TYPE(ctx, b, a->type);
+    TFC_ENSURE_TYPE(ctx, out, a->type);
+
+    bool act_ok = true;
+    range_ = ActivationRange(FusedActivation<OP>(ctx), &act_ok);
+    TFC_ENSURE_MSG(ctx, act_ok, "unsupported fused activation %d",
+                   static_cast<int>(FusedActivation<OP>(ctx)));
+    clamp_ = FusedActivation<OP>(ctx) != fb::ActivationFunctionType_NONE;
+    if (OP == Bin::kAdd || OP == Bin::kSub || OP == Bin::kMul || OP == Bin::kDiv) {
+      // Float results are always clamped to the finite range.
+      float_clamp_ = true;
+      float_range_.lo = ew::Max(range_.lo, std::numeric_limits<float>::lowest());
+      float_range_.hi = ew::Min(range_.hi, std::numeric_limits<float>::max());
+    } else {
+      float_clamp_ = clamp_;
+      float_range_ = range_;
+    }
+
+    std::vector<int32_t> out_dims;
+    char sa[96], sb[96];
+    TFC_ENSURE_MSG(ctx, BroadcastShapes(a->dims, b->dims, &out_dims),
+                   "shapes %s and %s are not broadcastable", ShapeString(a->dims, sa, sizeof sa),
+                   ShapeString(b->dims, sb, sizeof sb));
+    int64_t n = 0;
+    TFC_ENSURE_MSG(ctx, ew::CheckedNumElements(out_dims, &n), "bad output shape %s",
+                   ShapeString(out_dims, sa, sizeof sa));
+    TFC_ENSURE_MSG(ctx, plan_.Init({&a->dims, &b->dims}, out_dims),
+                   "broadcasting %s with %s needs more than %d dimensions",
+                   ShapeString(a->dims, sa, sizeof sa), ShapeString(b->dims, sb, sizeof sb),
+                   kMaxBroadcastDims);
+    return ctx.ResizeOutput(0, out_dims);
+  }
+
+  TfLiteStatus Eval(OpContext& ctx) override {
+    const TfLiteTensor* a = ctx.input(0);
+    const TfLiteTensor* b = ctx.input(1);
+    TfLiteTensor* out = ctx.output(0);
+    if (plan_.size == 0) return kTfLiteOk;
+    switch (a->type) {
+      case kTfLiteFloat32:
+        if (OP == Bin::kFloorDiv && HasZero<float>(b))
+          return ctx.Error("Division by 0");
+        return float_clamp_ ? RunFloat<true>(ctx, a, b, out) : RunFloat<false>(ctx, a, b, out);
+      case kTfLiteInt32:
+        return RunInt<int32_t>(ctx, a, b, out);
+      case kTfLiteInt64:
+        return RunInt<int64_t>(ctx, a, b, out);
+      default:
+        return ctx.Error("unsupported type %s", TypeName(a->type));
+    }
+  }
+
+ private:
+  template <class T>
+  static bool HasZero(const TfLiteTensor* t) {
+    const T* p = t->data_as<T>();
+    const int64_t n = t->num_elements();
+    bool zero = false;
+    for (int64_t i = 0; i < n; ++i) zero |= (p[i] == T(0));
+    return zero;
+  }
+  template <class T>
+  static bool HasNegative(const TfLiteTensor* t) {
+    const T* p = t->data_as<T>();
+    const int64_t n = t->num_elements();
+    bool neg = false;
+    for (int64_t i = 0; i < n; ++i) neg |= (p[i] < T(0));
+    return neg;
+  }
+
+  template <class T, class F>
+  TfLiteStatus Run(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b, TfLiteTensor* out,
+                   const F& f) {
+    const T* pa = a->data_as<const T>();
+    const T* pb = b->data_as<const T>();
+    T* po = out->data_as<T>();
+    const int64_t sa = plan_.inner_stride(0);
+    const int64_t sb = plan_.inner_stride(1);
+    const BroadcastPlan<2>& plan = plan_;
+    auto body = [&](int64_t begin, int64_t end) {
+      ForEachRow(plan, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
+        if constexpr (F::kVec) {
+          RowVec(pa + in[0], sa, pb + in[1], sb, po + o, n, f);
+        } else {
+          RowScalar<T>(pa + in[0], sa, pb + in[1], sb, po + o, n, f);
+        }
+      });
+    };
+    const bool heavy = OP == Bin::kPow || OP == Bin::kFloorMod || OP == Bin::kFloorDiv;
+    ew::ParallelElements(ctx, plan_.size,
+                         heavy ? ew::kParallelMinElementsHeavy : ew::kParallelMinElements, body);
+    return kTfLiteOk;
+  }
+
+  template <bool CLAMP>
+  TfLiteStatus RunFloat(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
+                        TfLiteTensor* out) {
+    Clamped<FloatOp<OP>, float, CLAMP> f{FloatOp<OP>(), float_range_.lo, float_range_.hi};
+    return Run<float>(ctx, a, b, out, f);
+  }
+
+  template <class T>
+  TfLiteStatus RunInt(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
+                      TfLiteTensor* out) {
+    if ((OP == Bin::kDiv || OP == Bin::kFloorDiv || OP == Bin::kFloorMod) && HasZero<T>(b))
+      return ctx.Error("Division by 0");
+    if (OP == Bin::kPow && HasNegative<T>(b))
+      return ctx.Error("POW does not support negative exponents for integer inputs");
+    const ew::Clamp<T> c = ew::ClampFor<T>(range_);
+    if (clamp_) {
+      Clamped<IntOpVec<OP, T>, T, true> f{IntOpVec<OP, T>(), c.lo, c.hi};
+      return Run<T>(ctx, a, b, out, f);
+    }
+    Clamped<IntOpVec<OP, T>, T, false> f{IntOpVec<OP, T>(), c.lo, c.hi};
+    return Run<T>(ctx, a, b, out, f);
+  }
+
+  BroadcastPlan<2> plan_;
+  FloatRange range_;        // the fused activation
+  FloatRange float_range_;  // what float results are clamped to
+  bool clamp_ = false;
+  bool float_clamp_ = false;
+};
+
+using Add = BinaryArithmetic<Bin::kAdd>;
+using Sub = BinaryArithmetic<Bin::kSub>;
+using Mul = BinaryArithmetic<Bin::kMul>;
+using Div = BinaryArithmetic<Bin::kDiv>;
+using Maximum = BinaryArithmetic<Bin::kMax>;
+using Minimum = BinaryArithmetic<Bin::kMin>;
+using SquaredDifference = BinaryArithmetic<Bin::kSqDiff>;
+using Pow = BinaryArithmetic<Bin::kPow>;
+using FloorDiv = BinaryArithmetic<Bin::kFloorDiv>;
+using FloorMod = BinaryArithmetic<Bin::kFloorMod>;
+
+}  // namespace
+
+TFC_REGISTER_OP(ADD, 1, 6, Add);
+TFC_REGISTER_OP(SUB, 1, 5, Sub);
+TFC_REGISTER_OP(MUL, 1, 8, Mul);
+TFC_REGISTER_OP(DIV, 1, 2, Div);
+TFC_REGISTER_OP(MAXIMUM, 1, 4, Maximum);
+TFC_REGISTER_OP(MINIMUM, 1, 4, Minimum);
+TFC_REGISTER_OP(SQUARED_DIFFERENCE, 1, 2, SquaredDifference);
+TFC_REGISTER_OP(POW, 1, 1, Pow);
+TFC_REGISTER_OP(FLOOR_DIV, 1, 3, FloorDiv);
+TFC_REGISTER_OP(FLOOR_MOD, 1, 2, FloorMod);
+
+}  // namespace tfc

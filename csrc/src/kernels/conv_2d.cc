@@ -1,0 +1,291 @@
+// CONV_2D, float32.
+//
+// Input [N, H, W, Cin], filter [Cout, KH, KW, Cin], bias [Cout] (optional),
+// output [N, OH, OW, Cout]. Computed as a GEMM with M = N*OH*OW output pixels,
+// K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T:
+// - 1x1 filters read A straight from the NHWC input (a pixel is a row of Cin
+//   floats), whatever the stride;
+// - other filters copy blocks of im2col rows into per-worker scratch and run
+//   the GEMM on each block while it is hot in cache.
+// Bias and the fused activation are applied by the GEMM's store.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernel.h"
+#include "kernels/util/activation.h"
+#include "kernels/util/conv_util.h"
+#include "kernels/util/gemm.h"
+
+namespace tfc {
+namespace {
+
+// Bytes of im2col rows one worker builds before multiplying them.
+constexpr size_t kIm2colBlockBytes = 96 * 1024;
+
+bool IsQuantizedType(TfLiteType t) {
+  return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16 || t == kTfLiteInt4;
+}
+
+class Conv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  void FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const;
+
+  int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
+  int out_h_ = 0, out_w_ = 0, out_c_ = 0;
+  int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pad_t_ = 0, pad_l_ = 0;
+  size_t k_ = 0;  // KH*KW*Cin
+  FloatRange act_;
+  bool pointwise_ = false;
+  bool weights_packed_ = false;  // constant filter packed in packed_
+  bool bias_packed_ = false;     // bias (or its absence) packed in packed_
+  AlignedBuffer packed_;
+  gemm::PackedB pb_;
+  int scratch_weights_ = -1;  // non-constant filter: packed at Eval
+  int scratch_bias_ = -1;     // non-constant bias
+  int scratch_im2col_ = -1;
+  size_t block_rows_ = 0;  // im2col rows per block
+  int workers_ = 1;
+};
+
+TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
+                 "expected 2 or 3 inputs, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
+  if (IsQuantizedType(input->type))
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
+                           TypeName(input->type));
+  TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
+  if (filter->type != kTfLiteFloat32)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "%s filter with FLOAT32 input (hybrid) is not supported yet",
+                           TypeName(filter->type));
+  TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
+  if (filter->sparsity)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  TFC_ENSURE_MSG(ctx, filter->rank() == 4, "filter must have rank 4, has %d", filter->rank());
+
+  batches_ = input->dim(0);
+  in_h_ = input->dim(1);
+  in_w_ = input->dim(2);
+  in_c_ = input->dim(3);
+  out_c_ = filter->dim(0);
+  kh_ = filter->dim(1);
+  kw_ = filter->dim(2);
+  const int filter_c = filter->dim(3);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && in_h_ >= 0 && in_w_ >= 0 && in_c_ >= 1,
+                 "bad input shape");
+  TFC_ENSURE_MSG(ctx, out_c_ >= 1 && kh_ >= 1 && kw_ >= 1 && filter_c >= 1, "bad filter shape");
+  if (filter_c != in_c_) {
+    if (in_c_ % filter_c == 0)
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                             "grouped convolution (input channels %d, filter channels %d) is "
+                             "not supported yet",
+                             in_c_, filter_c);
+    return ctx.Error("filter has %d input channels, input has %d", filter_c, in_c_);
+  }
+  if (bias) {
+    TFC_ENSURE_TYPE(ctx, bias, kTfLiteFloat32);
+    TFC_ENSURE_MSG(ctx, bias->num_elements() == out_c_, "bias has %lld elements, expected %d",
+                   static_cast<long long>(bias->num_elements()), out_c_);
+  }
+
+  const auto* opt = ctx.options<fb::Conv2DOptions>();
+  const fb::Padding padding = opt ? opt->padding() : fb::Padding_SAME;
+  sw_ = opt ? opt->stride_w() : 1;
+  sh_ = opt ? opt->stride_h() : 1;
+  dw_ = opt ? opt->dilation_w_factor() : 1;
+  dh_ = opt ? opt->dilation_h_factor() : 1;
+  bool act_ok = true;
+  act_ = ActivationRange(
+      opt ? opt->fused_activation_function() : fb::ActivationFunctionType_NONE, &act_ok);
+  if (!act_ok)
+    return ctx.Error("fused activation %d is not supported",
+                     static_cast<int>(opt->fused_activation_function()));
+  TFC_ENSURE_MSG(ctx, sw_ >= 1 && sh_ >= 1, "strides must be >= 1 (got %d, %d)", sh_, sw_);
+  TFC_ENSURE_MSG(ctx, dw_ >= 1 && dh_ >= 1, "dilations must be >= 1 (got %d, %d)", dh_, dw_);
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeConvGeometry(padding, in_h_, kh_, sh_, dh_, &gh) &&
+                     ComputeConvGeometry(padding, in_w_, kw_, sw_, dw_, &gw),
+                 "invalid padding/stride/dilation");
+  out_h_ = gh.out;
+  out_w_ = gw.out;
+  pad_t_ = gh.pad_start;
+  pad_l_ = gw.pad_start;
+
+  int64_t k64 = 0, tmp = 0;
+  TFC_ENSURE_MSG(ctx, CheckedMul(kh_, kw_, &tmp) && CheckedMul(tmp, in_c_, &k64),
+                 "filter too large");
+  int64_t pix = 0, outn = 0;
+  TFC_ENSURE_MSG(ctx,
+                 CheckedMul(batches_, out_h_, &tmp) && CheckedMul(tmp, out_w_, &pix) &&
+                     CheckedMul(pix, out_c_, &outn, int64_t{1} << 40),
+                 "output too large");
+  k_ = static_cast<size_t>(k64);
+  pointwise_ = (kh_ == 1 && kw_ == 1);
+
+  // Weights: pack constant ones now.
+  const size_t packed_floats = gemm::PackedSize(k_, static_cast<size_t>(out_c_));
+  const bool bias_const = !bias || bias->is_constant();
+  weights_packed_ = filter->is_constant();
+  bias_packed_ = weights_packed_ && bias_const;
+  scratch_weights_ = scratch_bias_ = scratch_im2col_ = -1;
+  if (weights_packed_) {
+    if (!packed_.Reserve(packed_floats * sizeof(float))) return ctx.Error("out of memory");
+    pb_ = gemm::PackBStrided(k_, static_cast<size_t>(out_c_), filter->data_as<float>(), 1, k_,
+                             bias_const && bias ? bias->data_as<float>() : nullptr,
+                             static_cast<float*>(packed_.data()));
+    if (!bias_const)
+      scratch_bias_ = ctx.RequestScratch(gemm::NumPanels(out_c_) * gemm::kNR * sizeof(float));
+  } else {
+    packed_.Release();
+    pb_ = gemm::PackedB();
+    scratch_weights_ = ctx.RequestScratch(packed_floats * sizeof(float));
+  }
+
+  workers_ = std::max(1, ctx.num_threads());
+  if (!pointwise_) {
+    size_t rows = kIm2colBlockBytes / (k_ * sizeof(float));
+    rows = std::max<size_t>(gemm::kMR, rows / gemm::kMR * gemm::kMR);
+    const size_t m = static_cast<size_t>(pix);
+    const size_t per_worker = (m + static_cast<size_t>(workers_) - 1) / static_cast<size_t>(workers_);
+    rows = std::min(rows, std::max<size_t>(gemm::kMR, (per_worker + gemm::kMR - 1) / gemm::kMR * gemm::kMR));
+    block_rows_ = rows;
+    scratch_im2col_ = ctx.RequestScratch(static_cast<size_t>(workers_) * rows * k_ * sizeof(float));
+  }
+  return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
+}
+
+// Rows [m0, m1) of the im2col matrix (one row per output pixel, K floats in
+// (ky, kx, c) order, zeros where the filter hangs over the padding).
+void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  for (size_t m = m0; m < m1; ++m) {
+    const size_t n = m / plane;
+    const size_t r = m % plane;
+    const int oy = static_cast<int>(r / out_w_);
+    const int ox = static_cast<int>(r % out_w_);
+    const int iy0 = oy * sh_ - pad_t_;
+    const int ix0 = ox * sw_ - pad_l_;
+    float* d = dst + (m - m0) * k_;
+    const float* img = in + n * static_cast<size_t>(in_h_) * in_w_ * cin;
+    for (int ky = 0; ky < kh_; ++ky) {
+      const int iy = iy0 + ky * dh_;
+      if (iy < 0 || iy >= in_h_) {
+        std::memset(d, 0, static_cast<size_t>(kw_) * cin * sizeof(float));
+        d += static_cast<size_t>(kw_) * cin;
+        continue;
+      }
+      const float* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      if (dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_) {
+        // The whole filter row is inside: one contiguous run.
+        std::memcpy(d, src_row + static_cast<size_t>(ix0) * cin,
+                    static_cast<size_t>(kw_) * cin * sizeof(float));
+        d += static_cast<size_t>(kw_) * cin;
+        continue;
+      }
+      for (int kx = 0; kx < kw_; ++kx) {
+        const int ix = ix0 + kx * dw_;
+        if (ix < 0 || ix >= in_w_)
+          std::memset(d, 0, cin * sizeof(float));
+        else
+          std::memcpy(d, src_row + static_cast<size_t>(ix) * cin, cin * sizeof(float));
+        d += cin;
+      }
+    }
+  }
+}
+
+TfLiteStatus Conv2D::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  const size_t m = static_cast<size_t>(batches_) * out_h_ * out_w_;
+  if (m == 0) return kTfLiteOk;
+  const float* in = input->data_as<float>();
+  float* out = output->data_as<float>();
+  const size_t n = static_cast<size_t>(out_c_);
+
+  gemm::PackedB pb = pb_;
+  if (!weights_packed_) {
+    float* dst = static_cast<float*>(ctx.Scratch(scratch_weights_));
+    pb = gemm::PackBStrided(k_, n, filter->data_as<float>(), 1, k_,
+                            bias ? bias->data_as<float>() : nullptr, dst);
+  } else if (!bias_packed_) {
+    float* dst = static_cast<float*>(ctx.Scratch(scratch_bias_));
+    gemm::PackBias(n, bias ? bias->data_as<float>() : nullptr, dst);
+    pb.bias = dst;
+  }
+
+  ThreadPool& pool = ctx.pool();
+  if (pointwise_) {
+    const size_t cin = static_cast<size_t>(in_c_);
+    if (sh_ == 1 && sw_ == 1) {
+      auto row = [in, cin](size_t i) { return in + i * cin; };
+      gemm::Gemm(pool, pb, m, row, out, n, act_);
+    } else {
+      const size_t ow = static_cast<size_t>(out_w_), plane = ow * out_h_;
+      const size_t ih = static_cast<size_t>(in_h_), iw = static_cast<size_t>(in_w_);
+      const size_t sh = static_cast<size_t>(sh_), sw = static_cast<size_t>(sw_);
+      auto row = [=](size_t i) {
+        const size_t b = i / plane, r = i % plane;
+        const size_t oy = r / ow, ox = r % ow;
+        return in + ((b * ih + oy * sh) * iw + ox * sw) * cin;
+      };
+      gemm::Gemm(pool, pb, m, row, out, n, act_);
+    }
+    return kTfLiteOk;
+  }
+
+  // im2col in blocks: each worker share owns a slice of the scratch.
+  float* scratch = static_cast<float*>(ctx.Scratch(scratch_im2col_));
+  const double macs = static_cast<double>(m) * n * k_;
+  const int workers =
+      macs < gemm::kMinParallelMacs ? 1 : std::min(workers_, std::max(1, pool.num_threads()));
+  const bool split_rows = workers == 1 || gemm::SplitRows(m, pb.panels, workers);
+  const size_t mtiles = (m + gemm::kMR - 1) / gemm::kMR;
+  const size_t block = block_rows_;
+  const size_t k = k_;
+  auto share = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      float* slot = scratch + static_cast<size_t>(s) * block * k;
+      size_t r0 = 0, r1 = m, p0 = 0, p1 = pb.panels;
+      if (split_rows) {
+        r0 = std::min(m, mtiles * static_cast<size_t>(s) / workers * gemm::kMR);
+        r1 = std::min(m, mtiles * static_cast<size_t>(s + 1) / workers * gemm::kMR);
+      } else {
+        p0 = pb.panels * static_cast<size_t>(s) / workers;
+        p1 = pb.panels * static_cast<size_t>(s + 1) / workers;
+      }
+      for (size_t b0 = r0; b0 < r1; b0 += block) {
+        const size_t b1 = std::min(r1, b0 + block);
+        FillIm2col(in, slot, b0, b1);
+        auto row = [slot, b0, k](size_t i) { return slot + (i - b0) * k; };
+        gemm::GemmRange(pb, row, b0, b1, p0, p1, out, n, act_);
+      }
+    }
+  };
+  if (workers == 1)
+    share(0, 1);
+  else
+    pool.ParallelFor(workers, 1, share);
+  return kTfLiteOk;
+}
+
+}  // namespace
+
+TFC_REGISTER_OP(CONV_2D, 1, 8, Conv2D);
+
+}  // namespace tfc

@@ -1,0 +1,614 @@
+// DEPTHWISE_CONV_2D, float32.
+//
+// Input [N, H, W, Cin], filter [1, KH, KW, Cout] with Cout = Cin * multiplier,
+// bias [Cout] (optional), output [N, OH, OW, Cout]:
+//   out[n, oy, ox, c*m + j] = bias + sum_{ky,kx} in[n, iy, ix, c] * w[ky, kx, c*m + j]
+//
+// Multiplier 1 (the common case) is vectorized over channels: the filter is
+// packed once into tiles of 8 channels ([tile][tap][8], bias [tile][8]).
+// 3x3 filters without dilation keep a tile's 9 weight vectors in registers
+// while sweeping the interior of an output row (an AVX2+FMA version on
+// x86_64 when the CPU has it); rows hitting the top/bottom padding read a zero
+// row instead of the image, and the left/right edge pixels and other filter
+// sizes take the general per-pixel path. Multipliers > 1 use a scalar loop.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/kernel.h"
+#include "kernels/util/activation.h"
+#include "kernels/util/conv_util.h"
+#include "kernels/util/gemm.h"
+
+namespace tfc {
+namespace {
+
+using gemm::LoadV4;
+using gemm::MaxV4;
+using gemm::MinV4;
+using gemm::SplatV4;
+using gemm::StoreV4;
+using gemm::v4f;
+
+constexpr int kTile = 8;
+
+bool IsQuantizedType(TfLiteType t) {
+  return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16 || t == kTfLiteInt4;
+}
+
+// Geometry shared by the row functions.
+struct DwShape {
+  int in_h, in_w, c;  // c: channels (multiplier 1)
+  int out_h, out_w;
+  int kh, kw, sh, sw, dh, dw, pad_t, pad_l;
+  int tiles;  // ceil(c / 8)
+};
+
+// Packs filter [KH*KW][C] and bias into [tile][tap][8] / [tile][8].
+void PackDepthwise(const float* filter, const float* bias, int c, int taps, float* wdst,
+                   float* bdst) {
+  const int tiles = (c + kTile - 1) / kTile;
+  for (int t = 0; t < tiles; ++t) {
+    for (int tap = 0; tap < taps; ++tap) {
+      float* d = wdst + (static_cast<size_t>(t) * taps + tap) * kTile;
+      for (int j = 0; j < kTile; ++j) {
+        const int ch = t * kTile + j;
+        d[j] = ch < c ? filter[static_cast<size_t>(tap) * c + ch] : 0.f;
+      }
+    }
+    for (int j = 0; j < kTile; ++j) {
+      const int ch = t * kTile + j;
+      bdst[t * kTile + j] = (bias && ch < c) ? bias[ch] : 0.f;
+    }
+  }
+}
+
+// General path (multiplier 1): output pixels [ox0, ox1) of row oy of image
+// `img`, channel tiles [t0, t1), with bounds checks on every tap.
+void DwPixelsGeneric(const DwShape& s, const float* img, const float* w, const float* bias,
+                     float* out_row, int oy, int ox0, int ox1, int t0, int t1, FloatRange act) {
+  const int iy0 = oy * s.sh - s.pad_t;
+  int ky0, ky1;
+  ValidTaps(iy0, s.kh, s.dh, s.in_h, &ky0, &ky1);
+  const int taps = s.kh * s.kw;
+  const size_t c = static_cast<size_t>(s.c);
+  const v4f vlo = SplatV4(act.lo), vhi = SplatV4(act.hi);
+  for (int ox = ox0; ox < ox1; ++ox) {
+    const int ix0 = ox * s.sw - s.pad_l;
+    int kx0, kx1;
+    ValidTaps(ix0, s.kw, s.dw, s.in_w, &kx0, &kx1);
+    float* o = out_row + static_cast<size_t>(ox) * c;
+    for (int t = t0; t < t1; ++t) {
+      const size_t ch0 = static_cast<size_t>(t) * kTile;
+      const float* wt = w + static_cast<size_t>(t) * taps * kTile;
+      if (ch0 + kTile <= c) {
+        v4f a0 = LoadV4(bias + ch0), a1 = LoadV4(bias + ch0 + 4);
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* prow = img + static_cast<size_t>(iy0 + ky * s.dh) * s.in_w * c + ch0;
+          for (int kx = kx0; kx < kx1; ++kx) {
+            const float* p = prow + static_cast<size_t>(ix0 + kx * s.dw) * c;
+            const float* wp = wt + (ky * s.kw + kx) * kTile;
+            a0 += LoadV4(p) * LoadV4(wp);
+            a1 += LoadV4(p + 4) * LoadV4(wp + 4);
+          }
+        }
+        StoreV4(o + ch0, MinV4(MaxV4(a0, vlo), vhi));
+        StoreV4(o + ch0 + 4, MinV4(MaxV4(a1, vlo), vhi));
+      } else {
+        const int n = static_cast<int>(c - ch0);
+        float acc[kTile];
+        for (int j = 0; j < n; ++j) acc[j] = bias[ch0 + j];
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* prow = img + static_cast<size_t>(iy0 + ky * s.dh) * s.in_w * c + ch0;
+          for (int kx = kx0; kx < kx1; ++kx) {
+            const float* p = prow + static_cast<size_t>(ix0 + kx * s.dw) * c;
+            const float* wp = wt + (ky * s.kw + kx) * kTile;
+            for (int j = 0; j < n; ++j) acc[j] += p[j] * wp[j];
+          }
+        }
+        for (int j = 0; j < n; ++j) o[ch0 + j] = act.Apply(acc[j]);
+      }
+    }
+  }
+}
+
+// 3x3 filter, dilation 1, one output row, full channel tiles [t0, t1).
+// r[ky]: the input row of tap row ky (the zero row when it lies in the
+// padding). Columns [ox_lo, ox_hi) have all three taps inside the image and
+// walk the rows with a fixed stride; the few edge columns point their
+// outside taps at zeros.
+struct Row3x3Args {
+  const float* r[3];
+  const float* zero;  // at least in_w * c + 8 zeros
+  const float* w;     // packed [tile][9][8]
+  const float* bias;  // packed [tile][8]
+  float* out_row;
+  int c, sw, pad_l, in_w, out_w, ox_lo, ox_hi, t0, t1;
+  float lo, hi;
+};
+using Row3x3Fn = void (*)(const Row3x3Args& a);
+
+// The 9 tap pointers of an edge pixel (channel offset ch added).
+inline void EdgeTaps(const Row3x3Args& a, int ox, size_t ch, const float** p) {
+  const int ix0 = ox * a.sw - a.pad_l;
+  const size_t cs = static_cast<size_t>(a.c);
+  for (int ky = 0; ky < 3; ++ky) {
+    for (int kx = 0; kx < 3; ++kx) {
+      const int ix = ix0 + kx;
+      p[ky * 3 + kx] = (ix >= 0 && ix < a.in_w) ? a.r[ky] + static_cast<size_t>(ix) * cs + ch
+                                                : a.zero + ch;
+    }
+  }
+}
+
+// Portable version of the row kernel below (4-lane vectors: each 8-channel
+// tile as two halves).
+inline void DwPixel3x3Generic(const float* const* p, const float* w, const float* bias, float* o,
+                              size_t ch0, size_t ch1, v4f vlo, v4f vhi) {
+  for (size_t ch = ch0; ch < ch1; ch += 4) {
+    const float* wt = w + (ch / kTile) * 9 * kTile + (ch % kTile);
+    v4f x = LoadV4(bias + ch) + LoadV4(p[0] + ch) * LoadV4(wt);
+    v4f y = LoadV4(p[1] + ch) * LoadV4(wt + 8);
+    x += LoadV4(p[2] + ch) * LoadV4(wt + 16);
+    y += LoadV4(p[3] + ch) * LoadV4(wt + 24);
+    x += LoadV4(p[4] + ch) * LoadV4(wt + 32);
+    y += LoadV4(p[5] + ch) * LoadV4(wt + 40);
+    x += LoadV4(p[6] + ch) * LoadV4(wt + 48);
+    y += LoadV4(p[7] + ch) * LoadV4(wt + 56);
+    x += LoadV4(p[8] + ch) * LoadV4(wt + 64);
+    StoreV4(o + ch, MinV4(MaxV4(x + y, vlo), vhi));
+  }
+}
+
+template <int P, int S>
+inline void DwGroup3x3Generic(const float* r0, const float* r1, const float* r2, const float* w,
+                              const float* bias, float* o, size_t cs, size_t ch0, size_t ch1,
+                              v4f vlo, v4f vhi) {
+  constexpr int kCols = (P - 1) * S + 3;
+  const float* rows[3] = {r0, r1, r2};
+  for (size_t ch = ch0; ch < ch1; ch += 4) {
+    const float* wt = w + (ch / kTile) * 9 * kTile + (ch % kTile);
+    v4f acc[P];
+    const v4f vb = LoadV4(bias + ch);
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j) acc[j] = vb;
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ++ky) {
+      v4f col[kCols];
+#pragma GCC unroll 16
+      for (int q = 0; q < kCols; ++q) col[q] = LoadV4(rows[ky] + q * cs + ch);
+#pragma GCC unroll 3
+      for (int kx = 0; kx < 3; ++kx) {
+        const v4f wv = LoadV4(wt + (ky * 3 + kx) * kTile);
+#pragma GCC unroll 8
+        for (int j = 0; j < P; ++j) acc[j] += col[j * S + kx] * wv;
+      }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j) StoreV4(o + j * cs + ch, MinV4(MaxV4(acc[j], vlo), vhi));
+  }
+}
+
+// Pixel by pixel, all channel tiles of a pixel before the next one: the
+// input is read contiguously (a tile-outer order walks the image with a
+// stride of C floats, which for large powers of two thrashes a few cache
+// sets). Interior pixels go in groups sharing their input columns and the
+// weight loads; edge pixels point their outside taps at zeros.
+void DwRow3x3Generic(const Row3x3Args& a) {
+  const v4f vlo = SplatV4(a.lo), vhi = SplatV4(a.hi);
+  const size_t cs = static_cast<size_t>(a.c);
+  const size_t ch0 = static_cast<size_t>(a.t0) * kTile, ch1 = static_cast<size_t>(a.t1) * kTile;
+  const float* p[9];
+  int ox = 0;
+  for (; ox < std::min(a.ox_lo, a.out_w); ++ox) {
+    EdgeTaps(a, ox, 0, p);
+    DwPixel3x3Generic(p, a.w, a.bias, a.out_row + static_cast<size_t>(ox) * cs, ch0, ch1, vlo, vhi);
+  }
+  if (a.ox_lo < a.ox_hi) {
+    const size_t step = static_cast<size_t>(a.sw) * cs;
+    const size_t first = static_cast<size_t>(a.ox_lo * a.sw - a.pad_l) * cs;
+    const float* q0 = a.r[0] + first;
+    const float* q1 = a.r[1] + first;
+    const float* q2 = a.r[2] + first;
+    float* o = a.out_row + static_cast<size_t>(a.ox_lo) * cs;
+    ox = a.ox_lo;
+    if (a.sw == 1) {
+      for (; ox + 4 <= a.ox_hi; ox += 4, q0 += 4 * step, q1 += 4 * step, q2 += 4 * step, o += 4 * cs)
+        DwGroup3x3Generic<4, 1>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+    } else if (a.sw == 2) {
+      for (; ox + 2 <= a.ox_hi; ox += 2, q0 += 2 * step, q1 += 2 * step, q2 += 2 * step, o += 2 * cs)
+        DwGroup3x3Generic<2, 2>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+    }
+    for (; ox < a.ox_hi; ++ox, q0 += step, q1 += step, q2 += step, o += cs)
+      DwGroup3x3Generic<1, 1>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+  }
+  for (ox = std::max(ox, std::max(a.ox_hi, a.ox_lo)); ox < a.out_w; ++ox) {
+    EdgeTaps(a, ox, 0, p);
+    DwPixel3x3Generic(p, a.w, a.bias, a.out_row + static_cast<size_t>(ox) * cs, ch0, ch1, vlo, vhi);
+  }
+}
+
+#if TFC_GEMM_X86
+// One output pixel, all tiles, taps given as 9 pointers.
+TFC_AVX2_FN inline void DwPixel3x3Avx2(const float* const* p, const float* w, const float* bias,
+                                       float* o, size_t ch0, size_t ch1, __m256 vlo,
+                                       __m256 vhi) {
+  const float* p0 = p[0];
+  const float* p1 = p[1];
+  const float* p2 = p[2];
+  const float* p3 = p[3];
+  const float* p4 = p[4];
+  const float* p5 = p[5];
+  const float* p6 = p[6];
+  const float* p7 = p[7];
+  const float* p8 = p[8];
+  const float* wt = w + ch0 * 9;
+  for (size_t ch = ch0; ch < ch1; ch += kTile, wt += 9 * kTile) {
+    __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(p0 + ch), _mm256_loadu_ps(wt),
+                               _mm256_loadu_ps(bias + ch));
+    __m256 y = _mm256_mul_ps(_mm256_loadu_ps(p1 + ch), _mm256_loadu_ps(wt + 8));
+    x = _mm256_fmadd_ps(_mm256_loadu_ps(p2 + ch), _mm256_loadu_ps(wt + 16), x);
+    y = _mm256_fmadd_ps(_mm256_loadu_ps(p3 + ch), _mm256_loadu_ps(wt + 24), y);
+    x = _mm256_fmadd_ps(_mm256_loadu_ps(p4 + ch), _mm256_loadu_ps(wt + 32), x);
+    y = _mm256_fmadd_ps(_mm256_loadu_ps(p5 + ch), _mm256_loadu_ps(wt + 40), y);
+    x = _mm256_fmadd_ps(_mm256_loadu_ps(p6 + ch), _mm256_loadu_ps(wt + 48), x);
+    y = _mm256_fmadd_ps(_mm256_loadu_ps(p7 + ch), _mm256_loadu_ps(wt + 56), y);
+    x = _mm256_fmadd_ps(_mm256_loadu_ps(p8 + ch), _mm256_loadu_ps(wt + 64), x);
+    _mm256_storeu_ps(o + ch, _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, y), vlo), vhi));
+  }
+}
+
+// P adjacent interior output pixels with stride S: the (P-1)*S+3 input
+// columns of each tap row are loaded once and shared by the pixels, the 9
+// weights once for all P.
+template <int P, int S>
+TFC_AVX2_FN inline void DwGroup3x3Avx2(const float* r0, const float* r1, const float* r2,
+                                       const float* w, const float* bias, float* o, size_t cs,
+                                       size_t ch0, size_t ch1, __m256 vlo, __m256 vhi) {
+  constexpr int kCols = (P - 1) * S + 3;
+  const float* rows[3] = {r0, r1, r2};
+  const float* wt = w + ch0 * 9;
+  for (size_t ch = ch0; ch < ch1; ch += kTile, wt += 9 * kTile) {
+    __m256 acc[P];
+    const __m256 vb = _mm256_loadu_ps(bias + ch);
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j) acc[j] = vb;
+#pragma GCC unroll 3
+    for (int ky = 0; ky < 3; ++ky) {
+      __m256 col[kCols];
+#pragma GCC unroll 16
+      for (int q = 0; q < kCols; ++q) col[q] = _mm256_loadu_ps(rows[ky] + q * cs + ch);
+#pragma GCC unroll 3
+      for (int kx = 0; kx < 3; ++kx) {
+        const __m256 wv = _mm256_loadu_ps(wt + (ky * 3 + kx) * kTile);
+#pragma GCC unroll 8
+        for (int j = 0; j < P; ++j) acc[j] = _mm256_fmadd_ps(col[j * S + kx], wv, acc[j]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < P; ++j)
+      _mm256_storeu_ps(o + j * cs + ch, _mm256_min_ps(_mm256_max_ps(acc[j], vlo), vhi));
+  }
+}
+
+TFC_AVX2_FN void DwRow3x3Avx2(const Row3x3Args& a) {
+  const __m256 vlo = _mm256_set1_ps(a.lo), vhi = _mm256_set1_ps(a.hi);
+  const size_t cs = static_cast<size_t>(a.c);
+  const size_t ch0 = static_cast<size_t>(a.t0) * kTile, ch1 = static_cast<size_t>(a.t1) * kTile;
+  const float* p[9];
+  int ox = 0;
+  for (; ox < std::min(a.ox_lo, a.out_w); ++ox) {
+    EdgeTaps(a, ox, 0, p);
+    DwPixel3x3Avx2(p, a.w, a.bias, a.out_row + static_cast<size_t>(ox) * cs, ch0, ch1, vlo, vhi);
+  }
+  if (a.ox_lo < a.ox_hi) {
+    const size_t step = static_cast<size_t>(a.sw) * cs;
+    const size_t first = static_cast<size_t>(a.ox_lo * a.sw - a.pad_l) * cs;
+    const float* q0 = a.r[0] + first;
+    const float* q1 = a.r[1] + first;
+    const float* q2 = a.r[2] + first;
+    float* o = a.out_row + static_cast<size_t>(a.ox_lo) * cs;
+    ox = a.ox_lo;
+    if (a.sw == 1) {
+      for (; ox + 4 <= a.ox_hi; ox += 4, q0 += 4 * step, q1 += 4 * step, q2 += 4 * step, o += 4 * cs)
+        DwGroup3x3Avx2<4, 1>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+    } else if (a.sw == 2) {
+      for (; ox + 4 <= a.ox_hi; ox += 4, q0 += 4 * step, q1 += 4 * step, q2 += 4 * step, o += 4 * cs)
+        DwGroup3x3Avx2<4, 2>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+    }
+    for (; ox < a.ox_hi; ++ox, q0 += step, q1 += step, q2 += step, o += cs)
+      DwGroup3x3Avx2<1, 1>(q0, q1, q2, a.w, a.bias, o, cs, ch0, ch1, vlo, vhi);
+  }
+  for (ox = std::max(ox, std::max(a.ox_hi, a.ox_lo)); ox < a.out_w; ++ox) {
+    EdgeTaps(a, ox, 0, p);
+    DwPixel3x3Avx2(p, a.w, a.bias, a.out_row + static_cast<size_t>(ox) * cs, ch0, ch1, vlo, vhi);
+  }
+}
+#endif
+
+Row3x3Fn SelectRow3x3() {
+#if TFC_GEMM_X86
+  static const Row3x3Fn fn = cpu::HasAvx2Fma() ? DwRow3x3Avx2 : DwRow3x3Generic;
+#else
+  static const Row3x3Fn fn = DwRow3x3Generic;
+#endif
+  return fn;
+}
+
+class DepthwiseConv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  void RowsMult1(const float* in, const float* w, const float* bias, float* out, int64_t r0,
+                 int64_t r1) const;
+  void PixelsMultN(const float* in, const float* filter, const float* bias, float* out,
+                   int64_t r0, int64_t r1) const;
+
+  DwShape s_{};
+  int batches_ = 0, in_c_ = 0, out_c_ = 0, mult_ = 1;
+  FloatRange act_;
+  bool fast3x3_ = false;
+  bool packed_const_ = false;
+  AlignedBuffer packed_;     // mult 1: [tiles*taps*8 weights][tiles*8 bias]
+  AlignedBuffer zero_row_;   // in_w * c zeros (fast path rows in the padding)
+  int scratch_pack_ = -1;
+  int groups_ = 1;           // channel-tile groups per output row (parallel split)
+};
+
+TfLiteStatus DepthwiseConv2D::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
+                 "expected 2 or 3 inputs, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
+  if (IsQuantizedType(input->type))
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
+                           TypeName(input->type));
+  TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
+  if (filter->type != kTfLiteFloat32)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "%s filter with FLOAT32 input (hybrid) is not supported yet",
+                           TypeName(filter->type));
+  TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
+  if (filter->sparsity)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  TFC_ENSURE_MSG(ctx, filter->rank() == 4, "filter must have rank 4, has %d", filter->rank());
+  TFC_ENSURE_MSG(ctx, filter->dim(0) == 1, "filter dimension 0 must be 1, is %d", filter->dim(0));
+
+  batches_ = input->dim(0);
+  s_.in_h = input->dim(1);
+  s_.in_w = input->dim(2);
+  in_c_ = input->dim(3);
+  s_.kh = filter->dim(1);
+  s_.kw = filter->dim(2);
+  out_c_ = filter->dim(3);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && s_.in_h >= 0 && s_.in_w >= 0 && in_c_ >= 1,
+                 "bad input shape");
+  TFC_ENSURE_MSG(ctx, s_.kh >= 1 && s_.kw >= 1 && out_c_ >= 1, "bad filter shape");
+  TFC_ENSURE_MSG(ctx, out_c_ % in_c_ == 0,
+                 "filter channels (%d) must be a multiple of input channels (%d)", out_c_, in_c_);
+  mult_ = out_c_ / in_c_;
+  if (bias) {
+    TFC_ENSURE_TYPE(ctx, bias, kTfLiteFloat32);
+    TFC_ENSURE_MSG(ctx, bias->num_elements() == out_c_, "bias has %lld elements, expected %d",
+                   static_cast<long long>(bias->num_elements()), out_c_);
+  }
+
+  const auto* opt = ctx.options<fb::DepthwiseConv2DOptions>();
+  const fb::Padding padding = opt ? opt->padding() : fb::Padding_SAME;
+  s_.sw = opt ? opt->stride_w() : 1;
+  s_.sh = opt ? opt->stride_h() : 1;
+  s_.dw = opt ? opt->dilation_w_factor() : 1;
+  s_.dh = opt ? opt->dilation_h_factor() : 1;
+  bool act_ok = true;
+  act_ = ActivationRange(
+      opt ? opt->fused_activation_function() : fb::ActivationFunctionType_NONE, &act_ok);
+  if (!act_ok)
+    return ctx.Error("fused activation %d is not supported",
+                     static_cast<int>(opt->fused_activation_function()));
+  TFC_ENSURE_MSG(ctx, s_.sw >= 1 && s_.sh >= 1, "strides must be >= 1 (got %d, %d)", s_.sh,
+                 s_.sw);
+  TFC_ENSURE_MSG(ctx, s_.dw >= 1 && s_.dh >= 1, "dilations must be >= 1 (got %d, %d)", s_.dh,
+                 s_.dw);
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeConvGeometry(padding, s_.in_h, s_.kh, s_.sh, s_.dh, &gh) &&
+                     ComputeConvGeometry(padding, s_.in_w, s_.kw, s_.sw, s_.dw, &gw),
+                 "invalid padding/stride/dilation");
+  s_.out_h = gh.out;
+  s_.out_w = gw.out;
+  s_.pad_t = gh.pad_start;
+  s_.pad_l = gw.pad_start;
+  s_.c = out_c_;
+  s_.tiles = (out_c_ + kTile - 1) / kTile;
+  int64_t taps = 0, tmp = 0;
+  TFC_ENSURE_MSG(ctx, CheckedMul(s_.kh, s_.kw, &taps) && CheckedMul(taps, out_c_, &tmp),
+                 "filter too large");
+  int64_t rows = 0, outn = 0;
+  TFC_ENSURE_MSG(ctx,
+                 CheckedMul(batches_, s_.out_h, &rows) && CheckedMul(rows, s_.out_w, &tmp) &&
+                     CheckedMul(tmp, out_c_, &outn, int64_t{1} << 40),
+                 "output too large");
+
+  scratch_pack_ = -1;
+  fast3x3_ = false;
+  if (mult_ == 1) {
+    const size_t wfloats = static_cast<size_t>(s_.tiles) * static_cast<size_t>(taps) * kTile;
+    const size_t total = wfloats + static_cast<size_t>(s_.tiles) * kTile;
+    packed_const_ = filter->is_constant() && (!bias || bias->is_constant());
+    if (packed_const_) {
+      if (!packed_.Reserve(total * sizeof(float))) return ctx.Error("out of memory");
+      float* p = static_cast<float*>(packed_.data());
+      PackDepthwise(filter->data_as<float>(), bias ? bias->data_as<float>() : nullptr, out_c_,
+                    static_cast<int>(taps), p, p + wfloats);
+    } else {
+      packed_.Release();
+      scratch_pack_ = ctx.RequestScratch(total * sizeof(float));
+    }
+    fast3x3_ = s_.kh == 3 && s_.kw == 3 && s_.dh == 1 && s_.dw == 1;
+    if (fast3x3_) {
+      const size_t zfloats = static_cast<size_t>(s_.in_w) * static_cast<size_t>(out_c_) + kTile;
+      if (!zero_row_.Reserve(zfloats * sizeof(float))) return ctx.Error("out of memory");
+      std::memset(zero_row_.data(), 0, zfloats * sizeof(float));
+    }
+  }
+  // Parallel split: output rows, and channel-tile groups when rows are few.
+  const int threads = std::max(1, ctx.num_threads());
+  groups_ = 1;
+  if (mult_ == 1 && rows > 0 && rows < 8 * threads)
+    groups_ = static_cast<int>(std::min<int64_t>(s_.tiles, (8 * threads + rows - 1) / rows));
+  return ctx.ResizeOutput(0, {batches_, s_.out_h, s_.out_w, out_c_});
+}
+
+// Work items [r0, r1) of (batch*out_h rows) x groups_.
+void DepthwiseConv2D::RowsMult1(const float* in, const float* w, const float* bias, float* out,
+                                int64_t r0, int64_t r1) const {
+  const DwShape& s = s_;
+  const size_t c = static_cast<size_t>(s.c);
+  const size_t img_size = static_cast<size_t>(s.in_h) * s.in_w * c;
+  const size_t out_row_size = static_cast<size_t>(s.out_w) * c;
+  const int full_tiles = s.c / kTile;
+  // Interior columns: ox with ox*sw - pad_l >= 0 and ox*sw - pad_l + 2 < in_w.
+  int ox_lo = 0, ox_hi = 0;
+  if (fast3x3_) {
+    ox_lo = std::min(s.out_w, (s.pad_l + s.sw - 1) / s.sw);
+    const int64_t last = static_cast<int64_t>(s.in_w) - 3 + s.pad_l;  // ox*sw <= last
+    ox_hi = last < 0 ? 0 : static_cast<int>(std::min<int64_t>(s.out_w, last / s.sw + 1));
+    if (ox_hi < ox_lo) ox_hi = ox_lo;
+  }
+  const Row3x3Fn row3x3 = fast3x3_ ? SelectRow3x3() : nullptr;
+  const float* zero = static_cast<const float*>(zero_row_.data());
+  for (int64_t item = r0; item < r1; ++item) {
+    const int64_t row = item / groups_;
+    const int g = static_cast<int>(item % groups_);
+    const int t0 = static_cast<int>(static_cast<int64_t>(s.tiles) * g / groups_);
+    const int t1 = static_cast<int>(static_cast<int64_t>(s.tiles) * (g + 1) / groups_);
+    const int64_t b = row / s.out_h;
+    const int oy = static_cast<int>(row % s.out_h);
+    const float* img = in + static_cast<size_t>(b) * img_size;
+    float* orow = out + static_cast<size_t>(row) * out_row_size;
+    if (!fast3x3_) {
+      DwPixelsGeneric(s, img, w, bias, orow, oy, 0, s.out_w, t0, t1, act_);
+      continue;
+    }
+    const float* r[3];
+    for (int ky = 0; ky < 3; ++ky) {
+      const int iy = oy * s.sh - s.pad_t + ky;
+      r[ky] = (iy < 0 || iy >= s.in_h) ? zero : img + static_cast<size_t>(iy) * s.in_w * c;
+    }
+    const int ft1 = std::min(t1, full_tiles);
+    if (t0 < ft1) {
+      Row3x3Args a;
+      for (int ky = 0; ky < 3; ++ky) a.r[ky] = r[ky];
+      a.zero = zero;
+      a.w = w;
+      a.bias = bias;
+      a.out_row = orow;
+      a.c = s.c;
+      a.sw = s.sw;
+      a.pad_l = s.pad_l;
+      a.in_w = s.in_w;
+      a.out_w = s.out_w;
+      a.ox_lo = ox_lo;
+      a.ox_hi = ox_hi;
+      a.t0 = t0;
+      a.t1 = ft1;
+      a.lo = act_.lo;
+      a.hi = act_.hi;
+      row3x3(a);
+    }
+    if (ft1 < t1)  // a partial last tile
+      DwPixelsGeneric(s, img, w, bias, orow, oy, 0, s.out_w, ft1, t1, act_);
+  }
+}
+
+// Multiplier > 1: rows [r0, r1) of batch*out_h, reading the unpacked filter.
+void DepthwiseConv2D::PixelsMultN(const float* in, const float* filter, const float* bias,
+                                  float* out, int64_t r0, int64_t r1) const {
+  const DwShape& s = s_;
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  const int m = mult_;
+  for (int64_t row = r0; row < r1; ++row) {
+    const int64_t b = row / s.out_h;
+    const int oy = static_cast<int>(row % s.out_h);
+    const float* img = in + static_cast<size_t>(b) * s.in_h * s.in_w * cin;
+    const int iy0 = oy * s.sh - s.pad_t;
+    int ky0, ky1;
+    ValidTaps(iy0, s.kh, s.dh, s.in_h, &ky0, &ky1);
+    for (int ox = 0; ox < s.out_w; ++ox) {
+      float* __restrict o = out + (static_cast<size_t>(row) * s.out_w + ox) * cout;
+      for (size_t j = 0; j < cout; ++j) o[j] = bias ? bias[j] : 0.f;
+      const int ix0 = ox * s.sw - s.pad_l;
+      int kx0, kx1;
+      ValidTaps(ix0, s.kw, s.dw, s.in_w, &kx0, &kx1);
+      for (int ky = ky0; ky < ky1; ++ky) {
+        for (int kx = kx0; kx < kx1; ++kx) {
+          const float* __restrict p =
+              img + (static_cast<size_t>(iy0 + ky * s.dh) * s.in_w + (ix0 + kx * s.dw)) * cin;
+          const float* __restrict wt = filter + static_cast<size_t>(ky * s.kw + kx) * cout;
+          for (size_t ic = 0; ic < cin; ++ic) {
+            const float v = p[ic];
+            for (int j = 0; j < m; ++j) o[ic * m + j] += v * wt[ic * m + j];
+          }
+        }
+      }
+      for (size_t j = 0; j < cout; ++j) o[j] = act_.Apply(o[j]);
+    }
+  }
+}
+
+TfLiteStatus DepthwiseConv2D::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  const int64_t rows = static_cast<int64_t>(batches_) * s_.out_h;
+  if (rows == 0 || s_.out_w == 0) return kTfLiteOk;
+  const float* in = input->data_as<float>();
+  float* out = output->data_as<float>();
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
+  const bool parallel = macs >= gemm::kMinParallelMacs;
+
+  if (mult_ != 1) {
+    const float* f = filter->data_as<float>();
+    const float* bs = bias ? bias->data_as<float>() : nullptr;
+    auto fn = [&](int64_t r0, int64_t r1) { PixelsMultN(in, f, bs, out, r0, r1); };
+    if (parallel)
+      pool.ParallelFor(rows, 1, fn);
+    else
+      fn(0, rows);
+    return kTfLiteOk;
+  }
+
+  const size_t taps = static_cast<size_t>(s_.kh) * s_.kw;
+  const size_t wfloats = static_cast<size_t>(s_.tiles) * taps * kTile;
+  const float* w;
+  if (packed_const_) {
+    w = static_cast<const float*>(packed_.data());
+  } else {
+    float* p = static_cast<float*>(ctx.Scratch(scratch_pack_));
+    PackDepthwise(filter->data_as<float>(), bias ? bias->data_as<float>() : nullptr, out_c_,
+                  static_cast<int>(taps), p, p + wfloats);
+    w = p;
+  }
+  const float* bs = w + wfloats;
+  const int64_t items = rows * groups_;
+  auto fn = [&](int64_t r0, int64_t r1) { RowsMult1(in, w, bs, out, r0, r1); };
+  if (parallel)
+    pool.ParallelFor(items, 1, fn);
+  else
+    fn(0, items);
+  return kTfLiteOk;
+}
+
+}  // namespace
+
+TFC_REGISTER_OP(DEPTHWISE_CONV_2D, 1, 7, DepthwiseConv2D);
+
+}  // namespace tfc

@@ -1,0 +1,182 @@
+// AVERAGE_POOL_2D and MAX_POOL_2D, float32.
+//
+// Input [N, H, W, C], output [N, OH, OW, C] with the conv geometry of
+// conv_util.h (dilation 1). Only window positions inside the input count:
+// the average divides by the number of in-bounds positions, the maximum
+// ignores the padding. The fused activation clamps the result. Vectorized
+// over channels; output rows are split over the thread pool.
+#include <algorithm>
+#include <limits>
+
+#include "kernels/kernel.h"
+#include "kernels/util/activation.h"
+#include "kernels/util/conv_util.h"
+#include "kernels/util/gemm.h"
+
+namespace tfc {
+namespace {
+
+using gemm::LoadV4;
+using gemm::MaxV4;
+using gemm::MinV4;
+using gemm::SplatV4;
+using gemm::StoreV4;
+using gemm::v4f;
+
+template <bool kMax>
+class Pool2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  void Rows(const float* in, float* out, int64_t r0, int64_t r1) const;
+
+  int batches_ = 0, in_h_ = 0, in_w_ = 0, c_ = 0, out_h_ = 0, out_w_ = 0;
+  int fh_ = 1, fw_ = 1, sh_ = 1, sw_ = 1, pad_t_ = 0, pad_l_ = 0;
+  FloatRange act_;
+};
+
+template <bool kMax>
+TfLiteStatus Pool2D<kMax>::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 1, "expected 1 input, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* input = ctx.input(0);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, input && output, "missing input or output tensor");
+  if (input->type == kTfLiteInt8 || input->type == kTfLiteUInt8 || input->type == kTfLiteInt16)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
+                           TypeName(input->type));
+  TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
+  TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  const auto* opt = ctx.options<fb::Pool2DOptions>();
+  TFC_ENSURE_MSG(ctx, opt != nullptr, "missing Pool2DOptions");
+  sw_ = opt->stride_w();
+  sh_ = opt->stride_h();
+  fw_ = opt->filter_width();
+  fh_ = opt->filter_height();
+  bool act_ok = true;
+  act_ = ActivationRange(opt->fused_activation_function(), &act_ok);
+  if (!act_ok)
+    return ctx.Error("fused activation %d is not supported",
+                     static_cast<int>(opt->fused_activation_function()));
+  TFC_ENSURE_MSG(ctx, sw_ >= 1 && sh_ >= 1, "strides must be >= 1 (got %d, %d)", sh_, sw_);
+  TFC_ENSURE_MSG(ctx, fw_ >= 1 && fh_ >= 1, "filter size must be >= 1 (got %d, %d)", fh_, fw_);
+  batches_ = input->dim(0);
+  in_h_ = input->dim(1);
+  in_w_ = input->dim(2);
+  c_ = input->dim(3);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && in_h_ >= 0 && in_w_ >= 0 && c_ >= 0, "bad input shape");
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeConvGeometry(opt->padding(), in_h_, fh_, sh_, 1, &gh) &&
+                     ComputeConvGeometry(opt->padding(), in_w_, fw_, sw_, 1, &gw),
+                 "invalid padding/stride/filter");
+  out_h_ = gh.out;
+  out_w_ = gw.out;
+  pad_t_ = gh.pad_start;
+  pad_l_ = gw.pad_start;
+  return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, c_});
+}
+
+template <bool kMax>
+void Pool2D<kMax>::Rows(const float* in, float* out, int64_t r0, int64_t r1) const {
+  const size_t c = static_cast<size_t>(c_);
+  const size_t c4 = c / 4 * 4;
+  const v4f vlo = SplatV4(act_.lo), vhi = SplatV4(act_.hi);
+  const float init = kMax ? std::numeric_limits<float>::lowest() : 0.f;
+  for (int64_t row = r0; row < r1; ++row) {
+    const int64_t b = row / out_h_;
+    const int oy = static_cast<int>(row % out_h_);
+    const float* img = in + static_cast<size_t>(b) * in_h_ * in_w_ * c;
+    const int iy0 = oy * sh_ - pad_t_;
+    int ky0, ky1;
+    ValidTaps(iy0, fh_, 1, in_h_, &ky0, &ky1);
+    for (int ox = 0; ox < out_w_; ++ox) {
+      const int ix0 = ox * sw_ - pad_l_;
+      int kx0, kx1;
+      ValidTaps(ix0, fw_, 1, in_w_, &kx0, &kx1);
+      float* o = out + (static_cast<size_t>(row) * out_w_ + ox) * c;
+      const int count = (ky1 - ky0) * (kx1 - kx0);
+      const float divisor = count > 0 ? static_cast<float>(count) : 1.f;
+      // Channel blocks of 16, then of 4, then single channels.
+      size_t ch = 0;
+      for (; ch + 16 <= c; ch += 16) {
+        v4f a0 = SplatV4(init), a1 = a0, a2 = a0, a3 = a0;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + ch;
+          for (int kx = kx0; kx < kx1; ++kx, p += c) {
+            if (kMax) {
+              a0 = MaxV4(a0, LoadV4(p));
+              a1 = MaxV4(a1, LoadV4(p + 4));
+              a2 = MaxV4(a2, LoadV4(p + 8));
+              a3 = MaxV4(a3, LoadV4(p + 12));
+            } else {
+              a0 += LoadV4(p);
+              a1 += LoadV4(p + 4);
+              a2 += LoadV4(p + 8);
+              a3 += LoadV4(p + 12);
+            }
+          }
+        }
+        if (!kMax) {
+          const v4f d = SplatV4(divisor);
+          a0 /= d;
+          a1 /= d;
+          a2 /= d;
+          a3 /= d;
+        }
+        StoreV4(o + ch, MinV4(MaxV4(a0, vlo), vhi));
+        StoreV4(o + ch + 4, MinV4(MaxV4(a1, vlo), vhi));
+        StoreV4(o + ch + 8, MinV4(MaxV4(a2, vlo), vhi));
+        StoreV4(o + ch + 12, MinV4(MaxV4(a3, vlo), vhi));
+      }
+      for (; ch < c4; ch += 4) {
+        v4f a0 = SplatV4(init);
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + ch;
+          for (int kx = kx0; kx < kx1; ++kx, p += c) a0 = kMax ? MaxV4(a0, LoadV4(p)) : a0 + LoadV4(p);
+        }
+        if (!kMax) a0 /= SplatV4(divisor);
+        StoreV4(o + ch, MinV4(MaxV4(a0, vlo), vhi));
+      }
+      for (; ch < c; ++ch) {
+        float a = init;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const float* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + ch;
+          for (int kx = kx0; kx < kx1; ++kx, p += c) a = kMax ? std::max(a, *p) : a + *p;
+        }
+        if (!kMax) a /= divisor;
+        o[ch] = act_.Apply(a);
+      }
+    }
+  }
+}
+
+template <bool kMax>
+TfLiteStatus Pool2D<kMax>::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(0);
+  TfLiteTensor* output = ctx.output(0);
+  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
+  if (rows == 0 || out_w_ == 0 || c_ == 0) return kTfLiteOk;
+  const float* in = input->data_as<float>();
+  float* out = output->data_as<float>();
+  const double work = static_cast<double>(rows) * out_w_ * c_ * fh_ * fw_;
+  auto fn = [&](int64_t r0, int64_t r1) { Rows(in, out, r0, r1); };
+  if (work >= gemm::kMinParallelMacs)
+    ctx.pool().ParallelFor(rows, 1, fn);
+  else
+    fn(0, rows);
+  return kTfLiteOk;
+}
+
+using AveragePool2D = Pool2D<false>;
+using MaxPool2D = Pool2D<true>;
+
+}  // namespace
+
+TFC_REGISTER_OP(AVERAGE_POOL_2D, 1, 3, AveragePool2D);
+TFC_REGISTER_OP(MAX_POOL_2D, 1, 3, MaxPool2D);
+
+}  // namespace tfc

@@ -1,0 +1,291 @@
+// QUANTIZE: float32 -> INT8 / UINT8 / INT16, and requantization between
+// integer types (INT8 / UINT8 / INT16 -> INT8 / UINT8 / INT16 / INT32).
+//
+// Float input: q = clamp(round(x / scale) + zero_point), per tensor or per
+// channel (scale[c], zero_point[c] along quantized_dimension); the division in
+// float and round() to nearest with ties away from zero, bit-exact with
+// TensorFlow Lite's reference kernel. Out-of-range values and +-inf saturate;
+// NaN quantizes to the zero point. (TensorFlow Lite's own result there is
+// undefined: its float -> int32 conversion overflows.) TensorFlow Lite's
+// optimized int8/uint8 kernel instead multiplies by 1/scale and rounds ties to
+// even: it may differ from the reference (and from us) by 1 at ties.
+//
+// Integer input: q_out = clamp(M * (q_in - zp_in) + zp_out) with
+// M = in_scale / out_scale as a fixed-point multiplier (util/quant_math.h),
+// bit-exact with TensorFlow Lite's integer requantization.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/util/quant_math.h"
+
+namespace tfc {
+namespace {
+
+bool IntRange(TfLiteType t, int32_t* lo, int32_t* hi) {
+  switch (t) {
+    case kTfLiteInt8:
+      *lo = -128;
+      *hi = 127;
+      return true;
+    case kTfLiteUInt8:
+      *lo = 0;
+      *hi = 255;
+      return true;
+    case kTfLiteInt16:
+      *lo = -32768;
+      *hi = 32767;
+      return true;
+    case kTfLiteInt32:
+      *lo = std::numeric_limits<int32_t>::min();
+      *hi = std::numeric_limits<int32_t>::max();
+      return true;
+    default:
+      return false;
+  }
+}
+
+// round(y) (ties away from zero) for |y| < 2^24, by truncation, in a form
+// the compiler vectorizes (no libm call).
+inline int32_t RoundHalfAwaySmall(float y) {
+  const int32_t t = static_cast<int32_t>(y);
+  const float frac = y - static_cast<float>(t);  // exact
+  return t + (frac >= 0.5f ? 1 : 0) - (frac <= -0.5f ? 1 : 0);
+}
+
+// q = clamp(round(x / scale) + zero_point) over a run, the division in float
+// as TensorFlow Lite's reference kernel does it. The quotient is clamped to
+// just outside the representable window before rounding, which leaves the
+// clamped result unchanged and keeps the integer conversion in range; so
+// +-inf and huge values saturate, NaN gives the zero point.
+template <class T>
+void QuantizeRun(const float* __restrict in, T* __restrict out, int64_t n, float scale,
+                  int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float lo = static_cast<float>(qmin - zero_point - 1);
+  const float hi = static_cast<float>(qmax - zero_point + 1);
+  for (int64_t i = 0; i < n; ++i) {
+    float y = in[i] / scale;
+    y = y > lo ? y : (y != y ? 0.0f : lo);  // NaN -> 0 (the zero point)
+    y = y < hi ? y : hi;
+    int32_t q = RoundHalfAwaySmall(y) + zero_point;
+    q = q < qmin ? qmin : (q > qmax ? qmax : q);
+    out[i] = static_cast<T>(q);
+  }
+}
+
+template <class In, class Out>
+void RequantizeRun(const In* __restrict in, Out* __restrict out, int64_t n, const Requantizer& rq) {
+  // Scale ratio exactly 1 (multiplier 2^30, shift 1 is exact): only the zero
+  // points move, e.g. UINT8 <-> INT8 at the ends of uint8-io models.
+  if (rq.multiplier == (int32_t{1} << 30) && rq.shift == 1) {
+    const int64_t offset = int64_t{rq.out_zero_point} - rq.in_zero_point;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t q = static_cast<int64_t>(in[i]) + offset;
+      out[i] = static_cast<Out>(q < rq.qmin ? rq.qmin : (q > rq.qmax ? rq.qmax : q));
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<Out>(rq(static_cast<int32_t>(in[i])));
+}
+
+class Quantize final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    TFC_ENSURE(ctx, ctx.num_inputs() == 1 && ctx.num_outputs() == 1);
+    const TfLiteTensor* in = ctx.input(0);
+    const TfLiteTensor* out = ctx.output(0);
+    TFC_ENSURE_MSG(ctx, in != nullptr && out != nullptr, "input and output are required");
+    in_type_ = in->type;
+    out_type_ = out->type;
+
+    const bool float_in = in_type_ == kTfLiteFloat32;
+    const bool int_in =
+        in_type_ == kTfLiteInt8 || in_type_ == kTfLiteUInt8 || in_type_ == kTfLiteInt16;
+    if (!float_in && !int_in) {
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                             "input '%s' has type %s; QUANTIZE takes FLOAT32, INT8, UINT8 or "
+                             "INT16",
+                             in->name.c_str(), TypeName(in_type_));
+    }
+    const bool out_ok = out_type_ == kTfLiteInt8 || out_type_ == kTfLiteUInt8 ||
+                        out_type_ == kTfLiteInt16 || (int_in && out_type_ == kTfLiteInt32);
+    if (!out_ok) {
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                             "output '%s' has type %s; QUANTIZE from %s produces INT8, UINT8, "
+                             "INT16%s",
+                             out->name.c_str(), TypeName(out_type_), TypeName(in_type_),
+                             int_in ? " or INT32" : "");
+    }
+    IntRange(out_type_, &qmin_, &qmax_);
+
+    // Output parameters.
+    const Quantization& oq = out->quant;
+    TFC_ENSURE_MSG(ctx, !oq.empty(), "output '%s' has no quantization parameters",
+                   out->name.c_str());
+    const size_t channels = oq.scale.size();
+    TFC_ENSURE_MSG(ctx, oq.zero_point.empty() || oq.zero_point.size() == channels,
+                   "output '%s' has %zu scales but %zu zero points", out->name.c_str(), channels,
+                   oq.zero_point.size());
+    scales_.assign(oq.scale.begin(), oq.scale.end());
+    zero_points_.assign(channels, 0);
+    for (size_t c = 0; c < channels; ++c) {
+      TFC_ENSURE_MSG(ctx, std::isfinite(scales_[c]) && scales_[c] > 0.f,
+                     "output '%s' has scale %g; scales must be positive and finite",
+                     out->name.c_str(), static_cast<double>(scales_[c]));
+      const int64_t zp = oq.zero_point.empty() ? 0 : oq.zero_point[c];
+      TFC_ENSURE_MSG(ctx, zp >= qmin_ && zp <= qmax_,
+                     "output '%s' has zero point %lld outside the range of %s",
+                     out->name.c_str(), static_cast<long long>(zp), TypeName(out_type_));
+      zero_points_[c] = static_cast<int32_t>(zp);
+    }
+
+    outer_ = 1;
+    channels_ = 1;
+    inner_ = in->num_elements();
+    if (channels > 1) {
+      TFC_ENSURE_MSG(ctx, float_in,
+                     "per-channel output quantization needs a FLOAT32 input (input is %s)",
+                     TypeName(in_type_));
+      const int axis = oq.quantized_dimension;
+      TFC_ENSURE_MSG(ctx, axis >= 0 && axis < in->rank(),
+                     "output '%s' has quantized_dimension %d for rank %d", out->name.c_str(),
+                     axis, in->rank());
+      TFC_ENSURE_MSG(ctx, static_cast<size_t>(in->dim(axis)) == channels,
+                     "output '%s' has %zu scales for %d channels along dimension %d",
+                     out->name.c_str(), channels, in->dim(axis), axis);
+      inner_ = 1;
+      for (int d = 0; d < axis; ++d) outer_ *= in->dim(d);
+      for (int d = axis + 1; d < in->rank(); ++d) inner_ *= in->dim(d);
+      channels_ = static_cast<int64_t>(channels);
+    }
+
+    if (int_in) {
+      const Quantization& iq = in->quant;
+      TFC_ENSURE_MSG(ctx, iq.scale.size() == 1,
+                     "input '%s' needs one (per-tensor) scale to requantize, has %zu",
+                     in->name.c_str(), iq.scale.size());
+      const float in_scale = iq.scale[0];
+      TFC_ENSURE_MSG(ctx, std::isfinite(in_scale) && in_scale > 0.f,
+                     "input '%s' has scale %g; scales must be positive and finite",
+                     in->name.c_str(), static_cast<double>(in_scale));
+      const int64_t in_zp = iq.zero_point.empty() ? 0 : iq.zero_point[0];
+      int32_t in_lo = 0, in_hi = 0;
+      IntRange(in_type_, &in_lo, &in_hi);
+      TFC_ENSURE_MSG(ctx, in_zp >= in_lo && in_zp <= in_hi,
+                     "input '%s' has zero point %lld outside the range of %s", in->name.c_str(),
+                     static_cast<long long>(in_zp), TypeName(in_type_));
+      const double ratio = static_cast<double>(in_scale) / static_cast<double>(scales_[0]);
+      TFC_ENSURE_MSG(ctx, ratio < 1073741824.0,
+                     "input/output scale ratio %g is too large to requantize", ratio);
+      rq_.Init(in_scale, static_cast<int32_t>(in_zp), scales_[0], zero_points_[0], qmin_, qmax_);
+    }
+    return ctx.ResizeOutput(0, in->dims);
+  }
+
+  TfLiteStatus Eval(OpContext& ctx) override {
+    const TfLiteTensor* in = ctx.input(0);
+    TfLiteTensor* out = ctx.output(0);
+    const int64_t n = in->num_elements();
+    if (n == 0) return kTfLiteOk;
+    TFC_ENSURE_MSG(ctx, in->data != nullptr && out->data != nullptr, "tensors not allocated");
+    if (in_type_ == kTfLiteFloat32) {
+      const float* src = in->data_as<const float>();
+      switch (out_type_) {
+        case kTfLiteInt8:
+          FromFloat(ctx, src, out->data_as<int8_t>());
+          break;
+        case kTfLiteUInt8:
+          FromFloat(ctx, src, out->data_as<uint8_t>());
+          break;
+        case kTfLiteInt16:
+          FromFloat(ctx, src, out->data_as<int16_t>());
+          break;
+        default:
+          return ctx.Error("unexpected output type %s", TypeName(out_type_));
+      }
+      return kTfLiteOk;
+    }
+    switch (in_type_) {
+      case kTfLiteInt8:
+        return FromInt(ctx, in->data_as<const int8_t>(), out, n);
+      case kTfLiteUInt8:
+        return FromInt(ctx, in->data_as<const uint8_t>(), out, n);
+      case kTfLiteInt16:
+        return FromInt(ctx, in->data_as<const int16_t>(), out, n);
+      default:
+        return ctx.Error("unexpected input type %s", TypeName(in_type_));
+    }
+  }
+
+ private:
+  template <class T>
+  void FromFloat(OpContext& ctx, const float* src, T* dst) const {
+    if (channels_ == 1) {
+      const float scale = scales_[0];
+      const int32_t zp = zero_points_[0];
+      ctx.pool().ParallelFor(inner_, kMinChunk, [&](int64_t b, int64_t e) {
+        QuantizeRun(src + b, dst + b, e - b, scale, zp, qmin_, qmax_);
+      });
+      return;
+    }
+    const int64_t rows = outer_ * channels_;
+    const int64_t min_rows = inner_ >= kMinChunk ? 1 : kMinChunk / (inner_ > 0 ? inner_ : 1);
+    ctx.pool().ParallelFor(rows, min_rows, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        const size_t c = static_cast<size_t>(r % channels_);
+        QuantizeRun(src + r * inner_, dst + r * inner_, inner_, scales_[c], zero_points_[c],
+                     qmin_, qmax_);
+      }
+    });
+  }
+
+  template <class In>
+  TfLiteStatus FromInt(OpContext& ctx, const In* src, TfLiteTensor* out, int64_t n) const {
+    switch (out_type_) {
+      case kTfLiteInt8:
+        Requantize(ctx, src, out->data_as<int8_t>(), n);
+        return kTfLiteOk;
+      case kTfLiteUInt8:
+        Requantize(ctx, src, out->data_as<uint8_t>(), n);
+        return kTfLiteOk;
+      case kTfLiteInt16:
+        Requantize(ctx, src, out->data_as<int16_t>(), n);
+        return kTfLiteOk;
+      case kTfLiteInt32:
+        Requantize(ctx, src, out->data_as<int32_t>(), n);
+        return kTfLiteOk;
+      default:
+        return ctx.Error("unexpected output type %s", TypeName(out_type_));
+    }
+  }
+
+  template <class In, class Out>
+  void Requantize(OpContext& ctx, const In* src, Out* dst, int64_t n) const {
+    const Requantizer& rq = rq_;
+    ctx.pool().ParallelFor(n, kMinChunk, [&](int64_t b, int64_t e) {
+      RequantizeRun(src + b, dst + b, e - b, rq);
+    });
+  }
+
+  static constexpr int64_t kMinChunk = 1 << 14;
+
+  TfLiteType in_type_ = kTfLiteNoType;
+  TfLiteType out_type_ = kTfLiteNoType;
+  int32_t qmin_ = 0;
+  int32_t qmax_ = 0;
+  std::vector<float> scales_;
+  std::vector<int32_t> zero_points_;
+  int64_t outer_ = 1;
+  int64_t channels_ = 1;
+  int64_t inner_ = 1;
+  Requantizer rq_;
+};
+
+}  // namespace
+
+TFC_REGISTER_OP(QUANTIZE, 1, 3, Quantize);
+
+}  // namespace tfc

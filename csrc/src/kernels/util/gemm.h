@@ -1,0 +1,436 @@
+// Float32 matrix multiply for the conv / fully-connected / matmul kernels.
+//
+//   C[m][n] = clamp(bias[n] + sum_k A_m[k] * B[k][n], lo, hi)
+//
+// A is given row by row (a functor returning a pointer to K contiguous floats
+// for row m), so kernels can feed NHWC pixels, im2col rows or strided pixels
+// without copying. B is packed once (PackB) into column panels of kNR = 16:
+//
+//   packed = [bias: panels * 16] [panel 0: K rows of 16] [panel 1] ...
+//
+// the last panel and the bias zero-padded. The register-blocked micro-kernel
+// computes kMR = 6 rows x 16 columns; an AVX2+FMA version is chosen at run
+// time on x86_64, the portable one uses GCC/Clang vector extensions (SSE on
+// x86_64, NEON on ARM, scalar code on ARMv6). Rows of a lone last row (and
+// batch-1 fully-connected) use a one-row kernel over up to four panels.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "cpu_features.h"
+#include "kernels/util/activation.h"
+#include "thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFC_GEMM_X86 1
+#else
+#define TFC_GEMM_X86 0
+#endif
+
+namespace tfc {
+namespace gemm {
+
+constexpr int kMR = 6;
+constexpr int kNR = 16;
+
+// Vector types for the portable kernels. may_alias + aligned(4): loads and
+// stores of float data at any float-aligned address.
+typedef float v4f __attribute__((vector_size(16)));
+typedef float v4fu __attribute__((vector_size(16), aligned(4), may_alias));
+
+inline v4f LoadV4(const float* p) { return *reinterpret_cast<const v4fu*>(p); }
+inline void StoreV4(float* p, v4f v) { *reinterpret_cast<v4fu*>(p) = v; }
+inline v4f SplatV4(float x) { return v4f{x, x, x, x}; }
+inline v4f MaxV4(v4f a, v4f b) { return a > b ? a : b; }
+inline v4f MinV4(v4f a, v4f b) { return a < b ? a : b; }
+
+inline size_t NumPanels(size_t n) { return (n + kNR - 1) / kNR; }
+// Floats needed for a packed K x N matrix (bias included).
+inline size_t PackedSize(size_t k, size_t n) { return NumPanels(n) * kNR * (k + 1); }
+
+// A view of a packed B.
+struct PackedB {
+  const float* bias = nullptr;  // panels * 16
+  const float* data = nullptr;  // panels * K * 16
+  size_t k = 0, n = 0, panels = 0;
+  const float* panel(size_t p) const { return data + p * k * kNR; }
+  const float* panel_bias(size_t p) const { return bias + p * kNR; }
+};
+
+// Packs B[k][n] = get(k, n) (n < N, k < K) and bias (nullable) into dst
+// (PackedSize(K, N) floats). Returns the view.
+template <class Get>
+PackedB PackB(size_t k, size_t n, const float* bias, Get&& get, float* dst) {
+  PackedB v;
+  v.k = k;
+  v.n = n;
+  v.panels = NumPanels(n);
+  float* b = dst;
+  float* d = dst + v.panels * kNR;
+  for (size_t j = 0; j < v.panels * kNR; ++j) b[j] = (bias && j < n) ? bias[j] : 0.f;
+  for (size_t p = 0; p < v.panels; ++p) {
+    float* panel = d + p * k * kNR;
+    size_t n0 = p * kNR;
+    size_t nv = std::min<size_t>(kNR, n - n0);
+    for (size_t kk = 0; kk < k; ++kk) {
+      float* row = panel + kk * kNR;
+      for (size_t j = 0; j < nv; ++j) row[j] = get(kk, n0 + j);
+      for (size_t j = nv; j < static_cast<size_t>(kNR); ++j) row[j] = 0.f;
+    }
+  }
+  v.bias = b;
+  v.data = d;
+  return v;
+}
+
+// B given as a row-major matrix with arbitrary strides: B[k][n] = src[k*sk + n*sn].
+inline PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, size_t sn,
+                            const float* bias, float* dst) {
+  if (sk == 1) {
+    // Weights stored [N][K] (conv filters, FC weights): read each output
+    // channel's K contiguous values once.
+    PackedB v;
+    v.k = k;
+    v.n = n;
+    v.panels = NumPanels(n);
+    float* b = dst;
+    float* d = dst + v.panels * kNR;
+    for (size_t j = 0; j < v.panels * kNR; ++j) b[j] = (bias && j < n) ? bias[j] : 0.f;
+    std::memset(d, 0, v.panels * k * kNR * sizeof(float));
+    for (size_t j = 0; j < n; ++j) {
+      float* out = d + (j / kNR) * k * kNR + (j % kNR);
+      const float* in = src + j * sn;
+      for (size_t kk = 0; kk < k; ++kk) out[kk * kNR] = in[kk];
+    }
+    v.bias = b;
+    v.data = d;
+    return v;
+  }
+  return PackB(k, n, bias, [src, sk, sn](size_t kk, size_t j) { return src[kk * sk + j * sn]; }, dst);
+}
+
+// Replaces the bias of an existing packed view (bias given at Eval time).
+inline void PackBias(size_t n, const float* bias, float* dst) {
+  size_t np = NumPanels(n) * kNR;
+  for (size_t j = 0; j < np; ++j) dst[j] = (bias && j < n) ? bias[j] : 0.f;
+}
+
+// ---- micro-kernels ---------------------------------------------------------
+
+// 6 x 16 tile. a[6]: row pointers (rows >= mr repeat a valid row). c: row 0 of
+// the tile, rows ldc floats apart; only mr rows and nr columns are stored.
+using TileFn = void (*)(size_t k, const float* const* a, const float* b, const float* bias,
+                        float* c, size_t ldc, int mr, int nr, float lo, float hi);
+// One row x np (1..4) panels: c[0 .. 16*np) (only n_valid stored).
+using RowFn = void (*)(size_t k, const float* a, const float* b, size_t panel_stride,
+                       const float* bias, int np, float* c, int n_valid, float lo, float hi);
+
+inline void StoreTilePartial(const float* tile /*[6][16]*/, float* c, size_t ldc, int mr, int nr) {
+  for (int r = 0; r < mr; ++r)
+    for (int j = 0; j < nr; ++j) c[static_cast<size_t>(r) * ldc + j] = tile[r * kNR + j];
+}
+
+// Portable: the 16 columns as two halves of 8 (12 accumulators of 4 lanes fit
+// 16 SIMD registers on SSE and ARMv7 NEON).
+inline void TileGeneric(size_t k, const float* const* a, const float* b, const float* bias,
+                        float* c, size_t ldc, int mr, int nr, float lo, float hi) {
+  const float* __restrict a0 = a[0];
+  const float* __restrict a1 = a[1];
+  const float* __restrict a2 = a[2];
+  const float* __restrict a3 = a[3];
+  const float* __restrict a4 = a[4];
+  const float* __restrict a5 = a[5];
+  const v4f vlo = SplatV4(lo), vhi = SplatV4(hi);
+  alignas(16) float tile[kMR * kNR];
+  const bool full = (mr == kMR && nr == kNR);
+  for (int half = 0; half < 2; ++half) {
+    const int off = half * 8;
+    const float* __restrict bp = b + off;
+    v4f bb0 = LoadV4(bias + off), bb1 = LoadV4(bias + off + 4);
+    v4f c00 = bb0, c01 = bb1, c10 = bb0, c11 = bb1, c20 = bb0, c21 = bb1;
+    v4f c30 = bb0, c31 = bb1, c40 = bb0, c41 = bb1, c50 = bb0, c51 = bb1;
+    for (size_t i = 0; i < k; ++i) {
+      const v4f w0 = LoadV4(bp), w1 = LoadV4(bp + 4);
+      bp += kNR;
+      v4f x;
+      x = SplatV4(a0[i]); c00 += x * w0; c01 += x * w1;
+      x = SplatV4(a1[i]); c10 += x * w0; c11 += x * w1;
+      x = SplatV4(a2[i]); c20 += x * w0; c21 += x * w1;
+      x = SplatV4(a3[i]); c30 += x * w0; c31 += x * w1;
+      x = SplatV4(a4[i]); c40 += x * w0; c41 += x * w1;
+      x = SplatV4(a5[i]); c50 += x * w0; c51 += x * w1;
+    }
+    v4f acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    for (int r = 0; r < kMR; ++r) {
+      v4f v0 = MinV4(MaxV4(acc[2 * r], vlo), vhi);
+      v4f v1 = MinV4(MaxV4(acc[2 * r + 1], vlo), vhi);
+      if (full) {
+        StoreV4(c + static_cast<size_t>(r) * ldc + off, v0);
+        StoreV4(c + static_cast<size_t>(r) * ldc + off + 4, v1);
+      } else {
+        StoreV4(tile + r * kNR + off, v0);
+        StoreV4(tile + r * kNR + off + 4, v1);
+      }
+    }
+  }
+  if (!full) StoreTilePartial(tile, c, ldc, mr, nr);
+}
+
+inline void RowGeneric(size_t k, const float* a, const float* b, size_t panel_stride,
+                       const float* bias, int np, float* c, int n_valid, float lo, float hi) {
+  const v4f vlo = SplatV4(lo), vhi = SplatV4(hi);
+  alignas(16) float out[4 * kNR];
+  for (int p = 0; p < np; ++p) {
+    const float* __restrict bp = b + static_cast<size_t>(p) * panel_stride;
+    v4f s0 = LoadV4(bias + p * kNR), s1 = LoadV4(bias + p * kNR + 4);
+    v4f s2 = LoadV4(bias + p * kNR + 8), s3 = LoadV4(bias + p * kNR + 12);
+    for (size_t i = 0; i < k; ++i) {
+      const v4f x = SplatV4(a[i]);
+      s0 += x * LoadV4(bp);
+      s1 += x * LoadV4(bp + 4);
+      s2 += x * LoadV4(bp + 8);
+      s3 += x * LoadV4(bp + 12);
+      bp += kNR;
+    }
+    StoreV4(out + p * kNR, MinV4(MaxV4(s0, vlo), vhi));
+    StoreV4(out + p * kNR + 4, MinV4(MaxV4(s1, vlo), vhi));
+    StoreV4(out + p * kNR + 8, MinV4(MaxV4(s2, vlo), vhi));
+    StoreV4(out + p * kNR + 12, MinV4(MaxV4(s3, vlo), vhi));
+  }
+  std::memcpy(c, out, static_cast<size_t>(n_valid) * sizeof(float));
+}
+
+#if TFC_GEMM_X86
+#define TFC_AVX2_FN __attribute__((target("avx2,fma")))
+
+TFC_AVX2_FN inline void TileAvx2(size_t k, const float* const* a, const float* b,
+                                 const float* bias, float* c, size_t ldc, int mr, int nr,
+                                 float lo, float hi) {
+  const float* a0 = a[0];
+  const float* a1 = a[1];
+  const float* a2 = a[2];
+  const float* a3 = a[3];
+  const float* a4 = a[4];
+  const float* a5 = a[5];
+  __m256 c00 = _mm256_loadu_ps(bias), c01 = _mm256_loadu_ps(bias + 8);
+  __m256 c10 = c00, c11 = c01, c20 = c00, c21 = c01;
+  __m256 c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
+  for (size_t i = 0; i < k; ++i) {
+    const __m256 w0 = _mm256_loadu_ps(b);
+    const __m256 w1 = _mm256_loadu_ps(b + 8);
+    b += kNR;
+    __m256 x;
+    x = _mm256_broadcast_ss(a0 + i);
+    c00 = _mm256_fmadd_ps(x, w0, c00);
+    c01 = _mm256_fmadd_ps(x, w1, c01);
+    x = _mm256_broadcast_ss(a1 + i);
+    c10 = _mm256_fmadd_ps(x, w0, c10);
+    c11 = _mm256_fmadd_ps(x, w1, c11);
+    x = _mm256_broadcast_ss(a2 + i);
+    c20 = _mm256_fmadd_ps(x, w0, c20);
+    c21 = _mm256_fmadd_ps(x, w1, c21);
+    x = _mm256_broadcast_ss(a3 + i);
+    c30 = _mm256_fmadd_ps(x, w0, c30);
+    c31 = _mm256_fmadd_ps(x, w1, c31);
+    x = _mm256_broadcast_ss(a4 + i);
+    c40 = _mm256_fmadd_ps(x, w0, c40);
+    c41 = _mm256_fmadd_ps(x, w1, c41);
+    x = _mm256_broadcast_ss(a5 + i);
+    c50 = _mm256_fmadd_ps(x, w0, c50);
+    c51 = _mm256_fmadd_ps(x, w1, c51);
+  }
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+#define TFC_CLAMP8(v) _mm256_min_ps(_mm256_max_ps((v), vlo), vhi)
+  c00 = TFC_CLAMP8(c00); c01 = TFC_CLAMP8(c01);
+  c10 = TFC_CLAMP8(c10); c11 = TFC_CLAMP8(c11);
+  c20 = TFC_CLAMP8(c20); c21 = TFC_CLAMP8(c21);
+  c30 = TFC_CLAMP8(c30); c31 = TFC_CLAMP8(c31);
+  c40 = TFC_CLAMP8(c40); c41 = TFC_CLAMP8(c41);
+  c50 = TFC_CLAMP8(c50); c51 = TFC_CLAMP8(c51);
+#undef TFC_CLAMP8
+  if (mr == kMR && nr == kNR) {
+    _mm256_storeu_ps(c, c00); _mm256_storeu_ps(c + 8, c01); c += ldc;
+    _mm256_storeu_ps(c, c10); _mm256_storeu_ps(c + 8, c11); c += ldc;
+    _mm256_storeu_ps(c, c20); _mm256_storeu_ps(c + 8, c21); c += ldc;
+    _mm256_storeu_ps(c, c30); _mm256_storeu_ps(c + 8, c31); c += ldc;
+    _mm256_storeu_ps(c, c40); _mm256_storeu_ps(c + 8, c41); c += ldc;
+    _mm256_storeu_ps(c, c50); _mm256_storeu_ps(c + 8, c51);
+    return;
+  }
+  alignas(32) float tile[kMR * kNR];
+  _mm256_store_ps(tile + 0, c00); _mm256_store_ps(tile + 8, c01);
+  _mm256_store_ps(tile + 16, c10); _mm256_store_ps(tile + 24, c11);
+  _mm256_store_ps(tile + 32, c20); _mm256_store_ps(tile + 40, c21);
+  _mm256_store_ps(tile + 48, c30); _mm256_store_ps(tile + 56, c31);
+  _mm256_store_ps(tile + 64, c40); _mm256_store_ps(tile + 72, c41);
+  _mm256_store_ps(tile + 80, c50); _mm256_store_ps(tile + 88, c51);
+  StoreTilePartial(tile, c, ldc, mr, nr);
+}
+
+TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t panel_stride,
+                                const float* bias, int np, float* c, int n_valid, float lo,
+                                float hi) {
+  alignas(32) float out[4 * kNR];
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  if (np == 4) {
+    const float* b0 = b;
+    const float* b1 = b + panel_stride;
+    const float* b2 = b + 2 * panel_stride;
+    const float* b3 = b + 3 * panel_stride;
+    __m256 s0 = _mm256_loadu_ps(bias), s1 = _mm256_loadu_ps(bias + 8);
+    __m256 s2 = _mm256_loadu_ps(bias + 16), s3 = _mm256_loadu_ps(bias + 24);
+    __m256 s4 = _mm256_loadu_ps(bias + 32), s5 = _mm256_loadu_ps(bias + 40);
+    __m256 s6 = _mm256_loadu_ps(bias + 48), s7 = _mm256_loadu_ps(bias + 56);
+    for (size_t i = 0; i < k; ++i) {
+      const __m256 x = _mm256_broadcast_ss(a + i);
+      s0 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0), s0);
+      s1 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b0 + 8), s1);
+      s2 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1), s2);
+      s3 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b1 + 8), s3);
+      s4 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2), s4);
+      s5 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b2 + 8), s5);
+      s6 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3), s6);
+      s7 = _mm256_fmadd_ps(x, _mm256_loadu_ps(b3 + 8), s7);
+      b0 += kNR;
+      b1 += kNR;
+      b2 += kNR;
+      b3 += kNR;
+    }
+    _mm256_store_ps(out + 0, _mm256_min_ps(_mm256_max_ps(s0, vlo), vhi));
+    _mm256_store_ps(out + 8, _mm256_min_ps(_mm256_max_ps(s1, vlo), vhi));
+    _mm256_store_ps(out + 16, _mm256_min_ps(_mm256_max_ps(s2, vlo), vhi));
+    _mm256_store_ps(out + 24, _mm256_min_ps(_mm256_max_ps(s3, vlo), vhi));
+    _mm256_store_ps(out + 32, _mm256_min_ps(_mm256_max_ps(s4, vlo), vhi));
+    _mm256_store_ps(out + 40, _mm256_min_ps(_mm256_max_ps(s5, vlo), vhi));
+    _mm256_store_ps(out + 48, _mm256_min_ps(_mm256_max_ps(s6, vlo), vhi));
+    _mm256_store_ps(out + 56, _mm256_min_ps(_mm256_max_ps(s7, vlo), vhi));
+  } else {
+    for (int p = 0; p < np; ++p) {
+      const float* bp = b + static_cast<size_t>(p) * panel_stride;
+      // Two interleaved accumulator pairs hide the FMA latency.
+      __m256 s0 = _mm256_loadu_ps(bias + p * kNR), s1 = _mm256_loadu_ps(bias + p * kNR + 8);
+      __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps();
+      size_t i = 0;
+      for (; i + 2 <= k; i += 2) {
+        const __m256 x0 = _mm256_broadcast_ss(a + i);
+        const __m256 x1 = _mm256_broadcast_ss(a + i + 1);
+        s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s0);
+        s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s1);
+        t0 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + 16), t0);
+        t1 = _mm256_fmadd_ps(x1, _mm256_loadu_ps(bp + 24), t1);
+        bp += 2 * kNR;
+      }
+      if (i < k) {
+        const __m256 x0 = _mm256_broadcast_ss(a + i);
+        s0 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp), s0);
+        s1 = _mm256_fmadd_ps(x0, _mm256_loadu_ps(bp + 8), s1);
+      }
+      s0 = _mm256_add_ps(s0, t0);
+      s1 = _mm256_add_ps(s1, t1);
+      _mm256_store_ps(out + p * kNR, _mm256_min_ps(_mm256_max_ps(s0, vlo), vhi));
+      _mm256_store_ps(out + p * kNR + 8, _mm256_min_ps(_mm256_max_ps(s1, vlo), vhi));
+    }
+  }
+  std::memcpy(c, out, static_cast<size_t>(n_valid) * sizeof(float));
+}
+#endif  // TFC_GEMM_X86
+
+struct Kernels {
+  TileFn tile;
+  RowFn row;
+};
+
+inline const Kernels& SelectKernels() {
+#if TFC_GEMM_X86
+  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2, RowAvx2}
+                                             : Kernels{TileGeneric, RowGeneric};
+#else
+  static const Kernels k = {TileGeneric, RowGeneric};
+#endif
+  return k;
+}
+
+// Bytes of B kept hot in L2 while a block of A rows sweeps it.
+constexpr size_t kL2BlockBytes = 192 * 1024;
+
+// Rows [m0, m1) x panels [p0, p1) of C. row(m) -> const float* (K floats);
+// c points at C row 0, rows ldc floats apart.
+template <class RowPtr>
+inline void GemmRange(const PackedB& b, RowPtr&& row, size_t m0, size_t m1, size_t p0, size_t p1,
+                      float* c, size_t ldc, FloatRange act) {
+  if (m0 >= m1 || p0 >= p1) return;
+  const Kernels& kern = SelectKernels();
+  const size_t k = b.k;
+  const size_t panel_bytes = std::max<size_t>(1, k * kNR * sizeof(float));
+  const size_t pblock = std::max<size_t>(1, kL2BlockBytes / panel_bytes);
+  for (size_t pb = p0; pb < p1; pb += pblock) {
+    const size_t pe = std::min(p1, pb + pblock);
+    size_t m = m0;
+    while (m1 - m >= 2) {
+      const int mr = static_cast<int>(std::min<size_t>(kMR, m1 - m));
+      const float* a[kMR];
+      for (int r = 0; r < mr; ++r) a[r] = row(m + static_cast<size_t>(r));
+      for (int r = mr; r < kMR; ++r) a[r] = a[mr - 1];
+      float* crow = c + m * ldc;
+      for (size_t p = pb; p < pe; ++p) {
+        const int nr = static_cast<int>(std::min<size_t>(kNR, b.n - p * kNR));
+        kern.tile(k, a, b.panel(p), b.panel_bias(p), crow + p * kNR, ldc, mr, nr, act.lo, act.hi);
+      }
+      m += static_cast<size_t>(mr);
+    }
+    if (m < m1) {  // a single remaining row
+      const float* a = row(m);
+      float* crow = c + m * ldc;
+      for (size_t p = pb; p < pe; p += 4) {
+        const int np = static_cast<int>(std::min<size_t>(4, pe - p));
+        const size_t n_end = std::min(b.n, (p + static_cast<size_t>(np)) * kNR);
+        kern.row(k, a, b.panel(p), k * kNR, b.panel_bias(p), np, crow + p * kNR,
+                 static_cast<int>(n_end - p * kNR), act.lo, act.hi);
+      }
+    }
+  }
+}
+
+// How to split an M x panels GEMM over T workers: returns true to split rows.
+inline bool SplitRows(size_t m, size_t panels, int threads) {
+  const size_t t = static_cast<size_t>(threads);
+  const size_t mt = (m + kMR - 1) / kMR;
+  if (m == 1) return false;
+  // Imbalance (in units of 1/1000) of each split.
+  auto imbalance = [t](size_t units) { return ((units + t - 1) / t) * t * 1000 / units; };
+  const size_t im = imbalance(mt), ip = imbalance(panels);
+  return im <= ip + 30;  // prefer rows: each worker then reads only its rows of A
+}
+
+// Work below this many multiply-adds runs on the calling thread.
+constexpr double kMinParallelMacs = 200000.0;
+
+// Full C = A x B on the pool.
+template <class RowPtr>
+inline void Gemm(ThreadPool& pool, const PackedB& b, size_t m, RowPtr row, float* c, size_t ldc,
+                 FloatRange act) {
+  const int threads = pool.num_threads();
+  const double macs = static_cast<double>(m) * static_cast<double>(b.n) * static_cast<double>(b.k);
+  if (threads <= 1 || macs < kMinParallelMacs) {
+    GemmRange(b, row, 0, m, 0, b.panels, c, ldc, act);
+    return;
+  }
+  if (SplitRows(m, b.panels, threads)) {
+    const size_t mt = (m + kMR - 1) / kMR;
+    pool.ParallelFor(static_cast<int64_t>(mt), 1, [&](int64_t t0, int64_t t1) {
+      GemmRange(b, row, static_cast<size_t>(t0) * kMR, std::min(m, static_cast<size_t>(t1) * kMR),
+                0, b.panels, c, ldc, act);
+    });
+  } else {
+    pool.ParallelFor(static_cast<int64_t>(b.panels), 1, [&](int64_t p0, int64_t p1) {
+      GemmRange(b, row, 0, m, static_cast<size_t>(p0), static_cast<size_t>(p1), c, ldc, act);
+    });
+  }
+}
+
+}  // namespace gemm
+}  // namespace tfc

@@ -1,0 +1,631 @@
+"""The op cases, as data.  numpy-free, flatbuffers-free: importable anywhere.
+
+A ``Case`` is one op configuration: op name, op version, inputs, options,
+tolerance.  Shapes are written with symbolic dims (``"B"``, ``"H*2"``) that
+are drawn per shape variant from ``dims`` (``(lo, hi)`` inclusive range,
+``[choices]``, or an expression of earlier dims); ``shapes`` says how many
+variants (1-3) the case gets.  See gen.py for the seeding.
+
+Inputs (helpers below):
+  X(shape..., gen=...)   runtime input (a subgraph input), random data
+  W(shape..., gen=...)   constant with random data (weights, bias)
+  K(value, dtype)        constant with literal data; strings are dim expressions
+  XV(value, dtype)       runtime input with literal data
+  None                   absent optional input (operator input index -1)
+Data generators: "normal" / ("normal", scale), ("uniform", lo, hi), "pos"
+(0.25..4), "nonzero" (|x| in 0.5..2), "intf" (small integer-valued floats),
+("int", lo, hi) (integers in [lo, hi)), "bool", "qint" (full integer range).
+
+``out`` lists the output dtypes (default: one output of the dtype of the first
+runtime input); output shapes are inferred by the official runtime.
+``tol``: float outputs must satisfy |ours - ref| <= tol * max(1, max|ref|);
+integer and bool outputs must match exactly (int8 cases: within ``lsb``).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+DEFAULT_TOL = 1e-5
+
+
+class E(object):
+    """A dim expression used as an option value, e.g. {"num": E("C")}."""
+
+    def __init__(self, expr):
+        self.expr = expr
+
+    def __repr__(self):
+        return "E(%r)" % self.expr
+
+
+@dataclass
+class Q(object):
+    """Quantisation of a tensor.  scale: float, or ("rand", lo, hi, n) for n
+    drawn per-channel scales along ``axis``."""
+    scale: Any
+    zero_point: Any = 0
+    axis: int = 0
+
+
+@dataclass
+class In(object):
+    shape: Any = None
+    dtype: str = "float32"
+    gen: Any = "normal"
+    const: bool = False
+    value: Any = None
+    quant: Optional[Q] = None
+
+
+def X(*shape, **kw):
+    return In(shape=list(shape), **kw)
+
+
+def W(*shape, **kw):
+    return In(shape=list(shape), const=True, **kw)
+
+
+def K(value, dtype="int32", shape=None, quant=None):
+    return In(shape=shape, dtype=dtype, const=True, value=value, quant=quant)
+
+
+def XV(value, dtype="float32", shape=None):
+    return In(shape=shape, dtype=dtype, value=value)
+
+
+@dataclass
+class Case(object):
+    op: str
+    desc: str
+    inputs: List[Any]
+    options: Dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    dims: Dict[str, Any] = field(default_factory=dict)
+    shapes: int = 2
+    out: Optional[List[str]] = None
+    out_quant: Optional[List[Any]] = None
+    tol: float = DEFAULT_TOL
+    # integer outputs may differ from the reference by up to `lsb` (int8 cases: 1;
+    # the official optimised and reference int8 kernels round differently)
+    lsb: int = 0
+    qemu: bool = False  # run under emulated ARM too (variant 0 only)
+    # official resolvers that crash on this case: never run it there
+    avoid: List[str] = field(default_factory=list)
+
+    @property
+    def name(self):
+        return "%s-%s" % (self.op, self.desc)
+
+    def output_dtypes(self):
+        if self.out is not None:
+            return list(self.out)
+        for spec in self.inputs:
+            if spec is not None and not spec.const:
+                return [spec.dtype]
+        raise ValueError("%s: give `out` (no runtime input)" % self.name)
+
+    def output_quants(self):
+        n = len(self.output_dtypes())
+        return list(self.out_quant) if self.out_quant is not None else [None] * n
+
+
+ACTS = ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"]
+D4 = {"B": (1, 2), "H": (1, 6), "W": (1, 6), "C": (1, 5)}
+D3 = {"A": (1, 4), "B": (1, 5), "C": (1, 6)}
+NHWC = ("B", "H", "W", "C")
+
+CASES = []
+
+
+def case(*args, **kw):
+    c = Case(*args, **kw)
+    CASES.append(c)
+    return c
+
+
+# ---------------------------------------------------------------- binary
+def _binary_family(op, rhs_gen="normal", lhs_gen="normal"):
+    f = lambda *s: X(*s, gen=lhs_gen)
+    g = lambda *s: X(*s, gen=rhs_gen)
+    # every fused activation, each with a different broadcasting pattern
+    case(op, "same_NONE", [f(*NHWC), g(*NHWC)], {"fused_activation_function": "NONE"},
+         dims=D4, shapes=3)
+    case(op, "bcast_last_RELU", [f(*NHWC), g("C")], {"fused_activation_function": "RELU"},
+         dims=D4, qemu=(op == "ADD"))
+    case(op, "bcast_both_RELU6", [f("B", 1, "W", "C"), g(1, "H", 1, "C")],
+         {"fused_activation_function": "RELU6"}, dims=D4, qemu=(op == "MUL"))
+    case(op, "scalar_const_RELU_N1_TO_1",
+         [f(*NHWC), W(gen=rhs_gen)], {"fused_activation_function": "RELU_N1_TO_1"}, dims=D4)
+    case(op, "bcast_lhs_1d", [f("C"), g("A", "B", "C")], dims=D3)
+    case(op, "const_rhs_rank2", [f("A", "C"), W(1, "C", gen=rhs_gen)], dims=D3, shapes=1)
+    case(op, "bcast_5d", [f("A", 1, "B", 1, "C"), g(1, 2, 1, 3, "C")],
+         dims={"A": (1, 2), "B": (1, 3), "C": (1, 3)}, shapes=1)
+
+
+_binary_family("ADD")
+_binary_family("SUB")
+_binary_family("MUL")
+_binary_family("DIV", rhs_gen="nonzero")
+case("DIV", "bcast_scalar_input", [X(*NHWC), X(gen="nonzero")], dims=D4, shapes=1)
+case("SUB", "rank1", [X("C"), X("C")], dims={"C": (1, 17)})
+for _op in ["ADD", "SUB", "MUL"]:
+    case(_op, "int32_bcast", [X("A", "B", "C", dtype="int32", gen=("int", -50, 50)),
+                              X("C", dtype="int32", gen=("int", -50, 50))], dims=D3)
+
+for _op in ["MAXIMUM", "MINIMUM"]:
+    case(_op, "same_ties", [X("A", "B", "C", gen="intf"), X("A", "B", "C", gen="intf")], dims=D3)
+    case(_op, "bcast", [X(*NHWC), X(1, "H", 1, "C")], dims=D4)
+    case(_op, "const_scalar", [X("A", "B"), K(0.25, "float32")], dims=D3, shapes=1)
+    case(_op, "int32", [X("A", "B", dtype="int32", gen=("int", -9, 9)),
+                        X("B", dtype="int32", gen=("int", -9, 9))], dims=D3, shapes=1)
+case("SQUARED_DIFFERENCE", "same", [X(*NHWC), X(*NHWC)], dims=D4)
+case("SQUARED_DIFFERENCE", "bcast", [X("A", 1, "C"), X("B", 1)], dims=D3)
+case("POW", "same", [X("A", "B", "C", gen="pos"), X("A", "B", "C", gen=("uniform", -2, 2))],
+     dims=D3)
+case("POW", "bcast_const_exp", [X(*NHWC, gen="pos"), W("C", gen=("uniform", -2, 3))], dims=D4)
+case("POW", "int32", [X("A", "B", dtype="int32", gen=("int", -4, 5)),
+                      X("A", "B", dtype="int32", gen=("int", 0, 4))], dims=D3, shapes=1)
+
+# ----------------------------------------------------------------- unary
+_UNARY = [
+    ("ABS", "normal"), ("EXP", "normal"), ("LOG", "pos"), ("NEG", "normal"),
+    ("SQRT", "pos"), ("RSQRT", "pos"), ("SQUARE", "normal"),
+    ("FLOOR", ("normal", 3)), ("CEIL", ("normal", 3)), ("TANH", ("normal", 2)),
+    ("LOGISTIC", ("normal", 3)), ("RELU", ("normal", 3)), ("RELU6", ("normal", 5)),
+    ("RELU_N1_TO_1", ("normal", 2)), ("HARD_SWISH", ("normal", 4)),
+]
+for _op, _gen in _UNARY:
+    case(_op, "4d", [X(*NHWC, gen=_gen)], dims=D4, qemu=_op in ("LOGISTIC", "TANH"))
+    case(_op, "1d", [X("N", gen=_gen)], dims={"N": (1, 40)}, shapes=1)
+case("ABS", "int32", [X("A", "B", dtype="int32", gen=("int", -100, 100))], dims=D3, shapes=1)
+case("NEG", "int32", [X("A", "B", dtype="int32", gen=("int", -100, 100))], dims=D3, shapes=1)
+case("LEAKY_RELU", "alpha_0.2", [X(*NHWC, gen=("normal", 2))], {"alpha": 0.2}, dims=D4)
+case("LEAKY_RELU", "alpha_1.5", [X("A", "B", gen=("normal", 2))], {"alpha": 1.5}, dims=D3,
+     shapes=1)
+case("PRELU", "alpha_hwc", [X(*NHWC), W(1, 1, "C", gen=("normal", 0.5))], dims=D4)
+case("PRELU", "alpha_c", [X(*NHWC), W("C", gen=("normal", 0.5))], dims=D4)
+case("PRELU", "alpha_full", [X("A", "B", "C"), W("A", "B", "C", gen=("normal", 0.5))],
+     dims=D3, shapes=1)
+case("GELU", "exact", [X(*NHWC, gen=("normal", 3))], {"approximate": False}, dims=D4)
+case("GELU", "approximate", [X(*NHWC, gen=("normal", 3))], {"approximate": True}, dims=D4)
+
+# --------------------------------------------------------- normalisation
+case("SOFTMAX", "2d_beta1", [X("B", "C", gen=("normal", 3))], {"beta": 1.0},
+     dims={"B": (1, 4), "C": (1, 20)}, qemu=True)
+case("SOFTMAX", "4d_beta0.5", [X(*NHWC, gen=("normal", 3))], {"beta": 0.5}, dims=D4)
+case("SOFTMAX", "3d_beta2", [X("A", "B", "C", gen=("normal", 3))], {"beta": 2.0}, dims=D3,
+     shapes=1)
+case("LOG_SOFTMAX", "2d", [X("B", "C", gen=("normal", 3))], dims={"B": (1, 4), "C": (1, 20)})
+case("LOG_SOFTMAX", "4d", [X(*NHWC, gen=("normal", 3))], dims=D4)
+case("L2_NORMALIZATION", "2d", [X("B", "C")], dims={"B": (1, 4), "C": (1, 20)})
+case("L2_NORMALIZATION", "4d", [X(*NHWC)], dims=D4)
+
+# ------------------------------------------------ comparison and logical
+for _op in ["EQUAL", "NOT_EQUAL", "GREATER", "GREATER_EQUAL", "LESS", "LESS_EQUAL"]:
+    case(_op, "same", [X("A", "B", "C", gen="intf"), X("A", "B", "C", gen="intf")],
+         dims=D3, out=["bool"], qemu=(_op == "GREATER"))
+    case(_op, "bcast", [X(*NHWC, gen="intf"), X(1, "W", 1, gen="intf")], dims=D4, out=["bool"])
+    case(_op, "int32", [X("A", "B", dtype="int32", gen=("int", -3, 4)),
+                        X("B", dtype="int32", gen=("int", -3, 4))],
+         dims=D3, out=["bool"], shapes=1)
+for _op in ["LOGICAL_AND", "LOGICAL_OR"]:
+    case(_op, "same", [X("A", "B", "C", dtype="bool", gen="bool"),
+                       X("A", "B", "C", dtype="bool", gen="bool")], dims=D3)
+    case(_op, "bcast", [X("A", "B", "C", dtype="bool", gen="bool"),
+                        X("A", 1, "C", dtype="bool", gen="bool")], dims=D3)
+case("LOGICAL_NOT", "3d", [X("A", "B", "C", dtype="bool", gen="bool")], dims=D3)
+case("SELECT", "same", [X("A", "B", "C", dtype="bool", gen="bool"), X("A", "B", "C"),
+                        X("A", "B", "C")], dims=D3, out=["float32"])
+case("SELECT", "cond_rank1", [X("A", dtype="bool", gen="bool"), X("A", "B", "C"),
+                              X("A", "B", "C")], dims=D3, out=["float32"])
+case("SELECT", "int32", [X("A", "B", dtype="bool", gen="bool"),
+                         X("A", "B", dtype="int32", gen=("int", -9, 9)),
+                         X("A", "B", dtype="int32", gen=("int", -9, 9))],
+     dims=D3, out=["int32"], shapes=1)
+case("SELECT_V2", "same", [X("A", "B", "C", dtype="bool", gen="bool"), X("A", "B", "C"),
+                           X("A", "B", "C")], dims=D3, out=["float32"])
+case("SELECT_V2", "bcast_cond", [X(1, "B", 1, dtype="bool", gen="bool"), X("A", "B", "C"),
+                                 X("A", "B", "C")], dims=D3, out=["float32"], qemu=True)
+case("SELECT_V2", "bcast_all", [X("A", 1, 1, dtype="bool", gen="bool"), X(1, "B", "C"),
+                                X("C")], dims=D3, out=["float32"])
+case("SELECT_V2", "scalar_values", [X("A", "B", dtype="bool", gen="bool"), W(), W()],
+     dims=D3, out=["float32"], shapes=1)
+
+_CASTS = [("float32", "int32", ("normal", 5)), ("int32", "float32", ("int", -1000, 1000)),
+          ("float32", "bool", "intf"), ("bool", "float32", "bool"),
+          ("int32", "bool", ("int", -2, 3)), ("bool", "int32", "bool"),
+          ("int32", "int64", ("int", -1000, 1000)), ("int64", "float32", ("int", -1000, 1000))]
+for _src, _dst, _gen in _CASTS:
+    case("CAST", "%s_to_%s" % (_src, _dst), [X("A", "B", "C", dtype=_src, gen=_gen)],
+         {"in_data_type": _src, "out_data_type": _dst}, dims=D3, out=[_dst],
+         qemu=(_src, _dst) == ("float32", "int32"))
+
+# ------------------------------------------------------------ convolution
+def _conv(desc, kh, kwid, opts, bias=True, hw_min=1, **kw):
+    dims = {"B": (1, 2), "H": (hw_min, hw_min + 5), "W": (hw_min, hw_min + 5),
+            "C": (1, 4), "O": (1, 5)}
+    ins = [X(*NHWC), W("O", kh, kwid, "C", gen=("normal", 0.5))]
+    if bias:
+        ins.append(W("O", gen=("normal", 0.5)))
+    case("CONV_2D", desc, ins, opts, dims=dims, **kw)
+
+
+_conv("1x1_valid_bias", 1, 1, {"padding": "VALID", "stride_w": 1, "stride_h": 1})
+_conv("3x3_same_relu", 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                              "fused_activation_function": "RELU"}, shapes=3)
+# CONV_2D without bias: the official float kernel requires one (2 inputs fail
+# Prepare with "has_bias was not true", -1 fails as a missing tensor).
+_conv("3x3_valid", 3, 3, {"padding": "VALID", "stride_w": 1, "stride_h": 1}, hw_min=3)
+_conv("3x3_same_s2_relu6", 3, 3, {"padding": "SAME", "stride_w": 2, "stride_h": 2,
+                                  "fused_activation_function": "RELU6"}, qemu=True)
+_conv("3x3_valid_s2", 3, 3, {"padding": "VALID", "stride_w": 2, "stride_h": 2}, hw_min=3)
+_conv("3x3_same_dil2", 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                              "dilation_w_factor": 2, "dilation_h_factor": 2})
+_conv("3x3_valid_dil2", 3, 3, {"padding": "VALID", "stride_w": 1, "stride_h": 1,
+                               "dilation_w_factor": 2, "dilation_h_factor": 2}, hw_min=5)
+_conv("5x3_same_sw2_n1to1", 5, 3, {"padding": "SAME", "stride_w": 2, "stride_h": 1,
+                                   "fused_activation_function": "RELU_N1_TO_1"})
+_conv("2x2_valid_sh2_dilw2", 2, 2, {"padding": "VALID", "stride_w": 1, "stride_h": 2,
+                                    "dilation_w_factor": 2, "dilation_h_factor": 1}, hw_min=3)
+
+
+def _dw(desc, m, kh, kwid, opts, bias=True, hw_min=1, **kw):
+    dims = {"B": (1, 2), "H": (hw_min, hw_min + 5), "W": (hw_min, hw_min + 5), "C": (1, 5)}
+    # no bias = 2 inputs (an absent -1 bias is rejected by the official runtime)
+    ins = [X(*NHWC), W(1, kh, kwid, "C*%d" % m, gen=("normal", 0.5))]
+    if bias:
+        ins.append(W("C*%d" % m, gen=("normal", 0.5)))
+    opts = dict(opts, depth_multiplier=m)
+    case("DEPTHWISE_CONV_2D", desc, ins, opts, dims=dims, **kw)
+
+
+_dw("m1_3x3_same_relu6", 1, 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                   "fused_activation_function": "RELU6"}, shapes=3)
+_dw("m2_3x3_valid", 2, 3, 3, {"padding": "VALID", "stride_w": 1, "stride_h": 1}, hw_min=3,
+    qemu=True)
+_dw("m1_3x3_same_s2", 1, 3, 3, {"padding": "SAME", "stride_w": 2, "stride_h": 2})
+# the official optimised depthwise kernel segfaults without a bias; ref is fine
+_dw("m2_3x3_same_s2_nobias", 2, 3, 3, {"padding": "SAME", "stride_w": 2, "stride_h": 2},
+    bias=False, avoid=["BUILTIN_WITHOUT_DEFAULT_DELEGATES", "BUILTIN", "AUTO"])
+_dw("m1_3x3_same_dil2", 1, 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                  "dilation_w_factor": 2, "dilation_h_factor": 2}, version=2)
+_dw("m3_2x2_valid_s2_relu", 3, 2, 2, {"padding": "VALID", "stride_w": 2, "stride_h": 2,
+                                      "fused_activation_function": "RELU"}, hw_min=2)
+
+
+def _tconv(desc, kh, kwid, stride, padding, bias=True, **kw):
+    if padding == "SAME":
+        oh, ow = "H*%d" % stride, "W*%d" % stride
+    else:
+        oh, ow = "(H-1)*%d+%d" % (stride, kh), "(W-1)*%d+%d" % (stride, kwid)
+    dims = {"B": (1, 2), "H": (1, 4), "W": (1, 4), "C": (1, 4), "O": (1, 4)}
+    ins = [K(["B", oh, ow, "O"]), W("O", kh, kwid, "C", gen=("normal", 0.5)), X(*NHWC)]
+    if bias:
+        ins.append(W("O", gen=("normal", 0.5)))
+    opts = {"padding": padding, "stride_w": stride, "stride_h": stride}
+    case("TRANSPOSE_CONV", desc, ins, opts, dims=dims, version=3 if bias else 1, **kw)
+
+
+_tconv("3x3_same_s2_bias", 3, 3, 2, "SAME", qemu=True)
+_tconv("3x3_valid_s2_bias", 3, 3, 2, "VALID")
+_tconv("2x2_valid_s2_nobias", 2, 2, 2, "VALID", bias=False)
+_tconv("3x3_same_s1_bias", 3, 3, 1, "SAME")
+_tconv("4x4_same_s2_nobias", 4, 4, 2, "SAME", bias=False)
+
+_FC = {"B": (1, 3), "T": (1, 4), "I": (1, 12), "O": (1, 8)}
+case("FULLY_CONNECTED", "2d_bias_relu", [X("B", "I"), W("O", "I", gen=("normal", 0.5)),
+                                         W("O")], {"fused_activation_function": "RELU"},
+     dims=_FC, shapes=3, qemu=True)
+case("FULLY_CONNECTED", "2d_nobias", [X("B", "I"), W("O", "I", gen=("normal", 0.5)), None],
+     dims=_FC)
+case("FULLY_CONNECTED", "3d_flatten", [X("B", "T", "I"), W("O", "I", gen=("normal", 0.5)),
+                                       W("O")], {"keep_num_dims": False}, dims=_FC)
+case("FULLY_CONNECTED", "3d_keep_dims", [X("B", "T", "I"), W("O", "I", gen=("normal", 0.5)),
+                                         W("O")], {"keep_num_dims": True}, dims=_FC, version=5)
+case("FULLY_CONNECTED", "4d_to_2d_relu6", [X("B", "T", 2, "I"),
+                                           W("O", "T*2*I", gen=("normal", 0.5)), W("O")],
+     {"fused_activation_function": "RELU6"}, dims=_FC)
+case("FULLY_CONNECTED", "runtime_weights", [X("B", "I"), X("O", "I"), None], dims=_FC,
+     shapes=1)
+
+_BMM = {"B": (1, 3), "M": (1, 5), "K": (1, 6), "N": (1, 5), "C": (1, 3)}
+case("BATCH_MATMUL", "3d", [X("B", "M", "K"), X("B", "K", "N")], dims=_BMM, qemu=True)
+case("BATCH_MATMUL", "adj_x", [X("B", "K", "M"), X("B", "K", "N")], {"adj_x": True},
+     dims=_BMM)
+case("BATCH_MATMUL", "adj_y", [X("B", "M", "K"), X("B", "N", "K")], {"adj_y": True},
+     dims=_BMM)
+case("BATCH_MATMUL", "adj_xy", [X("B", "K", "M"), X("B", "N", "K")],
+     {"adj_x": True, "adj_y": True}, dims=_BMM, shapes=1)
+case("BATCH_MATMUL", "bcast_batch", [X("B", 1, "M", "K"), X(1, "C", "K", "N")], dims=_BMM)
+case("BATCH_MATMUL", "bcast_rank", [X("B", "M", "K"), X("K", "N")], dims=_BMM)
+case("BATCH_MATMUL", "const_rhs", [X("B", "M", "K"), W("K", "N", gen=("normal", 0.5))],
+     dims=_BMM)
+
+for _op in ["AVERAGE_POOL_2D", "MAX_POOL_2D"]:
+    _P = {"B": (1, 2), "H": (2, 7), "W": (2, 7), "C": (1, 4)}
+    case(_op, "2x2_valid_s2", [X(*NHWC)], {"padding": "VALID", "stride_w": 2, "stride_h": 2,
+                                           "filter_width": 2, "filter_height": 2},
+         dims=_P, qemu=(_op == "AVERAGE_POOL_2D"))
+    case(_op, "3x3_same_s1", [X(*NHWC)], {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                          "filter_width": 3, "filter_height": 3}, dims=_P)
+    case(_op, "3x3_same_s2_relu6", [X(*NHWC, gen=("normal", 4))],
+         {"padding": "SAME", "stride_w": 2, "stride_h": 2, "filter_width": 3,
+          "filter_height": 3, "fused_activation_function": "RELU6"}, dims=_P)
+    case(_op, "3x2_valid_sw2", [X(*NHWC)], {"padding": "VALID", "stride_w": 2, "stride_h": 1,
+                                            "filter_width": 2, "filter_height": 3},
+         dims=dict(_P, H=(3, 7)))
+    case(_op, "global_valid", [X(*NHWC)], {"padding": "VALID", "stride_w": 1, "stride_h": 1,
+                                           "filter_width": E("W"), "filter_height": E("H")},
+         dims=_P, shapes=1)
+
+# ------------------------------------------------------------- reductions
+for _op in ["MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"]:
+    _g = ("uniform", 0.6, 1.5) if _op == "REDUCE_PROD" else "normal"
+    case(_op, "hw_keep", [X(*NHWC, gen=_g), K([1, 2])], {"keep_dims": True}, dims=D4,
+         qemu=(_op == "MEAN"))
+    case(_op, "last_neg", [X("A", "B", "C", gen=_g), K([-1])], {"keep_dims": False}, dims=D3)
+    case(_op, "axes_0_2", [X("A", "B", "C", gen=_g), K([0, 2])], {"keep_dims": False},
+         dims=D3)
+    case(_op, "scalar_axis", [X("A", "B", "C", gen=_g), K(1)], {"keep_dims": True}, dims=D3,
+         shapes=1)
+    case(_op, "all_axes", [X("A", "B", gen=_g), K([0, 1])], {"keep_dims": False}, dims=D3,
+         shapes=1)
+case("SUM", "int32", [X("A", "B", "C", dtype="int32", gen=("int", -50, 50)), K([1])],
+     {"keep_dims": False}, dims=D3, shapes=1)
+case("REDUCE_MAX", "int32", [X("A", "B", "C", dtype="int32", gen=("int", -50, 50)), K([0, 2])],
+     {"keep_dims": True}, dims=D3, shapes=1)
+
+for _op in ["ARG_MAX", "ARG_MIN"]:
+    case(_op, "last_i32", [X("A", "B", "C"), K([2])], {"output_type": "INT32"}, dims=D3,
+         out=["int32"])
+    case(_op, "axis0_i64", [X("A", "B", "C"), K(0)], {"output_type": "INT64"}, dims=D3,
+         out=["int64"])
+    case(_op, "neg_axis_4d", [X(*NHWC), K([-3])], {"output_type": "INT32"}, dims=D4,
+         out=["int32"])
+    case(_op, "int32_input", [X("A", "B", dtype="int32", gen=("int", -1000, 1000)), K([1])],
+         {"output_type": "INT32"}, dims=D3, out=["int32"], shapes=1)
+
+# ---------------------------------------------------------- data movement
+case("RESHAPE", "const_shape", [X(*NHWC), K(["B", -1])], dims=D4, qemu=True)
+case("RESHAPE", "new_shape_option", [X("A", "B", "C")], {"new_shape": [E("A*B"), E("C")]},
+     dims=D3)
+case("RESHAPE", "shape_and_option", [X("A", "B", "C"), K(["C", "A", "B"])],
+     {"new_shape": [E("C"), E("A"), E("B")]}, dims=D3, shapes=1)
+case("RESHAPE", "runtime_shape", [X("A", "B", "C"), XV(["C*B", "A"], "int32")], dims=D3,
+     shapes=1)
+case("RESHAPE", "to_scalar", [X(1, 1), K([], shape=[0])], dims={}, shapes=1)
+case("SQUEEZE", "dims_1", [X("A", 1, "C")], {"squeeze_dims": [1]}, dims=D3)
+case("SQUEEZE", "all_ones", [X(1, "B", 1, "C", 1)], dims={"B": (2, 4), "C": (2, 4)})
+case("SQUEEZE", "neg_dim", [X("A", "B", 1)], {"squeeze_dims": [-1]}, dims=D3, shapes=1)
+case("EXPAND_DIMS", "axis0", [X("A", "B"), K(0)], dims=D3)
+case("EXPAND_DIMS", "axis_neg1", [X("A", "B"), K([-1])], dims=D3)
+case("EXPAND_DIMS", "axis1_int32", [X("A", "B", dtype="int32", gen="int"), K([1])], dims=D3,
+     shapes=1)
+case("CONCATENATION", "axis3_3in", [X("B", "H", "W", "C"), X("B", "H", "W", "D"),
+                                    X("B", "H", "W", 1)], {"axis": 3},
+     dims=dict(D4, D=(1, 4)), qemu=True)
+case("CONCATENATION", "axis0", [X("A", "C"), X("B", "C")], {"axis": 0}, dims=D3)
+# A fused activation on CONCATENATION is rejected by the official runtime
+# (its Prepare requires NONE), so no case has one.
+case("CONCATENATION", "axis_neg1", [X("A", "B", "C"), X("A", "B", 2)],
+     {"axis": -1, "fused_activation_function": "NONE"}, dims=D3)
+case("CONCATENATION", "axis1_const", [X("A", "B"), W("A", 3)], {"axis": 1}, dims=D3)
+case("CONCATENATION", "int32_axis1", [X("A", "B", dtype="int32", gen="int"),
+                                      X("A", "C", dtype="int32", gen="int")], {"axis": 1},
+     dims=D3, shapes=1)
+case("PACK", "axis0_3in", [X("A", "B"), X("A", "B"), X("A", "B")],
+     {"values_count": 3, "axis": 0}, dims=D3)
+case("PACK", "axis_last", [X("A", "B"), X("A", "B")], {"values_count": 2, "axis": 2},
+     dims=D3)
+case("PACK", "axis_neg2", [X("A", "B", "C"), X("A", "B", "C")],
+     {"values_count": 2, "axis": -2}, dims=D3, shapes=1)
+case("UNPACK", "axis0", [X("A", "B", "C")], {"num": 3, "axis": 0},
+     dims={"A": 3, "B": (1, 4), "C": (1, 4)}, out=["float32"] * 3)
+case("UNPACK", "axis1", [X("A", "B", "C")], {"num": 2, "axis": 1},
+     dims={"A": (1, 3), "B": 2, "C": (1, 4)}, out=["float32"] * 2)
+case("UNPACK", "axis_neg1", [X("A", "B", 4)], {"num": 4, "axis": -1}, dims=D3,
+     out=["float32"] * 4, shapes=1)
+case("SPLIT", "axis_last_2", [K(3), X("B", "H", "W", "C2")], {"num_splits": 2},
+     dims=dict(D4, C2="C*2"), out=["float32"] * 2)
+case("SPLIT", "axis0_3", [K(0), X("A3", "B")], {"num_splits": 3},
+     dims=dict(D3, A3="A*3"), out=["float32"] * 3)
+case("SPLIT", "axis_neg2_2", [K(-2), X("A", "B2", "C")], {"num_splits": 2},
+     dims=dict(D3, B2="B*2"), out=["float32"] * 2, shapes=1)
+case("SPLIT_V", "3way_inferred", [X("A", "N", "C"), K([1, "N-3", -1]), K(1)],
+     {"num_splits": 3}, dims=dict(D3, N=(4, 8)), out=["float32"] * 3)
+case("SPLIT_V", "2way_last", [X("A", "N"), K([2, "N-2"]), K(-1)], {"num_splits": 2},
+     dims=dict(D3, N=(3, 8)), out=["float32"] * 2)
+case("SLICE", "4d", [X(*NHWC), K([0, "H//2", "W//3", 0]), K(["B", "H-H//2", 1, "C"])],
+     dims=D4)
+case("SLICE", "size_minus1", [X("A", "B", "C"), K([0, "B//2", 1]), K([-1, -1, "C-1"])],
+     dims=dict(D3, C=(2, 6)))
+case("SLICE", "int32_2d", [X("A", "B", dtype="int32", gen="int"), K(["A//2", 0]),
+                           K([1, "B"])], dims=D3, shapes=1)
+
+_SS = {"A": (2, 5), "B": (2, 6), "C": (3, 6)}
+def _ss(desc, begin, end, strides, opts=None, x=("A", "B", "C"), **kw):
+    opts = dict({"begin_mask": 0, "end_mask": 0, "ellipsis_mask": 0,
+                 "new_axis_mask": 0, "shrink_axis_mask": 0}, **(opts or {}))
+    case("STRIDED_SLICE", desc, [X(*x), K(begin), K(end), K(strides)], opts,
+         dims=kw.pop("dims", _SS), **kw)
+
+
+_ss("basic", [0, 1, 1], ["A", "B", "C-1"], [1, 1, 1], qemu=True)
+_ss("stride2", [0, 0, 1], ["A", "B", "C"], [2, 1, 2])
+_ss("neg_stride", [-1, 0, -1], [0, "B", 0], [-1, 1, -2], {"end_mask": 1 | 4})
+_ss("neg_stride_full", [0, 0, 0], [0, 0, 0], [-1, -1, -1], {"begin_mask": 7, "end_mask": 7})
+_ss("masks", [1, 1, 1], [0, 0, "C-1"], [1, 1, 1], {"begin_mask": 2, "end_mask": 3})
+_ss("shrink", [1, 0, 2], [2, 0, 3], [1, 1, 1], {"end_mask": 2, "shrink_axis_mask": 5})
+_ss("ellipsis", [0, 1], [0, "C"], [1, 2], {"ellipsis_mask": 1}, x=("A", "B", "W", "C"),
+    dims=dict(_SS, W=(1, 3)), version=2)
+_ss("new_axis", [0, 0, 1], [0, 0, "C"], [1, 1, 1], {"new_axis_mask": 1, "begin_mask": 2,
+                                                      "end_mask": 2})
+_ss("neg_begin_end", [-2, 0, -3], [-1, "B", -1], [1, 1, 1])
+_ss("offset", [0, 1, 0], [1, 1, 2], [1, 1, 1], {"offset": True}, version=8, shapes=1)
+
+_G = {"A": (1, 5), "B": (1, 5), "C": (1, 4), "K": (1, 5)}
+case("GATHER", "axis0", [X("A", "B"), X("K", dtype="int32", gen=("int", 0, "A"))],
+     {"axis": 0}, dims=_G, qemu=True)
+case("GATHER", "axis1_2d_idx", [X("A", "B", "C"), X("K", 2, dtype="int32", gen=("int", 0, "B"))],
+     {"axis": 1}, dims=_G)
+case("GATHER", "axis_neg1_const_idx", [X("A", "B", "C"), W("K", dtype="int32", gen=("int", 0, "C"))],
+     {"axis": -1}, dims=_G)
+case("GATHER", "batch_dims1", [X("A", "B", "C"), X("A", "K", dtype="int32", gen=("int", 0, "B"))],
+     {"axis": 1, "batch_dims": 1}, dims=_G, version=5)
+case("GATHER", "int64_idx", [X("A", "B"), X("K", dtype="int64", gen=("int", 0, "A"))],
+     {"axis": 0}, dims=_G, shapes=1)
+case("GATHER", "int32_params", [X("A", "B", dtype="int32", gen="int"),
+                                X("K", dtype="int32", gen=("int", 0, "A"))],
+     {"axis": 0}, dims=_G, shapes=1)
+case("GATHER_ND", "idx_pairs", [X("A", "B", "C"), X("K", 2, dtype="int32", gen=("int", 0, "min(A,B)"))],
+     dims=_G)
+case("GATHER_ND", "idx_single", [X("A", "B"), W("K", 1, dtype="int32", gen=("int", 0, "A"))],
+     dims=_G)
+case("GATHER_ND", "idx_full", [X("A", "B", "C"), X(2, "K", 3, dtype="int32", gen=("int", 0, "min(A,B,C)"))],
+     dims=_G, shapes=1)
+case("TRANSPOSE", "nhwc_to_nchw", [X(*NHWC), K([0, 3, 1, 2])], dims=D4, qemu=True)
+case("TRANSPOSE", "3d_perm", [X("A", "B", "C"), K([2, 0, 1])], dims=D3)
+case("TRANSPOSE", "2d", [X("A", "B"), K([1, 0])], dims=D3)
+case("TRANSPOSE", "5d", [X("A", "B", 2, "C", 1), K([4, 2, 0, 3, 1])],
+     dims={"A": (1, 3), "B": (1, 3), "C": (1, 3)}, version=4, shapes=1)
+case("TRANSPOSE", "int32_3d", [X("A", "B", "C", dtype="int32", gen="int"), K([1, 2, 0])],
+     dims=D3, shapes=1)
+case("TILE", "3d", [X("A", "B", "C"), K([1, 2, 3])], dims=D3)
+case("TILE", "4d", [X(*NHWC), K([2, 1, 2, 1])], dims=dict(D4, H=(1, 3), W=(1, 3)))
+case("TILE", "int32_2d", [X("A", "B", dtype="int32", gen="int"), K([3, 2])], dims=D3, shapes=1)
+case("PAD", "4d_hw", [X(*NHWC), K([[0, 0], [1, 2], [2, 1], [0, 0]])], dims=D4, qemu=True)
+case("PAD", "2d", [X("A", "B"), K([[1, 0], [0, 3]])], dims=D3)
+case("PAD", "3d_all", [X("A", "B", "C"), K([[1, 1], [2, 0], [0, 2]])], dims=D3, shapes=1)
+case("PADV2", "4d_const_value", [X(*NHWC), K([[0, 0], [1, 1], [0, 2], [1, 0]]),
+                                 K(0.5, "float32")], dims=D4)
+case("PADV2", "2d_value_1elem", [X("A", "B"), K([[2, 1], [1, 2]]), K([-1.5], "float32")],
+     dims=D3)
+for _mode, _lo in [("REFLECT", 3), ("SYMMETRIC", 2)]:
+    case("MIRROR_PAD", _mode.lower() + "_4d",
+         [X(*NHWC), K([[0, 0], [2, 1], [1, 2], [0, 0]])], {"mode": _mode},
+         dims=dict(D4, H=(_lo, 6), W=(_lo, 6)))
+    case("MIRROR_PAD", _mode.lower() + "_2d", [X("A", "B"), K([[1, 0], [1, 1]])],
+         {"mode": _mode}, dims={"A": (2, 5), "B": (2, 5)})
+# BROADCAST_TO: the official runtime registers versions 2 and 3 only
+case("BROADCAST_TO", "3d_to_4d", [X(1, "W", 1), K(["B", "H", "W", "C"])], dims=D4, version=2)
+case("BROADCAST_TO", "1d_to_3d", [X("C"), K(["A", "B", "C"])], dims=D3, version=2)
+case("BROADCAST_TO", "int32", [X("A", 1, dtype="int32", gen="int"), K(["A", "B"])], dims=D3,
+     shapes=1, version=2)
+case("DEPTH_TO_SPACE", "block2", [X("B", "H", "W", "C4")], {"block_size": 2},
+     dims=dict(D4, C4="C*4"))
+case("DEPTH_TO_SPACE", "block3", [X("B", "H", "W", "C9")], {"block_size": 3},
+     dims=dict(D4, C=(1, 2), C9="C*9"), shapes=1)
+case("SPACE_TO_DEPTH", "block2", [X("B", "H2", "W2", "C")], {"block_size": 2},
+     dims=dict(D4, H2="H*2", W2="W*2"))
+case("SPACE_TO_DEPTH", "block3", [X("B", "H3", "W3", "C")], {"block_size": 3},
+     dims=dict(D4, H=(1, 2), W=(1, 3), H3="H*3", W3="W*3"), shapes=1)
+
+_R = {"B": (1, 2), "H": (1, 5), "W": (1, 5), "C": (1, 3), "OH": (1, 9), "OW": (1, 9)}
+for _op in ["RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"]:
+    case(_op, "default", [X(*NHWC), K(["OH", "OW"])], dims=_R, qemu=(_op == "RESIZE_BILINEAR"))
+    case(_op, "align_corners", [X(*NHWC), K(["OH", "OW"])], {"align_corners": True}, dims=_R)
+    case(_op, "half_pixel", [X(*NHWC), K(["OH", "OW"])], {"half_pixel_centers": True},
+         dims=_R, version=3)
+    case(_op, "upscale2x_half_pixel", [X(*NHWC), K(["H*2", "W*2"])],
+         {"half_pixel_centers": True}, dims=_R, version=3)
+    case(_op, "downscale_align", [X("B", "H", "W", "C"), K(["(H+1)//2", "(W+1)//2"])],
+         {"align_corners": True}, dims=dict(_R, H=(3, 8), W=(3, 8)))
+
+# ------------------------------------------------------------- generators
+case("ZEROS_LIKE", "float", [X(*NHWC)], dims=D4)
+case("ZEROS_LIKE", "int32", [X("A", "B", dtype="int32", gen="int")], dims=D3, shapes=1)
+case("FILL", "const_dims_float", [K(["A", "B", "C"]), X()], dims=D3)
+case("FILL", "int32_value", [K(["A", "B"]), X(dtype="int32", gen="int")], dims=D3, shapes=1)
+case("FILL", "runtime_dims", [XV(["A", "B"], "int32"), X()], dims=D3, shapes=1,
+     out=["float32"])
+case("RANGE", "float_inputs", [XV(0.5), XV(7.25), XV(0.75)], shapes=1)
+case("RANGE", "int32_inputs", [XV(2, "int32"), XV(17, "int32"), XV(3, "int32")], shapes=1)
+case("RANGE", "int32_neg_delta", [XV(10, "int32"), XV(-3, "int32"), XV(-2, "int32")], shapes=1)
+case("RANGE", "const_float", [K(-1.0, "float32"), K(2.0, "float32"), K(0.25, "float32")],
+     out=["float32"], shapes=1)
+case("SHAPE", "int32", [X(*NHWC)], {"out_type": "INT32"}, dims=D4, out=["int32"])
+case("SHAPE", "int64", [X("A", "B", "C")], {"out_type": "INT64"}, dims=D3, out=["int64"],
+     shapes=1)
+
+
+# ------------------------------------------------------------- int8 (later)
+# Quantised int8 cases, for a later issue (test_op_int8, marker `quant`).
+# Weights are symmetric (zero point 0) with per-channel scales; biases are
+# int32 with scale = input scale x filter scale.
+QUANT_CASES = []
+
+
+def qcase(*args, **kw):
+    kw.setdefault("lsb", 1)
+    c = Case(*args, **kw)
+    QUANT_CASES.append(c)
+    return c
+
+
+def XQ(*shape, **kw):  # int8 runtime input, full range
+    return X(*shape, dtype="int8", gen="qint", **kw)
+
+
+def WQ(*shape, **kw):  # int8 constant, symmetric range
+    return W(*shape, dtype="int8", gen=("int", -127, 128), **kw)
+
+
+def _bias(n):
+    return W(n, dtype="int32", gen=("int", -2000, 2000), quant=Q(("product", 0, 1), 0))
+
+
+_QIN = Q(0.05, -3)
+_CONVD = {"B": (1, 2), "H": (3, 7), "W": (3, 7), "C": (1, 4), "O": (1, 5)}
+qcase("CONV_2D", "int8_per_channel_same_relu6",
+      [XQ(*NHWC, quant=_QIN), WQ("O", 3, 3, "C", quant=Q(("rand", 0.0005, 0.002, "O"), 0, 0)),
+       _bias("O")],
+      {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU6"},
+      version=3, dims=_CONVD, out=["int8"], out_quant=[Q(6.0 / 255, -128)])
+qcase("CONV_2D", "int8_per_channel_valid_s2",
+      [XQ(*NHWC, quant=_QIN), WQ("O", 3, 3, "C", quant=Q(("rand", 0.002, 0.01, "O"), 0, 0)),
+       _bias("O")],
+      {"padding": "VALID", "stride_w": 2, "stride_h": 2},
+      version=3, dims=_CONVD, out=["int8"], out_quant=[Q(0.15, 5)])
+qcase("CONV_2D", "int8_per_tensor_1x1",
+      [XQ(*NHWC, quant=_QIN), WQ("O", 1, 1, "C", quant=Q(0.01, 0)), _bias("O")],
+      {"padding": "VALID", "stride_w": 1, "stride_h": 1},
+      version=3, dims=_CONVD, out=["int8"], out_quant=[Q(0.06, -2)])
+qcase("DEPTHWISE_CONV_2D", "int8_per_channel_m1",
+      [XQ(*NHWC, quant=_QIN), WQ(1, 3, 3, "C", quant=Q(("rand", 0.005, 0.02, "C"), 0, 3)),
+       _bias("C")],
+      {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+      version=3, dims=_CONVD, out=["int8"], out_quant=[Q(0.12, 0)])
+qcase("DEPTHWISE_CONV_2D", "int8_per_channel_m2_s2_relu",
+      [XQ(*NHWC, quant=_QIN), WQ(1, 3, 3, "C*2", quant=Q(("rand", 0.005, 0.02, "C*2"), 0, 3)),
+       _bias("C*2")],
+      {"padding": "SAME", "stride_w": 2, "stride_h": 2, "depth_multiplier": 2,
+       "fused_activation_function": "RELU"},
+      version=3, dims=_CONVD, out=["int8"], out_quant=[Q(0.1, -128)])
+qcase("FULLY_CONNECTED", "int8_per_tensor",
+      [XQ("B", "I", quant=_QIN), WQ("O", "I", quant=Q(0.01, 0)), _bias("O")], {},
+      version=4, dims=_FC, out=["int8"], out_quant=[Q(0.2, 3)])
+qcase("FULLY_CONNECTED", "int8_per_channel_relu",
+      [XQ("B", "I", quant=_QIN), WQ("O", "I", quant=Q(("rand", 0.004, 0.012, "O"), 0, 0)),
+       _bias("O")], {"fused_activation_function": "RELU"},
+      version=4, dims=_FC, out=["int8"], out_quant=[Q(0.06, -128)])
+qcase("ADD", "int8_rescale", [XQ(*NHWC, quant=Q(0.05, 5)), XQ(*NHWC, quant=Q(0.03, -10))], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.08, 2)])
+qcase("ADD", "int8_bcast_relu", [XQ(*NHWC, quant=Q(0.05, 5)), XQ("C", quant=Q(0.1, 0))],
+      {"fused_activation_function": "RELU"}, version=2, dims=D4, out=["int8"],
+      out_quant=[Q(0.12, -128)])
+qcase("MUL", "int8_rescale", [XQ(*NHWC, quant=Q(0.05, 5)), XQ(*NHWC, quant=Q(0.03, -10))], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.2, 0)])
+qcase("MUL", "int8_bcast", [XQ(*NHWC, quant=Q(0.02, 0)), XQ(1, 1, "W", "C", quant=Q(0.04, 7))],
+      {}, version=2, dims=D4, out=["int8"], out_quant=[Q(0.05, -5)])
+qcase("QUANTIZE", "float_to_int8", [X(*NHWC, gen=("normal", 2))], {}, version=2, dims=D4,
+      out=["int8"], out_quant=[Q(0.03, -7)])
+qcase("QUANTIZE", "int8_requantize", [XQ(*NHWC, quant=Q(0.05, 3))], {}, version=2, dims=D4,
+      out=["int8"], out_quant=[Q(0.08, -9)])
+qcase("DEQUANTIZE", "int8_to_float", [XQ(*NHWC, quant=Q(0.05, 3))], {}, version=2, dims=D4,
+      out=["float32"])
+qcase("SOFTMAX", "int8", [XQ("B", "C", quant=Q(0.02, 0))], {"beta": 1.0}, version=2,
+      dims={"B": (1, 4), "C": (1, 20)}, out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+qcase("LOGISTIC", "int8", [XQ(*NHWC, quant=Q(0.05, 0))], {}, version=2, dims=D4,
+      out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+qcase("TANH", "int8", [XQ(*NHWC, quant=Q(0.015, 4))], {}, version=2, dims=D4,
+      out=["int8"], out_quant=[Q(1.0 / 128, 0)])

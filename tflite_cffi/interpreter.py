@@ -1,0 +1,878 @@
+"""``Interpreter``: a drop-in for ``tflite_runtime.interpreter.Interpreter``.
+
+Same constructor, methods, detail dictionaries and exception types as the
+official runtime (``tflite_runtime`` / ``ai_edge_litert``), running on
+tflite-cffi's own engine through its C API::
+
+    from tflite_cffi.interpreter import Interpreter   # was: tflite_runtime.interpreter
+
+    interpreter = Interpreter(model_path="mobilenet.tflite", num_threads=2)
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]
+    interpreter.set_tensor(inp["index"], image)
+    interpreter.invoke()                               # releases the GIL
+    scores = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+Differences: delegates are not supported (``load_delegate`` and
+``experimental_delegates`` raise ValueError); every ``OpResolverType`` runs the
+same engine; ``close()`` and ``with Interpreter(...) as it:`` free the native
+memory at once; a live ``SignatureRunner`` does not block ``allocate_tensors``.
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import operator
+import os
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from . import _lib
+from ._lib import InterpreterError, UnsupportedOpsError, ffi
+
+__all__ = ["Interpreter", "SignatureRunner", "OpResolverType", "load_delegate"]
+
+
+class OpResolverType(enum.Enum):
+    """Op resolver choice of the official runtime. tflite-cffi has one set of
+    kernels, so every value is accepted and runs the same engine."""
+
+    AUTO = 0
+    BUILTIN = 1
+    BUILTIN_REF = 2
+    BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+def load_delegate(library: Any, options: Optional[Dict[str, Any]] = None) -> Any:
+    """Delegates are not supported by tflite-cffi: always raises ValueError."""
+    raise ValueError(
+        "Failed to load delegate from %s: delegates (Edge TPU, GPU, NNAPI, XNNPACK "
+        "plugins...) are not supported by tflite-cffi, which runs every model on its "
+        "own CPU kernels; create the Interpreter without experimental_delegates"
+        % (library,))
+
+
+# TfLiteType -> (numpy scalar type, TensorFlow Lite's type name)
+_TYPES: Dict[int, Any] = {
+    1: (np.float32, "FLOAT32"),
+    2: (np.int32, "INT32"),
+    3: (np.uint8, "UINT8"),
+    4: (np.int64, "INT64"),
+    5: (np.bytes_, "STRING"),
+    6: (np.bool_, "BOOL"),
+    7: (np.int16, "INT16"),
+    8: (np.complex64, "COMPLEX64"),
+    9: (np.int8, "INT8"),
+    10: (np.float16, "FLOAT16"),
+    11: (np.float64, "FLOAT64"),
+    12: (np.complex128, "COMPLEX128"),
+    13: (np.uint64, "UINT64"),
+    14: (np.object_, "RESOURCE"),
+    15: (np.object_, "VARIANT"),
+    16: (np.uint32, "UINT32"),
+    17: (np.uint16, "UINT16"),
+    18: (np.int8, "INT4"),
+}
+_NOT_ARRAY_TYPES = (5, 14, 15, 18)  # no plain numpy buffer for these
+_TYPE_NAMES_BY_DTYPE = {np.dtype(t).str: name for t, name in
+                        (v for k, v in _TYPES.items() if k not in _NOT_ARRAY_TYPES)}
+_kTfLiteString = 5
+
+_UNSAFE_MESSAGE = (
+    "There is at least 1 reference to internal data in the interpreter in the form "
+    "of a numpy array or slice (made by the function that tensor() returned). "
+    "Drop those arrays (del them) before calling allocate_tensors(), invoke() or "
+    "resize_tensor_input(), and hold only the function returned by tensor().")
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return _TYPE_NAMES_BY_DTYPE.get(dtype.str, str(dtype).upper())
+
+
+def _as_index(value: Any, what: str) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError("%s must be an int, got %r" % (what, value)) from None
+
+
+class _Native:
+    """Owns the C interpreter, its model and the model's bytes.
+
+    Numpy views made by ``Interpreter.tensor()`` keep a reference to this
+    object, so the native memory outlives them even after ``close()``.
+    """
+
+    def __init__(self, lib: Any, interpreter: Any, model: Any, keepalive: Any) -> None:
+        self.lib = lib
+        self.interpreter = interpreter          # cdata with ffi.gc
+        self.model = model                      # cdata with ffi.gc
+        self.keepalive = keepalive              # model bytes (TfLiteModelCreate reads in place)
+        self.views: "weakref.WeakSet[_ViewBase]" = weakref.WeakSet()
+        self.runners: "weakref.WeakSet[_RunnerHandle]" = weakref.WeakSet()
+        self.released = False
+
+    def live_views(self) -> bool:
+        if not self.views:
+            return False
+        gc.collect()      # a view kept only by a reference cycle is not "held"
+        return bool(self.views)
+
+    def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        for runner in list(self.runners):
+            runner.release()
+        ffi.release(self.interpreter)
+        ffi.release(self.model)
+        self.keepalive = None
+
+
+class _ViewBase:
+    """Base object of the numpy arrays returned by tensor()'s function."""
+
+    __slots__ = ("__array_interface__", "_native", "__weakref__")
+
+    def __init__(self, interface: Dict[str, Any], native: _Native) -> None:
+        self.__array_interface__ = interface
+        self._native = native
+
+
+class _RunnerHandle:
+    """A TfLiteSignatureRunner*; freed before its interpreter."""
+
+    __slots__ = ("ptr", "__weakref__")
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+
+    def release(self) -> None:
+        if self.ptr is not None:
+            ffi.release(self.ptr)
+            self.ptr = None
+
+
+def _delete_interpreter(lib: Any, model: Any, keepalive: Any) -> Callable[[Any], None]:
+    # The closure keeps the model and its bytes alive until the interpreter is gone.
+    def delete(ptr: Any) -> None:
+        lib.TfLiteInterpreterDelete(ptr)
+        del ptr
+        _ = (model, keepalive)
+    return delete
+
+
+def _delete_runner(lib: Any, interpreter: Any) -> Callable[[Any], None]:
+    def delete(ptr: Any) -> None:
+        lib.TfLiteSignatureRunnerDelete(ptr)
+        _ = interpreter
+    return delete
+
+
+class Interpreter:
+    """Interpreter interface for running TensorFlow Lite models (tflite-cffi engine).
+
+    Args:
+      model_path: path of a ``.tflite`` file (str or os.PathLike).
+      model_content: the model's bytes (bytes or any buffer; mutable buffers are copied).
+      experimental_delegates: must be empty: delegates are not supported.
+      num_threads: threads for the kernels (>= 1); None lets the library choose.
+      experimental_op_resolver_type: any ``OpResolverType``; all run the same kernels.
+      experimental_preserve_all_tensors: keep every intermediate tensor readable
+        after ``invoke()`` (no memory sharing between them).
+      experimental_disable_delegate_clustering,
+      experimental_default_delegate_latest_features: accepted and ignored.
+
+    Raises:
+      ValueError: the model cannot be read or uses operators this library lacks,
+        or an argument is invalid.
+      OSError: the native library cannot be loaded.
+    """
+
+    def __init__(self,
+                 model_path: Optional[Any] = None,
+                 model_content: Optional[Any] = None,
+                 experimental_delegates: Optional[Sequence[Any]] = None,
+                 num_threads: Optional[int] = None,
+                 experimental_op_resolver_type: Any = OpResolverType.AUTO,
+                 experimental_preserve_all_tensors: bool = False,
+                 experimental_disable_delegate_clustering: bool = False,
+                 experimental_default_delegate_latest_features: bool = False,
+                 **experimental_options: Any) -> None:
+        self._native: Optional[_Native] = None
+        self._signature_runners: Dict[str, _RunnerHandle] = {}
+        unknown = sorted(k for k in experimental_options if not k.startswith("experimental_"))
+        if unknown:
+            raise TypeError("Interpreter() got unexpected keyword argument(s): %s"
+                            % ", ".join(unknown))
+        name = getattr(experimental_op_resolver_type, "name", None)
+        if not isinstance(experimental_op_resolver_type, enum.Enum) \
+                or name not in OpResolverType.__members__:
+            raise ValueError("Unrecognized passed in op resolver type: %r; use a member "
+                             "of tflite_cffi.interpreter.OpResolverType"
+                             % (experimental_op_resolver_type,))
+        if num_threads is not None:
+            if not isinstance(num_threads, int) or isinstance(num_threads, bool):
+                raise ValueError("type of num_threads should be int, got %s"
+                                 % type(num_threads).__name__)
+            if num_threads < 1:
+                raise ValueError("num_threads should >= 1 (got %d); pass None to let the "
+                                 "library choose" % num_threads)
+        if experimental_delegates:
+            raise ValueError(
+                "experimental_delegates: delegates are not supported by tflite-cffi "
+                "(it runs every model on its own CPU kernels); create the Interpreter "
+                "without them")
+
+        has_path = model_path is not None and model_path != ""
+        has_content = model_content is not None and len(memoryview(model_content)) > 0
+        if has_path and has_content:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+        if not has_path and not has_content:
+            raise ValueError("`model_path` or `model_content` must be specified.")
+
+        lib = _lib.get_lib()
+        self._lib = lib
+        keepalive: Any = None
+        if has_path:
+            path = os.fspath(model_path)
+            model_ptr = lib.TfLiteModelCreateFromFile(os.fsencode(path))
+            if model_ptr == ffi.NULL:
+                why = _lib.last_create_error() or "not a readable .tflite model"
+                if not os.path.exists(path):
+                    why = "no such file (%s)" % why
+                raise ValueError("Could not open %r: %s" % (os.fsdecode(path), why))
+        else:
+            data = model_content
+            if not isinstance(data, bytes):
+                data = bytes(memoryview(data))     # immutable copy: read in place by C
+            buf = ffi.from_buffer(data)
+            model_ptr = lib.TfLiteModelCreate(buf, len(data))
+            if model_ptr == ffi.NULL:
+                raise ValueError("Could not create a model from model_content: %s"
+                                 % (_lib.last_create_error() or "not a valid .tflite model"))
+            keepalive = (data, buf)
+        model = ffi.gc(model_ptr, lib.TfLiteModelDelete)
+        self._check_operators(model)
+
+        options = lib.TfLiteInterpreterOptionsCreate()
+        if options == ffi.NULL:
+            raise MemoryError("TfLiteInterpreterOptionsCreate failed")
+        try:
+            if num_threads is not None:
+                lib.TfLiteInterpreterOptionsSetNumThreads(options, int(num_threads))
+            if experimental_preserve_all_tensors and \
+                    _lib.has("TfLiteCffiInterpreterOptionsSetPreserveAllTensors"):
+                lib.TfLiteCffiInterpreterOptionsSetPreserveAllTensors(options, True)
+            interp_ptr = lib.TfLiteInterpreterCreate(model, options)
+        finally:
+            lib.TfLiteInterpreterOptionsDelete(options)
+        if interp_ptr == ffi.NULL:
+            raise ValueError("Could not create the interpreter: %s"
+                             % (_lib.last_create_error() or "unknown error"))
+        interp = ffi.gc(interp_ptr, _delete_interpreter(lib, model, keepalive))
+        self._native = _Native(lib, interp, model, keepalive)
+        self._signature_defs = self._read_signature_defs()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_operators(self, model: Any) -> None:
+        """ValueError naming every operator this library cannot run (as the
+        official runtime fails at construction)."""
+        lib = self._lib
+        if not (_lib.has("TfLiteCffiModelGetOperator")
+                and _lib.has("TfLiteCffiModelGetSubgraphCount")):
+            return
+        missing: List[str] = []
+        info = ffi.new("TfLiteCffiOperatorInfo*")
+        for sg in range(lib.TfLiteCffiModelGetSubgraphCount(model)):
+            for op in range(max(0, lib.TfLiteCffiModelGetOperatorCount(model, sg))):
+                if lib.TfLiteCffiModelGetOperator(model, sg, op, info) != 0:
+                    continue
+                if not info.supported:
+                    desc = "%s version %d" % (_lib.to_str(info.name) or
+                                              "builtin code %d" % info.builtin_code,
+                                              info.version)
+                    if desc not in missing:
+                        missing.append(desc)
+        if missing:
+            raise ValueError(
+                "The model uses operators that tflite-cffi does not support: %s. "
+                "Run `python -m tflite_cffi info MODEL` for the full list; convert the "
+                "model with supported ops or report the missing ones."
+                % ", ".join(missing))
+
+    def _handle(self) -> Any:
+        native = self._native
+        if native is None:
+            raise ValueError("This Interpreter is closed; create a new one to run the model.")
+        return native.interpreter
+
+    def _ensure_safe(self) -> None:
+        native = self._native
+        if native is not None and native.live_views():
+            raise RuntimeError(_UNSAFE_MESSAGE)
+
+    def _is_allocated(self) -> Optional[bool]:
+        if _lib.has("TfLiteCffiInterpreterIsAllocated"):
+            return bool(self._lib.TfLiteCffiInterpreterIsAllocated(self._handle()))
+        return None
+
+    def _num_subgraphs(self) -> int:
+        if _lib.has("TfLiteCffiInterpreterGetSubgraphCount"):
+            return int(self._lib.TfLiteCffiInterpreterGetSubgraphCount(self._handle()))
+        return 1
+
+    def _num_tensors(self, subgraph_index: int = 0) -> int:
+        handle = self._handle()
+        if subgraph_index != 0:
+            if not _lib.has("TfLiteCffiInterpreterGetSubgraphTensorCount"):
+                raise ValueError("subgraph_index %d: this library only gives access to "
+                                 "the primary subgraph (0)" % subgraph_index)
+            return int(self._lib.TfLiteCffiInterpreterGetSubgraphTensorCount(
+                handle, subgraph_index))
+        if _lib.has("TfLiteCffiInterpreterGetTensorCount"):
+            return int(self._lib.TfLiteCffiInterpreterGetTensorCount(handle))
+        # Another C library without our extensions: only what we know exists.
+        return max(self._io_indices(True) + self._io_indices(False) + [-1]) + 1
+
+    def _check_subgraph(self, subgraph_index: Any) -> int:
+        subgraph_index = _as_index(subgraph_index, "subgraph_index")
+        count = self._num_subgraphs()
+        if not 0 <= subgraph_index < count:
+            raise ValueError("Invalid subgraph index %d: the model has %d subgraph(s), "
+                             "indices 0..%d" % (subgraph_index, count, count - 1))
+        return subgraph_index
+
+    def _tensor_ptr(self, tensor_index: Any, subgraph_index: Any = 0) -> Any:
+        """TfLiteTensor* for an index, ValueError when out of range."""
+        subgraph_index = self._check_subgraph(subgraph_index)
+        tensor_index = _as_index(tensor_index, "tensor_index")
+        count = self._num_tensors(subgraph_index)
+        if not 0 <= tensor_index < count:
+            raise ValueError("Invalid tensor index %d: subgraph %d has %d tensors, indices "
+                             "0..%d (use the 'index' of get_input_details() / "
+                             "get_output_details())"
+                             % (tensor_index, subgraph_index, count, count - 1))
+        if subgraph_index == 0:
+            ptr = self._lib.TfLiteInterpreterGetTensor(self._handle(), tensor_index)
+        else:
+            ptr = self._lib.TfLiteCffiInterpreterGetSubgraphTensor(
+                self._handle(), subgraph_index, tensor_index)
+        if ptr == ffi.NULL:
+            raise ValueError("Invalid tensor index %d in subgraph %d"
+                             % (tensor_index, subgraph_index))
+        return ptr
+
+    def _io_indices(self, inputs: bool) -> List[int]:
+        lib, handle = self._lib, self._handle()
+        if inputs:
+            count = lib.TfLiteInterpreterGetInputTensorCount(handle)
+            ptr = lib.TfLiteInterpreterInputTensorIndices(handle)
+        else:
+            count = lib.TfLiteInterpreterGetOutputTensorCount(handle)
+            ptr = lib.TfLiteInterpreterOutputTensorIndices(handle)
+        if ptr == ffi.NULL:
+            return []
+        return [int(ptr[i]) for i in range(count)]
+
+    @staticmethod
+    def _shape(lib: Any, tensor: Any) -> np.ndarray:
+        rank = lib.TfLiteTensorNumDims(tensor)
+        return np.array([lib.TfLiteTensorDim(tensor, i) for i in range(max(rank, 0))],
+                        dtype=np.int32)
+
+    def _tensor_details(self, tensor: Any, index: int) -> Dict[str, Any]:
+        lib = self._lib
+        ttype = int(lib.TfLiteTensorType(tensor))
+        if ttype not in _TYPES:
+            raise ValueError("Could not get tensor details: tensor %d has no type this "
+                             "binding knows (TfLiteType %d)" % (index, ttype))
+        shape = self._shape(lib, tensor)
+        if _lib.has("TfLiteCffiTensorShapeSignature"):
+            capacity = 8
+            while True:
+                dims = ffi.new("int32_t[]", capacity)
+                rank = lib.TfLiteCffiTensorShapeSignature(tensor, dims, capacity)
+                if rank <= capacity:
+                    break
+                capacity = rank
+            signature = np.array([dims[i] for i in range(max(rank, 0))], dtype=np.int32)
+        else:
+            signature = shape.copy()
+        if _lib.has("TfLiteCffiTensorQuantizationCount"):
+            count = int(lib.TfLiteCffiTensorQuantizationCount(tensor))
+            scales = np.zeros(count, dtype=np.float32)
+            zero_points = np.zeros(count, dtype=np.int32)
+            if count:
+                sp = lib.TfLiteCffiTensorQuantizationScales(tensor)
+                zp = lib.TfLiteCffiTensorQuantizationZeroPoints(tensor)
+                scales[:] = np.frombuffer(ffi.buffer(sp, 4 * count), dtype=np.float32)
+                zero_points[:] = np.frombuffer(ffi.buffer(zp, 8 * count), dtype=np.int64)
+            qdim = int(lib.TfLiteCffiTensorQuantizedDimension(tensor)) if count else 0
+            if count == 1:
+                quantization = (float(scales[0]), int(zero_points[0]))
+            else:  # the official runtime's legacy pair is empty for per-channel tensors
+                quantization = (0.0, 0)
+        else:
+            params = lib.TfLiteTensorQuantizationParams(tensor)
+            quantization = (float(np.float32(params.scale)), int(params.zero_point))
+            if quantization == (0.0, 0):
+                scales = np.zeros(0, dtype=np.float32)
+                zero_points = np.zeros(0, dtype=np.int32)
+            else:
+                scales = np.array([params.scale], dtype=np.float32)
+                zero_points = np.array([params.zero_point], dtype=np.int32)
+            qdim = 0
+        if _lib.has("TfLiteCffiTensorIndex"):
+            index = int(lib.TfLiteCffiTensorIndex(tensor))
+        return {
+            "name": _lib.to_str(lib.TfLiteTensorName(tensor)),
+            "index": int(index),
+            "shape": shape,
+            "shape_signature": signature,
+            "dtype": _TYPES[ttype][0],
+            "quantization": quantization,
+            "quantization_parameters": {
+                "scales": scales,
+                "zero_points": zero_points,
+                "quantized_dimension": qdim,
+                "block_size": 0,
+            },
+            "sparsity_parameters": {},
+        }
+
+    def _get_tensor_details(self, tensor_index: Any, subgraph_index: Any = 0) -> Dict[str, Any]:
+        tensor_index = _as_index(tensor_index, "tensor_index")
+        return self._tensor_details(self._tensor_ptr(tensor_index, subgraph_index),
+                                    tensor_index)
+
+    def _read_signature_defs(self) -> Dict[str, Dict[str, Dict[str, int]]]:
+        """{key: {'inputs': {name: index}, 'outputs': {name: index}}}, names sorted."""
+        lib, handle = self._lib, self._handle()
+        defs: Dict[str, Dict[str, Dict[str, int]]] = {}
+        for i in range(lib.TfLiteInterpreterGetSignatureCount(handle)):
+            key = _lib.to_str(lib.TfLiteInterpreterGetSignatureKey(handle, i))
+            runner = self._runner(key)
+            inputs = {}
+            for j in range(lib.TfLiteSignatureRunnerGetInputCount(runner)):
+                name = _lib.to_str(lib.TfLiteSignatureRunnerGetInputName(runner, j))
+                tensor = lib.TfLiteSignatureRunnerGetInputTensor(runner, name.encode("utf-8"))
+                inputs[name] = self._index_of(tensor)
+            outputs = {}
+            for j in range(lib.TfLiteSignatureRunnerGetOutputCount(runner)):
+                name = _lib.to_str(lib.TfLiteSignatureRunnerGetOutputName(runner, j))
+                tensor = lib.TfLiteSignatureRunnerGetOutputTensor(runner, name.encode("utf-8"))
+                outputs[name] = self._index_of(tensor)
+            defs[key] = {"inputs": dict(sorted(inputs.items())),
+                         "outputs": dict(sorted(outputs.items()))}
+        return defs
+
+    def _index_of(self, tensor: Any) -> int:
+        if tensor == ffi.NULL:
+            return -1
+        if _lib.has("TfLiteCffiTensorIndex"):
+            return int(self._lib.TfLiteCffiTensorIndex(tensor))
+        handle = self._handle()
+        for i in range(self._num_tensors(0)):
+            if self._lib.TfLiteInterpreterGetTensor(handle, i) == tensor:
+                return i
+        return -1
+
+    def _runner(self, key: str) -> Any:
+        """The (cached) TfLiteSignatureRunner* of a signature key."""
+        handle = self._signature_runners.get(key)
+        if handle is not None and handle.ptr is not None:
+            return handle.ptr
+        native = self._native
+        if native is None:
+            raise ValueError("This Interpreter is closed; create a new one to run the model.")
+        ptr = self._lib.TfLiteInterpreterGetSignatureRunner(native.interpreter,
+                                                            key.encode("utf-8"))
+        if ptr == ffi.NULL:
+            raise ValueError('Invalid signature_key provided: "%s".' % key)
+        handle = _RunnerHandle(ffi.gc(ptr, _delete_runner(self._lib, native.interpreter)))
+        native.runners.add(handle)
+        self._signature_runners[key] = handle
+        return handle.ptr
+
+    def _read_tensor(self, tensor: Any, index: int) -> np.ndarray:
+        lib = self._lib
+        ttype = int(lib.TfLiteTensorType(tensor))
+        if ttype not in _TYPES or ttype in _NOT_ARRAY_TYPES:
+            raise ValueError("Tensor %d has type %s, which tflite-cffi cannot return as a "
+                             "numpy array" % (index, _TYPES.get(ttype, (0, ttype))[1]))
+        data = lib.TfLiteTensorData(tensor)
+        allocated = self._is_allocated()
+        if data == ffi.NULL or (allocated is False and not self._is_constant(tensor)):
+            raise ValueError("Tensor data is null. Run allocate_tensors() first (and again "
+                             "after resize_tensor_input())")
+        out = np.empty(tuple(self._shape(lib, tensor)), dtype=_TYPES[ttype][0])
+        nbytes = lib.TfLiteTensorByteSize(tensor)
+        if nbytes != out.nbytes:
+            raise ValueError("Tensor %d holds %d bytes but its shape %s and type need %d"
+                             % (index, nbytes, out.shape, out.nbytes))
+        if nbytes:
+            status = lib.TfLiteTensorCopyToBuffer(
+                tensor, ffi.from_buffer(out, require_writable=True), nbytes)
+            _lib.check_status(status, self._native.interpreter if self._native else None,
+                              "Reading tensor %d" % index, ValueError)
+        return out
+
+    def _is_constant(self, tensor: Any) -> bool:
+        return _lib.has("TfLiteCffiTensorIsConstant") and \
+            bool(self._lib.TfLiteCffiTensorIsConstant(tensor))
+
+    def _write_tensor(self, tensor: Any, index: int, value: Any, what: str = "input") -> None:
+        lib = self._lib
+        ttype = int(lib.TfLiteTensorType(tensor))
+        name = _lib.to_str(lib.TfLiteTensorName(tensor))
+        if ttype not in _TYPES or ttype in _NOT_ARRAY_TYPES:
+            raise ValueError("Cannot set tensor: %s %d (%s) has type %s, which tflite-cffi "
+                             "cannot set from numpy" % (what, index, name,
+                                                        _TYPES.get(ttype, (0, ttype))[1]))
+        expected = np.dtype(_TYPES[ttype][0])
+        value = np.asarray(value)
+        if value.dtype != expected:
+            raise ValueError(
+                "Cannot set tensor: Got value of type %s but expected type %s for %s %d, "
+                "name: %s; convert it first, e.g. value.astype(np.%s)"
+                % (_dtype_name(value.dtype), _TYPES[ttype][1], what, index, name,
+                   expected.name))
+        shape = tuple(self._shape(lib, tensor))
+        if value.ndim != len(shape):
+            raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected %d "
+                             "for %s %d (expected shape %s, got %s; use "
+                             "resize_tensor_input() to change it)"
+                             % (value.ndim, len(shape), what, index, list(shape),
+                                list(value.shape)))
+        for axis, (got, want) in enumerate(zip(value.shape, shape)):
+            if got != want:
+                raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected "
+                                 "%d for dimension %d of %s %d (expected shape %s; use "
+                                 "resize_tensor_input() to change it)"
+                                 % (got, want, axis, what, index, list(shape)))
+        allocated = self._is_allocated()
+        if lib.TfLiteTensorData(tensor) == ffi.NULL or allocated is False:
+            raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling "
+                             "allocate_tensors() first")
+        value = np.ascontiguousarray(value)
+        nbytes = lib.TfLiteTensorByteSize(tensor)
+        if nbytes != value.nbytes:
+            raise ValueError("Cannot set tensor: %s %d takes %d bytes, the value has %d"
+                             % (what, index, nbytes, value.nbytes))
+        if nbytes:
+            status = lib.TfLiteTensorCopyFromBuffer(tensor, ffi.from_buffer(value), nbytes)
+            _lib.check_status(status, self._handle(), "Cannot set tensor %d" % index,
+                              ValueError)
+
+    # ------------------------------------------------------------------ public API
+
+    def allocate_tensors(self) -> None:
+        """Plans memory and prepares the kernels; needed before invoke() and
+        after every resize_tensor_input()."""
+        self._ensure_safe()
+        handle = self._handle()
+        status = self._lib.TfLiteInterpreterAllocateTensors(handle)
+        _lib.check_status(status, handle, "allocate_tensors()")
+
+    def invoke(self) -> None:
+        """Runs the model on the inputs set. Releases the GIL while it runs.
+
+        Raises:
+          RuntimeError: tensors not allocated, a numpy view from tensor() is
+            still held, or a kernel failed.
+        """
+        self._ensure_safe()
+        handle = self._handle()
+        if self._is_allocated() is False:
+            raise RuntimeError("Invoke called on model that is not ready: call "
+                               "allocate_tensors() first (and again after "
+                               "resize_tensor_input())")
+        status = self._lib.TfLiteInterpreterInvoke(handle)
+        _lib.check_status(status, handle, "invoke()")
+
+    def get_input_details(self) -> List[Dict[str, Any]]:
+        """Details of each model input: name, index, shape, shape_signature,
+        dtype, quantization, quantization_parameters, sparsity_parameters."""
+        return [self._get_tensor_details(i, 0) for i in self._io_indices(True)]
+
+    def get_output_details(self) -> List[Dict[str, Any]]:
+        """Details of each model output (same keys as get_input_details())."""
+        return [self._get_tensor_details(i, 0) for i in self._io_indices(False)]
+
+    def get_tensor_details(self, subgraph_index: int = 0) -> List[Dict[str, Any]]:
+        """Details of every tensor of a subgraph that has a known type."""
+        self._handle()
+        subgraph_index = _as_index(subgraph_index, "subgraph_index")
+        count = self._num_subgraphs()
+        if not 0 <= subgraph_index < count:
+            raise ValueError("subgraph_index is out of range: %d for the model, which has "
+                             "%d subgraphs." % (subgraph_index, count))
+        details = []
+        for i in range(self._num_tensors(subgraph_index)):
+            try:
+                details.append(self._get_tensor_details(i, subgraph_index))
+            except ValueError:
+                pass
+        return details
+
+    def set_tensor(self, tensor_index: int, value: Any) -> None:
+        """Copies `value` (a numpy array of exactly the tensor's dtype and shape)
+        into the tensor. Use tensor() to write in place without a copy.
+
+        Raises:
+          ValueError: wrong dtype, shape or index, or tensors not allocated.
+        """
+        tensor_index = _as_index(tensor_index, "tensor_index")
+        self._write_tensor(self._tensor_ptr(tensor_index), tensor_index, value)
+
+    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
+        """A copy of the tensor's value."""
+        tensor_index = _as_index(tensor_index, "tensor_index")
+        return self._read_tensor(self._tensor_ptr(tensor_index, subgraph_index), tensor_index)
+
+    def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
+        """A function returning a numpy array over the tensor's memory (no copy).
+
+        Hold the function, not the array: while such an array (or a slice of
+        it) is alive, allocate_tensors(), invoke() and resize_tensor_input()
+        raise RuntimeError, as the memory may move.
+        """
+        def view() -> np.ndarray:
+            return self._view(tensor_index)
+        return view
+
+    def _view(self, tensor_index: Any) -> np.ndarray:
+        tensor_index = _as_index(tensor_index, "tensor_index")
+        tensor = self._tensor_ptr(tensor_index)
+        lib = self._lib
+        ttype = int(lib.TfLiteTensorType(tensor))
+        if ttype not in _TYPES or ttype in _NOT_ARRAY_TYPES:
+            raise ValueError("Tensor %d has type %s, which has no numpy view"
+                             % (tensor_index, _TYPES.get(ttype, (0, ttype))[1]))
+        data = lib.TfLiteTensorData(tensor)
+        allocated = self._is_allocated()
+        if data == ffi.NULL or (allocated is False and not self._is_constant(tensor)):
+            raise ValueError("Tensor data is null. Run allocate_tensors() first (and again "
+                             "after resize_tensor_input())")
+        dtype = np.dtype(_TYPES[ttype][0])
+        shape = tuple(int(d) for d in self._shape(lib, tensor))
+        count = 1
+        for d in shape:
+            count *= d
+        if count * dtype.itemsize != lib.TfLiteTensorByteSize(tensor):
+            raise ValueError("Tensor %d: byte size does not match its shape" % tensor_index)
+        native = self._native
+        assert native is not None
+        base = _ViewBase({
+            "version": 3,
+            "shape": shape,
+            "typestr": dtype.str,
+            "data": (int(ffi.cast("uintptr_t", data)), self._is_constant(tensor)),
+        }, native)
+        native.views.add(base)
+        return np.asarray(base)
+
+    def resize_tensor_input(self, input_index: int, tensor_size: Any, strict: bool = False) -> None:
+        """Changes the shape of an input; call allocate_tensors() afterwards.
+
+        Args:
+          input_index: the input's tensor index (the 'index' of get_input_details()).
+          tensor_size: the new shape.
+          strict: only dims that are -1 in the input's shape_signature may change.
+
+        Raises:
+          RuntimeError: not an input, a bad shape, or a strict resize of a fixed dim.
+        """
+        self._ensure_safe()
+        handle = self._handle()
+        input_index = _as_index(input_index, "input_index")
+        dims = np.array(tensor_size, dtype=np.int32).reshape(-1)
+        inputs = self._io_indices(True)
+        if input_index not in inputs:
+            raise InterpreterError(
+                "resize_tensor_input(): tensor %d is not an input of the model; pass the "
+                "'index' of one of get_input_details() (inputs: %s)" % (input_index, inputs),
+                1)
+        if (dims < 0).any():
+            raise InterpreterError("resize_tensor_input(): dimensions must be >= 0, got %s"
+                                   % dims.tolist(), 1)
+        tensor = self._tensor_ptr(input_index)
+        if strict:
+            signature = self._tensor_details(tensor, input_index)["shape_signature"]
+            if len(signature) != len(dims):
+                raise InterpreterError(
+                    "resize_tensor_input(strict=True): tensor %d has rank %d, got a shape of "
+                    "rank %d" % (input_index, len(signature), len(dims)), 1)
+            for axis, (sig, new) in enumerate(zip(signature.tolist(), dims.tolist())):
+                if sig != -1 and sig != new:
+                    raise InterpreterError(
+                        "resize_tensor_input(strict=True): attempting to resize dimension "
+                        "%d of tensor %d with value %d to %d; a strict resize only changes "
+                        "unknown dimensions (-1 in shape_signature %s). Use strict=False"
+                        % (axis, input_index, sig, new, signature.tolist()), 1)
+        current = self._shape(self._lib, tensor)
+        if current.tolist() == dims.tolist():
+            return   # as the official runtime: same shape, nothing to reallocate
+        position = inputs.index(input_index)
+        cdims = ffi.new("int[]", dims.tolist())
+        status = self._lib.TfLiteInterpreterResizeInputTensor(handle, position, cdims, len(dims))
+        _lib.check_status(status, handle, "resize_tensor_input(%d, %s)"
+                          % (input_index, dims.tolist()))
+
+    def get_signature_list(self) -> Dict[str, Dict[str, List[str]]]:
+        """{signature_key: {'inputs': [names], 'outputs': [names]}}."""
+        self._handle()
+        return {key: {"inputs": list(d["inputs"]), "outputs": list(d["outputs"])}
+                for key, d in self._signature_defs.items()}
+
+    def _get_full_signature_list(self) -> Dict[str, Dict[str, Dict[str, int]]]:
+        self._handle()
+        return {key: {"inputs": dict(d["inputs"]), "outputs": dict(d["outputs"])}
+                for key, d in self._signature_defs.items()}
+
+    def get_signature_runner(self, signature_key: Optional[str] = None) -> "SignatureRunner":
+        """A callable running one SignatureDef by its input/output names.
+
+        `signature_key` may be None when the model has exactly one signature.
+        """
+        self._handle()
+        if signature_key is None:
+            if len(self._signature_defs) != 1:
+                raise ValueError(
+                    "SignatureDef signature_key is None and model has %d Signatures. None "
+                    "is only allowed when the model has 1 SignatureDef; pass one of %s"
+                    % (len(self._signature_defs), sorted(self._signature_defs)))
+            signature_key = next(iter(self._signature_defs))
+        return SignatureRunner(interpreter=self, signature_key=signature_key)
+
+    def reset_all_variables(self) -> None:
+        """Resets every variable tensor (recurrent state) to its initial value."""
+        handle = self._handle()
+        status = self._lib.TfLiteInterpreterResetVariableTensors(handle)
+        _lib.check_status(status, handle, "reset_all_variables()")
+
+    def num_subgraphs(self) -> int:
+        """Number of subgraphs in the model."""
+        self._handle()
+        return self._num_subgraphs()
+
+    def close(self) -> None:
+        """Frees the native interpreter now (also done when garbage-collected).
+
+        Numpy arrays still held from tensor() keep the memory alive until they
+        are dropped. Calling any method afterwards raises ValueError.
+        """
+        native, self._native = self._native, None
+        self._signature_runners = {}
+        if native is None:
+            return
+        if native.views:
+            gc.collect()
+        if not native.views:
+            native.release()
+        else:
+            for runner in list(native.runners):
+                runner.release()
+
+    def __enter__(self) -> "Interpreter":
+        self._handle()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._native is None else (
+            "allocated" if self._is_allocated() else "not allocated")
+        return "<tflite_cffi.Interpreter %s>" % state
+
+
+class SignatureRunner:
+    """Runs one SignatureDef of a model by names: ``runner(x=array)`` returns
+    ``{output_name: array}``. Made by ``Interpreter.get_signature_runner()``."""
+
+    def __init__(self, interpreter: Optional[Interpreter] = None,
+                 signature_key: Optional[str] = None) -> None:
+        if interpreter is None:
+            raise ValueError("None interpreter provided.")
+        if not signature_key:
+            raise ValueError("None signature_key provided.")
+        self._interpreter = interpreter
+        self._signature_key = signature_key
+        defs = interpreter._get_full_signature_list()
+        if signature_key not in defs:
+            raise ValueError('Invalid signature_key provided: "%s"; the model has %s'
+                             % (signature_key, sorted(defs)))
+        self._inputs = defs[signature_key]["inputs"]
+        self._outputs = defs[signature_key]["outputs"]
+        self._allocated_once = False
+
+    def _ptr(self) -> Any:
+        return self._interpreter._runner(self._signature_key)
+
+    def __call__(self, **kwargs: Any) -> Dict[str, np.ndarray]:
+        """Runs the signature on the named inputs; returns the named outputs (copies)."""
+        it = self._interpreter
+        ptr = self._ptr()
+        lib = it._lib
+        if len(kwargs) != len(self._inputs):
+            raise ValueError("Invalid number of inputs provided for running a SignatureDef, "
+                             "expected %d vs provided %d (inputs: %s)"
+                             % (len(self._inputs), len(kwargs), list(self._inputs)))
+        values = {}
+        for name, value in kwargs.items():
+            if name not in self._inputs:
+                raise ValueError("Invalid Input name (%s) for SignatureDef; expected %s"
+                                 % (name, list(self._inputs)))
+            values[name] = np.asarray(value)
+        it._ensure_safe()
+        handle = it._handle()
+        resized = False
+        for name, value in values.items():
+            tensor = lib.TfLiteSignatureRunnerGetInputTensor(ptr, name.encode("utf-8"))
+            if tensor == ffi.NULL:
+                raise ValueError("Invalid Input name (%s) for SignatureDef" % name)
+            if list(value.shape) != it._shape(lib, tensor).tolist():
+                dims = ffi.new("int[]", [int(d) for d in value.shape])
+                status = lib.TfLiteSignatureRunnerResizeInputTensor(
+                    ptr, name.encode("utf-8"), dims, value.ndim)
+                _lib.check_status(status, handle, "Resizing signature input %r to %s"
+                                  % (name, list(value.shape)))
+                resized = True
+        if resized or not self._allocated_once or it._is_allocated() is False:
+            status = lib.TfLiteSignatureRunnerAllocateTensors(ptr)
+            _lib.check_status(status, handle, "Allocating signature %r" % self._signature_key)
+            self._allocated_once = True
+        for name, value in values.items():
+            tensor = lib.TfLiteSignatureRunnerGetInputTensor(ptr, name.encode("utf-8"))
+            it._write_tensor(tensor, self._inputs[name], value)
+        status = lib.TfLiteSignatureRunnerInvoke(ptr)
+        _lib.check_status(status, handle, "Running signature %r" % self._signature_key)
+        result = {}
+        for name, index in self._outputs.items():
+            tensor = lib.TfLiteSignatureRunnerGetOutputTensor(ptr, name.encode("utf-8"))
+            result[name] = it._read_tensor(tensor, index)
+        return result
+
+    def get_input_details(self) -> Dict[str, Dict[str, Any]]:
+        """{input name: details dict} (the keys of Interpreter.get_input_details())."""
+        it = self._interpreter
+        ptr = self._ptr()
+        return {name: it._tensor_details(
+                    it._lib.TfLiteSignatureRunnerGetInputTensor(ptr, name.encode("utf-8")),
+                    index)
+                for name, index in self._inputs.items()}
+
+    def get_output_details(self) -> Dict[str, Dict[str, Any]]:
+        """{output name: details dict}."""
+        it = self._interpreter
+        ptr = self._ptr()
+        return {name: it._tensor_details(
+                    it._lib.TfLiteSignatureRunnerGetOutputTensor(ptr, name.encode("utf-8")),
+                    index)
+                for name, index in self._outputs.items()}
