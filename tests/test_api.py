@@ -298,6 +298,7 @@ def test_signature_misuse(rt):
 
 # ------------------------------------------------------------------------ running
 
+@pytest.mark.qemu
 def test_invoke_matches_reference(rt):
     stem = "mlp_64_float32"
     it = rt.Interpreter(model_path=model(stem + ".tflite"), num_threads=1)
@@ -371,6 +372,7 @@ def test_resize_dynamic_shape(rt):
                                    rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.qemu
 def test_tensor_view_guard(rt):
     stem = "mlp_64_float32"
     it = rt.Interpreter(model_path=model(stem + ".tflite"), num_threads=1)
@@ -564,6 +566,7 @@ def test_invoke_releases_the_gil(rt):
 
 # ------------------------------------------------------------------------ package extras
 
+@pytest.mark.qemu
 @needs_lib
 def test_postinstall_check_passes():
     from tflite_cffi import postinstall_check
@@ -595,3 +598,30 @@ def test_exports():
     assert issubclass(tflite_cffi.InterpreterError, RuntimeError)
     assert (Path(tflite_cffi.__file__).parent / "py.typed").is_file()
     assert sys.modules["tflite_cffi.interpreter"].SignatureRunner is tflite_cffi.SignatureRunner
+
+
+@needs_lib
+def test_core_api_only_library(monkeypatch):
+    """With a library that has only TensorFlow Lite's C API (no TfLiteCffi*
+    extensions, e.g. an official libtensorflowlite_c), the core still works."""
+    import re
+    from tflite_cffi import _ffi
+    normal = tflite_cffi.Interpreter(model_path=str(SELFTEST))
+    expected = normal.get_input_details() + normal.get_output_details()
+    for name in set(re.findall(r"\b(TfLiteCffi\w+)\s*\(", _ffi.CDEF)):
+        monkeypatch.setitem(_lib._has_cache, name, False)
+    it = tflite_cffi.Interpreter(model_path=str(SELFTEST))
+    assert it.num_subgraphs() == 1
+    assert it.get_signature_list() == normal.get_signature_list()
+    for got, want in zip(it.get_input_details() + it.get_output_details(), expected):
+        assert_details_equal(got, want)
+    it.allocate_tensors()
+    it.set_tensor(0, np.array([[1, 2, 3, 4]], np.float32))
+    it.invoke()
+    np.testing.assert_allclose(it.get_tensor(3), [[11.0, 6.25, 9.0]])
+    runner = it.get_signature_runner()
+    assert runner.get_input_details()["x"]["index"] == 0
+    np.testing.assert_allclose(runner(x=np.zeros((1, 4), np.float32))["y"], [[0.5, -1.0, 2.0]])
+    with pytest.raises(ValueError):
+        it.get_tensor(0, 1)
+    it.close()

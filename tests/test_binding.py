@@ -207,6 +207,7 @@ def test_version_check_mismatch():
     assert "0.0.0-test" in proc.stdout and _ffi.TFLITE_CFFI_VERSION in proc.stdout
 
 
+@pytest.mark.qemu
 @needs_lib
 def test_library_version_matches_binding():
     lib = _lib.get_lib()

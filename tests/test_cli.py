@@ -54,6 +54,7 @@ def test_module_entry_point_version():
     assert proc.returncode == 2 and "info" in proc.stderr
 
 
+@pytest.mark.qemu
 @needs_lib
 def test_selftest_command():
     code, out = run_cli("selftest")

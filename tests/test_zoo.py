@@ -30,6 +30,16 @@ NOT_YET = {
     "dynamic": "hybrid (dynamic-range) kernels come with the zoo issue",
 }
 
+# Ops with int8 weights in the dynamic-range variant; a dynamic model without them is plain float.
+HYBRID_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV",
+              "UNIDIRECTIONAL_SEQUENCE_LSTM"}
+
+
+def _not_yet(m: dict) -> bool:
+    if m["variant"] == "dynamic":
+        return bool(set(m["ops"]) & HYBRID_OPS)
+    return m["variant"] in NOT_YET
+
 # Small models that every emulated ARM target runs (marked qemu).
 QEMU_FAMILIES = {"mlp_64", "kws_conv1d", "mobilenet_v1_025_128", "ops_coverage", "text_lstm_while",
                  "text_gru_unrolled", "ops_dynamic_shape", "text_lstm_fused", "unet_small_128"}
@@ -53,7 +63,7 @@ def _params() -> list:
         marks = []
         if m["family"] in QEMU_FAMILIES and m["variant"] in ("float32", "fp16"):
             marks.append(pytest.mark.qemu)
-        if m["variant"] in NOT_YET:
+        if _not_yet(m):
             marks.append(pytest.mark.xfail(reason=NOT_YET[m["variant"]], strict=True))
         params.append(pytest.param(m, id=m["file"][: -len(".tflite")], marks=marks))
     return params

@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from . import _lib
-from ._lib import InterpreterError, UnsupportedOpsError, ffi
+from ._lib import InterpreterError, ffi
 
 __all__ = ["Interpreter", "SignatureRunner", "OpResolverType", "load_delegate"]
 
@@ -157,18 +157,24 @@ class _RunnerHandle:
 
 
 def _delete_interpreter(lib: Any, model: Any, keepalive: Any) -> Callable[[Any], None]:
-    # The closure keeps the model and its bytes alive until the interpreter is gone.
+    """ffi.gc destructor of an interpreter. Its closure holds the model (cdata
+    with its own ffi.gc) and the model's bytes, so both outlive the interpreter
+    whatever order the garbage collector picks."""
+    owned = (model, keepalive)
+
     def delete(ptr: Any) -> None:
         lib.TfLiteInterpreterDelete(ptr)
-        del ptr
-        _ = (model, keepalive)
+        assert owned is not None
+
     return delete
 
 
 def _delete_runner(lib: Any, interpreter: Any) -> Callable[[Any], None]:
+    """ffi.gc destructor of a signature runner; holds its interpreter alive."""
     def delete(ptr: Any) -> None:
         lib.TfLiteSignatureRunnerDelete(ptr)
-        _ = interpreter
+        assert interpreter is not None
+
     return delete
 
 

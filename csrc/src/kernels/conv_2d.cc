@@ -21,9 +21,40 @@ namespace {
 
 // Bytes of im2col rows one worker builds before multiplying them.
 constexpr size_t kIm2colBlockBytes = 96 * 1024;
+// Filters with at least this many input channels skip im2col: the GEMM reads
+// each tap's Cin floats in place through a table of pointers (indirect GEMM).
+constexpr int kIndirectMinChannels = 24;
+// Output pixels per indirection block.
+constexpr size_t kIndirectBlockRows = 16 * gemm::kMR;
 
 bool IsQuantizedType(TfLiteType t) {
   return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16 || t == kTfLiteInt4;
+}
+
+// Copies n floats. Runs of 4..16 (im2col of thin inputs, e.g. 3x3 RGB
+// rows of 9 floats) use two possibly overlapping vector pairs instead of a
+// library call.
+inline void CopyFloats(float* d, const float* s, size_t n) {
+  using gemm::LoadV4;
+  using gemm::StoreV4;
+  if (n >= 8 && n <= 16) {
+    const gemm::v4f a = LoadV4(s), b = LoadV4(s + 4);
+    const gemm::v4f c = LoadV4(s + n - 8), e = LoadV4(s + n - 4);
+    StoreV4(d, a);
+    StoreV4(d + 4, b);
+    StoreV4(d + n - 8, c);
+    StoreV4(d + n - 4, e);
+  } else if (n >= 4 && n < 8) {
+    const gemm::v4f a = LoadV4(s), b = LoadV4(s + n - 4);
+    StoreV4(d, a);
+    StoreV4(d + n - 4, b);
+  } else if (n < 4) {
+    if (n > 0) d[0] = s[0];
+    if (n > 1) d[1] = s[1];
+    if (n > 2) d[2] = s[2];
+  } else {
+    std::memcpy(d, s, n * sizeof(float));
+  }
 }
 
 class Conv2D final : public OpKernel {
@@ -33,6 +64,7 @@ class Conv2D final : public OpKernel {
 
  private:
   void FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const;
+  void FillIndirection(const float* in, const float** dst, size_t m0, size_t m1) const;
 
   int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
   int out_h_ = 0, out_w_ = 0, out_c_ = 0;
@@ -47,7 +79,9 @@ class Conv2D final : public OpKernel {
   int scratch_weights_ = -1;  // non-constant filter: packed at Eval
   int scratch_bias_ = -1;     // non-constant bias
   int scratch_im2col_ = -1;
-  size_t block_rows_ = 0;  // im2col rows per block
+  size_t block_rows_ = 0;  // im2col / indirection rows per block
+  bool indirect_ = false;  // indirect GEMM instead of im2col
+  AlignedBuffer zero_;     // Cin zeros: the taps that fall into the padding
   int workers_ = 1;
 };
 
@@ -154,7 +188,15 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
   }
 
   workers_ = std::max(1, ctx.num_threads());
-  if (!pointwise_) {
+  indirect_ = !pointwise_ && in_c_ >= kIndirectMinChannels;
+  if (indirect_) {
+    if (!zero_.Reserve(static_cast<size_t>(in_c_) * sizeof(float))) return ctx.Error("out of memory");
+    std::memset(zero_.data(), 0, static_cast<size_t>(in_c_) * sizeof(float));
+    block_rows_ = kIndirectBlockRows;
+    const size_t taps = static_cast<size_t>(kh_) * kw_;
+    scratch_im2col_ = ctx.RequestScratch(static_cast<size_t>(workers_) * block_rows_ * taps *
+                                         sizeof(const float*));
+  } else if (!pointwise_) {
     size_t rows = kIm2colBlockBytes / (k_ * sizeof(float));
     rows = std::max<size_t>(gemm::kMR, rows / gemm::kMR * gemm::kMR);
     const size_t m = static_cast<size_t>(pix);
@@ -169,30 +211,31 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
 // Rows [m0, m1) of the im2col matrix (one row per output pixel, K floats in
 // (ky, kx, c) order, zeros where the filter hangs over the padding).
 void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const {
+  if (m0 >= m1) return;
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
+  const size_t run = static_cast<size_t>(kw_) * cin;  // one filter row, when contiguous
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  size_t n = m0 / plane;
+  int oy = static_cast<int>((m0 % plane) / out_w_);
+  int ox = static_cast<int>(m0 % out_w_);
+  float* d = dst;
   for (size_t m = m0; m < m1; ++m) {
-    const size_t n = m / plane;
-    const size_t r = m % plane;
-    const int oy = static_cast<int>(r / out_w_);
-    const int ox = static_cast<int>(r % out_w_);
     const int iy0 = oy * sh_ - pad_t_;
     const int ix0 = ox * sw_ - pad_l_;
-    float* d = dst + (m - m0) * k_;
-    const float* img = in + n * static_cast<size_t>(in_h_) * in_w_ * cin;
+    const float* img = in + n * img_size;
+    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
       if (iy < 0 || iy >= in_h_) {
-        std::memset(d, 0, static_cast<size_t>(kw_) * cin * sizeof(float));
-        d += static_cast<size_t>(kw_) * cin;
+        std::memset(d, 0, run * sizeof(float));
+        d += run;
         continue;
       }
       const float* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
-      if (dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_) {
-        // The whole filter row is inside: one contiguous run.
-        std::memcpy(d, src_row + static_cast<size_t>(ix0) * cin,
-                    static_cast<size_t>(kw_) * cin * sizeof(float));
-        d += static_cast<size_t>(kw_) * cin;
+      if (row_inside) {  // the whole filter row is one contiguous run
+        CopyFloats(d, src_row + static_cast<size_t>(ix0) * cin, run);
+        d += run;
         continue;
       }
       for (int kx = 0; kx < kw_; ++kx) {
@@ -200,8 +243,48 @@ void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const
         if (ix < 0 || ix >= in_w_)
           std::memset(d, 0, cin * sizeof(float));
         else
-          std::memcpy(d, src_row + static_cast<size_t>(ix) * cin, cin * sizeof(float));
+          CopyFloats(d, src_row + static_cast<size_t>(ix) * cin, cin);
         d += cin;
+      }
+    }
+    if (++ox == out_w_) {
+      ox = 0;
+      if (++oy == out_h_) {
+        oy = 0;
+        ++n;
+      }
+    }
+  }
+}
+
+// The indirection table of rows [m0, m1) (m0 a multiple of 6 from the share
+// start): per tile of 6 rows, [tap][row] pointers to Cin input floats, or to
+// zeros for taps in the padding. Rows past m1 repeat the last row.
+void Conv2D::FillIndirection(const float* in, const float** dst, size_t m0, size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  const size_t taps = static_cast<size_t>(kh_) * kw_;
+  const float* zero = static_cast<const float*>(zero_.data());
+  for (size_t m = m0; m < m1; m += gemm::kMR) {
+    const float** tile = dst + ((m - m0) / gemm::kMR) * taps * gemm::kMR;
+    for (int r = 0; r < gemm::kMR; ++r) {
+      const size_t row = std::min(m + static_cast<size_t>(r), m1 - 1);
+      const size_t n = row / plane, rem = row % plane;
+      const int iy0 = static_cast<int>(rem / out_w_) * sh_ - pad_t_;
+      const int ix0 = static_cast<int>(rem % out_w_) * sw_ - pad_l_;
+      const float* img = in + n * img_size;
+      size_t t = 0;
+      for (int ky = 0; ky < kh_; ++ky) {
+        const int iy = iy0 + ky * dh_;
+        const bool row_ok = iy >= 0 && iy < in_h_;
+        for (int kx = 0; kx < kw_; ++kx, ++t) {
+          const int ix = ix0 + kx * dw_;
+          tile[t * gemm::kMR + static_cast<size_t>(r)] =
+              (row_ok && ix >= 0 && ix < in_w_)
+                  ? img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin
+                  : zero;
+        }
       }
     }
   }
@@ -249,7 +332,8 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
     return kTfLiteOk;
   }
 
-  // im2col in blocks: each worker share owns a slice of the scratch.
+  // im2col (or indirection) in blocks: each worker share owns a slice of
+  // the scratch.
   float* scratch = static_cast<float*>(ctx.Scratch(scratch_im2col_));
   const double macs = static_cast<double>(m) * n * k_;
   const int workers =
@@ -260,7 +344,6 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
   const size_t k = k_;
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
-      float* slot = scratch + static_cast<size_t>(s) * block * k;
       size_t r0 = 0, r1 = m, p0 = 0, p1 = pb.panels;
       if (split_rows) {
         r0 = std::min(m, mtiles * static_cast<size_t>(s) / workers * gemm::kMR);
@@ -269,6 +352,19 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
         p0 = pb.panels * static_cast<size_t>(s) / workers;
         p1 = pb.panels * static_cast<size_t>(s + 1) / workers;
       }
+      if (indirect_) {
+        const float** table = reinterpret_cast<const float**>(scratch) +
+                              static_cast<size_t>(s) * block * static_cast<size_t>(kh_) * kw_;
+        const size_t taps = static_cast<size_t>(kh_) * kw_;
+        for (size_t b0 = r0; b0 < r1; b0 += block) {
+          const size_t b1 = std::min(r1, b0 + block);
+          FillIndirection(in, table, b0, b1);
+          gemm::IndirectGemmRange(pb, taps, static_cast<size_t>(in_c_), table, b0, b1, p0, p1,
+                                  out, n, act_);
+        }
+        continue;
+      }
+      float* slot = scratch + static_cast<size_t>(s) * block * k;
       for (size_t b0 = r0; b0 < r1; b0 += block) {
         const size_t b1 = std::min(r1, b0 + block);
         FillIm2col(in, slot, b0, b1);

@@ -130,7 +130,9 @@ class Dequantize final : public OpKernel {
 
     TFC_OK(ctx.ResizeOutput(0, in->dims));
     folded_ = false;
-    if (in->is_constant()) {
+    // A variable output (e.g. an LSTM state initialised from fp16 constants)
+    // is rewritten on every Invoke, as the format means it to be.
+    if (in->is_constant() && !ctx.output(0)->is_variable) {
       TFC_ENSURE_MSG(ctx, in->data != nullptr || n == 0, "constant input '%s' has no data",
                      in->name.c_str());
       TFC_OK(ctx.FoldOutput(0));

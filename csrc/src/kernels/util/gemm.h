@@ -121,10 +121,14 @@ inline void PackBias(size_t n, const float* bias, float* dst) {
 
 // ---- micro-kernels ---------------------------------------------------------
 
-// 6 x 16 tile. a[6]: row pointers (rows >= mr repeat a valid row). c: row 0 of
-// the tile, rows ldc floats apart; only mr rows and nr columns are stored.
-using TileFn = void (*)(size_t k, const float* const* a, const float* b, const float* bias,
-                        float* c, size_t ldc, int mr, int nr, float lo, float hi);
+// 6 x 16 tile over K = taps * k: for each tap t, a[t * 6 + r] points at the
+// k floats of row r for that tap (a plain GEMM has taps = 1; an indirect
+// convolution passes one pointer per filter tap and pixel). Rows >= mr repeat
+// a valid row. c: row 0 of the tile, rows ldc floats apart; only mr rows and
+// nr columns are stored.
+using TileFn = void (*)(size_t taps, size_t k, const float* const* a, const float* b,
+                        const float* bias, float* c, size_t ldc, int mr, int nr, float lo,
+                        float hi);
 // One row x np (1..4) panels: c[0 .. 16*np) (only n_valid stored).
 using RowFn = void (*)(size_t k, const float* a, const float* b, size_t panel_stride,
                        const float* bias, int np, float* c, int n_valid, float lo, float hi);
@@ -136,33 +140,37 @@ inline void StoreTilePartial(const float* tile /*[6][16]*/, float* c, size_t ldc
 
 // Portable: the 16 columns as two halves of 8 (12 accumulators of 4 lanes fit
 // 16 SIMD registers on SSE and ARMv7 NEON).
-inline void TileGeneric(size_t k, const float* const* a, const float* b, const float* bias,
-                        float* c, size_t ldc, int mr, int nr, float lo, float hi) {
-  const float* __restrict a0 = a[0];
-  const float* __restrict a1 = a[1];
-  const float* __restrict a2 = a[2];
-  const float* __restrict a3 = a[3];
-  const float* __restrict a4 = a[4];
-  const float* __restrict a5 = a[5];
+inline void TileGeneric(size_t taps, size_t k, const float* const* a, const float* b,
+                        const float* bias, float* c, size_t ldc, int mr, int nr, float lo,
+                        float hi) {
   const v4f vlo = SplatV4(lo), vhi = SplatV4(hi);
   alignas(16) float tile[kMR * kNR];
   const bool full = (mr == kMR && nr == kNR);
-  for (int half = 0; half < 2; ++half) {
+  const int halves = nr > 8 ? 2 : 1;  // a narrow last panel needs only the first half
+  for (int half = 0; half < halves; ++half) {
     const int off = half * 8;
     const float* __restrict bp = b + off;
     v4f bb0 = LoadV4(bias + off), bb1 = LoadV4(bias + off + 4);
     v4f c00 = bb0, c01 = bb1, c10 = bb0, c11 = bb1, c20 = bb0, c21 = bb1;
     v4f c30 = bb0, c31 = bb1, c40 = bb0, c41 = bb1, c50 = bb0, c51 = bb1;
-    for (size_t i = 0; i < k; ++i) {
-      const v4f w0 = LoadV4(bp), w1 = LoadV4(bp + 4);
-      bp += kNR;
-      v4f x;
-      x = SplatV4(a0[i]); c00 += x * w0; c01 += x * w1;
-      x = SplatV4(a1[i]); c10 += x * w0; c11 += x * w1;
-      x = SplatV4(a2[i]); c20 += x * w0; c21 += x * w1;
-      x = SplatV4(a3[i]); c30 += x * w0; c31 += x * w1;
-      x = SplatV4(a4[i]); c40 += x * w0; c41 += x * w1;
-      x = SplatV4(a5[i]); c50 += x * w0; c51 += x * w1;
+    for (size_t t = 0; t < taps; ++t) {
+      const float* __restrict a0 = a[t * kMR + 0];
+      const float* __restrict a1 = a[t * kMR + 1];
+      const float* __restrict a2 = a[t * kMR + 2];
+      const float* __restrict a3 = a[t * kMR + 3];
+      const float* __restrict a4 = a[t * kMR + 4];
+      const float* __restrict a5 = a[t * kMR + 5];
+      for (size_t i = 0; i < k; ++i) {
+        const v4f w0 = LoadV4(bp), w1 = LoadV4(bp + 4);
+        bp += kNR;
+        v4f x;
+        x = SplatV4(a0[i]); c00 += x * w0; c01 += x * w1;
+        x = SplatV4(a1[i]); c10 += x * w0; c11 += x * w1;
+        x = SplatV4(a2[i]); c20 += x * w0; c21 += x * w1;
+        x = SplatV4(a3[i]); c30 += x * w0; c31 += x * w1;
+        x = SplatV4(a4[i]); c40 += x * w0; c41 += x * w1;
+        x = SplatV4(a5[i]); c50 += x * w0; c51 += x * w1;
+      }
     }
     v4f acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
     for (int r = 0; r < kMR; ++r) {
@@ -207,41 +215,43 @@ inline void RowGeneric(size_t k, const float* a, const float* b, size_t panel_st
 #if TFC_GEMM_X86
 #define TFC_AVX2_FN __attribute__((target("avx2,fma")))
 
-TFC_AVX2_FN inline void TileAvx2(size_t k, const float* const* a, const float* b,
+TFC_AVX2_FN inline void TileAvx2(size_t taps, size_t k, const float* const* a, const float* b,
                                  const float* bias, float* c, size_t ldc, int mr, int nr,
                                  float lo, float hi) {
-  const float* a0 = a[0];
-  const float* a1 = a[1];
-  const float* a2 = a[2];
-  const float* a3 = a[3];
-  const float* a4 = a[4];
-  const float* a5 = a[5];
   __m256 c00 = _mm256_loadu_ps(bias), c01 = _mm256_loadu_ps(bias + 8);
   __m256 c10 = c00, c11 = c01, c20 = c00, c21 = c01;
   __m256 c30 = c00, c31 = c01, c40 = c00, c41 = c01, c50 = c00, c51 = c01;
-  for (size_t i = 0; i < k; ++i) {
-    const __m256 w0 = _mm256_loadu_ps(b);
-    const __m256 w1 = _mm256_loadu_ps(b + 8);
-    b += kNR;
-    __m256 x;
-    x = _mm256_broadcast_ss(a0 + i);
-    c00 = _mm256_fmadd_ps(x, w0, c00);
-    c01 = _mm256_fmadd_ps(x, w1, c01);
-    x = _mm256_broadcast_ss(a1 + i);
-    c10 = _mm256_fmadd_ps(x, w0, c10);
-    c11 = _mm256_fmadd_ps(x, w1, c11);
-    x = _mm256_broadcast_ss(a2 + i);
-    c20 = _mm256_fmadd_ps(x, w0, c20);
-    c21 = _mm256_fmadd_ps(x, w1, c21);
-    x = _mm256_broadcast_ss(a3 + i);
-    c30 = _mm256_fmadd_ps(x, w0, c30);
-    c31 = _mm256_fmadd_ps(x, w1, c31);
-    x = _mm256_broadcast_ss(a4 + i);
-    c40 = _mm256_fmadd_ps(x, w0, c40);
-    c41 = _mm256_fmadd_ps(x, w1, c41);
-    x = _mm256_broadcast_ss(a5 + i);
-    c50 = _mm256_fmadd_ps(x, w0, c50);
-    c51 = _mm256_fmadd_ps(x, w1, c51);
+  for (size_t t = 0; t < taps; ++t) {
+    const float* a0 = a[t * kMR + 0];
+    const float* a1 = a[t * kMR + 1];
+    const float* a2 = a[t * kMR + 2];
+    const float* a3 = a[t * kMR + 3];
+    const float* a4 = a[t * kMR + 4];
+    const float* a5 = a[t * kMR + 5];
+    for (size_t i = 0; i < k; ++i) {
+      const __m256 w0 = _mm256_loadu_ps(b);
+      const __m256 w1 = _mm256_loadu_ps(b + 8);
+      b += kNR;
+      __m256 x;
+      x = _mm256_broadcast_ss(a0 + i);
+      c00 = _mm256_fmadd_ps(x, w0, c00);
+      c01 = _mm256_fmadd_ps(x, w1, c01);
+      x = _mm256_broadcast_ss(a1 + i);
+      c10 = _mm256_fmadd_ps(x, w0, c10);
+      c11 = _mm256_fmadd_ps(x, w1, c11);
+      x = _mm256_broadcast_ss(a2 + i);
+      c20 = _mm256_fmadd_ps(x, w0, c20);
+      c21 = _mm256_fmadd_ps(x, w1, c21);
+      x = _mm256_broadcast_ss(a3 + i);
+      c30 = _mm256_fmadd_ps(x, w0, c30);
+      c31 = _mm256_fmadd_ps(x, w1, c31);
+      x = _mm256_broadcast_ss(a4 + i);
+      c40 = _mm256_fmadd_ps(x, w0, c40);
+      c41 = _mm256_fmadd_ps(x, w1, c41);
+      x = _mm256_broadcast_ss(a5 + i);
+      c50 = _mm256_fmadd_ps(x, w0, c50);
+      c51 = _mm256_fmadd_ps(x, w1, c51);
+    }
   }
   const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
 #define TFC_CLAMP8(v) _mm256_min_ps(_mm256_max_ps((v), vlo), vhi)
@@ -269,6 +279,50 @@ TFC_AVX2_FN inline void TileAvx2(size_t k, const float* const* a, const float* b
   _mm256_store_ps(tile + 64, c40); _mm256_store_ps(tile + 72, c41);
   _mm256_store_ps(tile + 80, c50); _mm256_store_ps(tile + 88, c51);
   StoreTilePartial(tile, c, ldc, mr, nr);
+}
+
+// 6 x 8: the first half of a panel (a last panel with nr <= 8).
+TFC_AVX2_FN inline void TileAvx2Narrow(size_t taps, size_t k, const float* const* a,
+                                       const float* b, const float* bias, float* c, size_t ldc,
+                                       int mr, int nr, float lo, float hi) {
+  __m256 c0 = _mm256_loadu_ps(bias);
+  __m256 c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+  for (size_t t = 0; t < taps; ++t) {
+  const float* a0 = a[t * kMR + 0];
+  const float* a1 = a[t * kMR + 1];
+  const float* a2 = a[t * kMR + 2];
+  const float* a3 = a[t * kMR + 3];
+  const float* a4 = a[t * kMR + 4];
+  const float* a5 = a[t * kMR + 5];
+  for (size_t i = 0; i < k; ++i) {
+    const __m256 w = _mm256_loadu_ps(b);
+    b += kNR;
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a0 + i), w, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a1 + i), w, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a2 + i), w, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a3 + i), w, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a4 + i), w, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a5 + i), w, c5);
+  }
+  }
+  const __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  alignas(32) float tile[kMR * kNR];
+  _mm256_store_ps(tile + 0 * kNR, _mm256_min_ps(_mm256_max_ps(c0, vlo), vhi));
+  _mm256_store_ps(tile + 1 * kNR, _mm256_min_ps(_mm256_max_ps(c1, vlo), vhi));
+  _mm256_store_ps(tile + 2 * kNR, _mm256_min_ps(_mm256_max_ps(c2, vlo), vhi));
+  _mm256_store_ps(tile + 3 * kNR, _mm256_min_ps(_mm256_max_ps(c3, vlo), vhi));
+  _mm256_store_ps(tile + 4 * kNR, _mm256_min_ps(_mm256_max_ps(c4, vlo), vhi));
+  _mm256_store_ps(tile + 5 * kNR, _mm256_min_ps(_mm256_max_ps(c5, vlo), vhi));
+  StoreTilePartial(tile, c, ldc, mr, nr);
+}
+
+TFC_AVX2_FN inline void TileAvx2Any(size_t taps, size_t k, const float* const* a,
+                                    const float* b, const float* bias, float* c, size_t ldc,
+                                    int mr, int nr, float lo, float hi) {
+  if (nr <= 8)
+    TileAvx2Narrow(taps, k, a, b, bias, c, ldc, mr, nr, lo, hi);
+  else
+    TileAvx2(taps, k, a, b, bias, c, ldc, mr, nr, lo, hi);
 }
 
 TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t panel_stride,
@@ -346,7 +400,7 @@ struct Kernels {
 
 inline const Kernels& SelectKernels() {
 #if TFC_GEMM_X86
-  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2, RowAvx2}
+  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2}
                                              : Kernels{TileGeneric, RowGeneric};
 #else
   static const Kernels k = {TileGeneric, RowGeneric};
@@ -378,7 +432,8 @@ inline void GemmRange(const PackedB& b, RowPtr&& row, size_t m0, size_t m1, size
       float* crow = c + m * ldc;
       for (size_t p = pb; p < pe; ++p) {
         const int nr = static_cast<int>(std::min<size_t>(kNR, b.n - p * kNR));
-        kern.tile(k, a, b.panel(p), b.panel_bias(p), crow + p * kNR, ldc, mr, nr, act.lo, act.hi);
+        kern.tile(1, k, a, b.panel(p), b.panel_bias(p), crow + p * kNR, ldc, mr, nr, act.lo,
+                  act.hi);
       }
       m += static_cast<size_t>(mr);
     }
@@ -390,6 +445,32 @@ inline void GemmRange(const PackedB& b, RowPtr&& row, size_t m0, size_t m1, size
         const size_t n_end = std::min(b.n, (p + static_cast<size_t>(np)) * kNR);
         kern.row(k, a, b.panel(p), k * kNR, b.panel_bias(p), np, crow + p * kNR,
                  static_cast<int>(n_end - p * kNR), act.lo, act.hi);
+      }
+    }
+  }
+}
+
+// Indirect GEMM (convolution without im2col) for rows [m0, m1) x panels
+// [p0, p1): K = taps * k. ptrs: for each tile of 6 rows from m0 on, taps * 6
+// pointers ordered [tap][row], each to the k floats of that row's tap (rows
+// past m1 repeat a valid row).
+inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const float* const* ptrs,
+                              size_t m0, size_t m1, size_t p0, size_t p1, float* c, size_t ldc,
+                              FloatRange act) {
+  if (m0 >= m1 || p0 >= p1) return;
+  const Kernels& kern = SelectKernels();
+  const size_t panel_bytes = std::max<size_t>(1, taps * k * kNR * sizeof(float));
+  const size_t pblock = std::max<size_t>(1, kL2BlockBytes / panel_bytes);
+  for (size_t pb = p0; pb < p1; pb += pblock) {
+    const size_t pe = std::min(p1, pb + pblock);
+    const float* const* tp = ptrs;
+    for (size_t m = m0; m < m1; m += kMR, tp += taps * kMR) {
+      const int mr = static_cast<int>(std::min<size_t>(kMR, m1 - m));
+      float* crow = c + m * ldc;
+      for (size_t p = pb; p < pe; ++p) {
+        const int nr = static_cast<int>(std::min<size_t>(kNR, b.n - p * kNR));
+        kern.tile(taps, k, tp, b.panel(p), b.panel_bias(p), crow + p * kNR, ldc, mr, nr, act.lo,
+                  act.hi);
       }
     }
   }

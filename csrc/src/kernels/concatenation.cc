@@ -1,0 +1,107 @@
+// CONCATENATION: joins the inputs along `axis` (negative counts from the
+// end). Byte copies for every type; the fused activation is applied for
+// FLOAT32. Quantized inputs must share the output's quantization (no
+// requantization yet).
+#include <cstring>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/util/activation.h"
+#include "kernels/util/index_util.h"
+
+namespace tfc {
+namespace {
+
+class Concatenation final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    const int n = ctx.num_inputs();
+    TFC_ENSURE_MSG(ctx, n >= 1 && ctx.num_outputs() == 1, "expects at least 1 input and 1 output");
+    TfLiteTensor* out = ctx.output(0);
+    const TfLiteTensor* in0 = ctx.input(0);
+    TFC_ENSURE(ctx, out != nullptr && in0 != nullptr);
+    const auto* opts = ctx.options<fb::ConcatenationOptions>();
+    const int64_t axis_opt = opts ? opts->axis() : 0;
+    const auto act = opts ? opts->fused_activation_function() : fb::ActivationFunctionType_NONE;
+    const int rank = in0->rank();
+    TFC_OK(dm::NormalizeAxis(ctx, axis_opt, rank, &axis_));
+
+    std::vector<int32_t> dims = in0->dims;
+    int64_t axis_total = 0;
+    for (int i = 0; i < n; ++i) {
+      const TfLiteTensor* in = ctx.input(i);
+      TFC_ENSURE_MSG(ctx, in != nullptr, "input %d is missing", i);
+      TFC_OK(dm::CheckMovable(ctx, in, out));
+      TFC_ENSURE_MSG(ctx, in->rank() == rank, "input %d has rank %d, input 0 has rank %d", i,
+                     in->rank(), rank);
+      for (int d = 0; d < rank; ++d) {
+        if (d == axis_) continue;
+        TFC_ENSURE_MSG(ctx, in->dim(d) == in0->dim(d),
+                       "input %d has size %d in dimension %d, input 0 has %d", i, in->dim(d), d,
+                       in0->dim(d));
+      }
+      TFC_ENSURE_MSG(ctx, in->dim(axis_) >= 0, "input %d has a negative dimension", i);
+      axis_total += in->dim(axis_);
+      TFC_OK(dm::CheckNoRequant(ctx, in, out));
+    }
+    TFC_ENSURE_MSG(ctx, axis_total <= INT32_MAX, "the concatenated dimension is too large");
+    dims[static_cast<size_t>(axis_)] = static_cast<int32_t>(axis_total);
+    int64_t count = 0;
+    TFC_ENSURE_MSG(ctx, dm::CountElements(dims, &count), "the output shape is too large");
+
+    clamp_ = false;
+    if (act != fb::ActivationFunctionType_NONE) {
+      bool supported = false;
+      range_ = ActivationRange(act, &supported);
+      if (!supported || out->type != kTfLiteFloat32)
+        return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                               "fused activation %d on %s is not supported yet",
+                               static_cast<int>(act), TypeName(out->type));
+      clamp_ = true;
+    }
+    return ctx.ResizeOutput(0, dims);
+  }
+
+  TfLiteStatus Eval(OpContext& ctx) override {
+    TfLiteTensor* out = ctx.output(0);
+    const int n = ctx.num_inputs();
+    const size_t esize = TypeSize(out->type);
+    int64_t outer = 1;
+    for (int d = 0; d < axis_; ++d) outer *= out->dim(d);
+    int64_t inner = 1;
+    for (int d = axis_ + 1; d < out->rank(); ++d) inner *= out->dim(d);
+    uint8_t* dst = static_cast<uint8_t*>(out->data);
+    const size_t out_row = static_cast<size_t>(out->dim(axis_) * inner) * esize;
+    for (int i = 0; i < n; ++i) {
+      const TfLiteTensor* in = ctx.input(i);
+      const size_t row = static_cast<size_t>(in->dim(axis_) * inner) * esize;
+      if (row == 0) continue;
+      const uint8_t* src = static_cast<const uint8_t*>(in->data);
+      uint8_t* d = dst;
+      for (int64_t o = 0; o < outer; ++o) {
+        std::memcpy(d, src, row);
+        src += row;
+        d += out_row;
+      }
+      dst += row;
+    }
+    if (clamp_) {
+      float* p = out->data_as<float>();
+      const int64_t count = out->num_elements();
+      const float lo = range_.lo, hi = range_.hi;
+      for (int64_t i = 0; i < count; ++i) p[i] = std::min(std::max(p[i], lo), hi);
+    }
+    return kTfLiteOk;
+  }
+
+ private:
+  int axis_ = 0;
+  bool clamp_ = false;
+  FloatRange range_;
+};
+
+}  // namespace
+
+TFC_REGISTER_OP(CONCATENATION, 1, 4, Concatenation);
+
+}  // namespace tfc
