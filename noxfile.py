@@ -319,6 +319,8 @@ def test_rpi0(session: nox.Session) -> None:
     Debian's armhf python3 needs ARMv7, so the wheel's Python side is tested in the armhf bookworm sysroot
     (cortex-a7); ARMv6 itself is proven by the static engine self-test run under qemu-arm-static -cpu arm1176.
     """
+    if shutil.which("readelf") is None:
+        session.error("readelf not found: apt-get install binutils")
     wheel = _wheel(session, "rpi0")
     with tempfile.TemporaryDirectory() as tmp:
         with zipfile.ZipFile(wheel) as zf:

@@ -11,6 +11,8 @@ Run through ./dev (e.g. `./dev invoke cross --target armhf`) to get every tool i
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
 import platform
@@ -205,8 +207,27 @@ def _fresh_build_dir(path: Path, key: str) -> None:
     stamp.write_text(key)
 
 
+@contextlib.contextmanager
+def _locked(label: str):
+    """One build per build/<label>/ at a time (a second `invoke cross` of the same target waits)."""
+    BUILD.mkdir(exist_ok=True)
+    with open(BUILD / f".{label}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            print(f"(another build of {label} is running in this checkout: waiting for it)", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _build_wheel(c, name: str, sanitize: str = "", plat: str = "", build_type: str = "Release") -> Path:
     """Build, repair, check and publish the wheel of one target; returns its path in dist/."""
+    label = name + (f"-sanitize-{_parse_sanitize(sanitize).replace(',', '-')}" if sanitize else "")
+    with _locked(label):
+        return _build_wheel_locked(c, name, label, sanitize, plat, build_type)
+
+
+def _build_wheel_locked(c, name: str, label: str, sanitize: str, plat: str, build_type: str) -> Path:
     sanitize = _parse_sanitize(sanitize)
     t = _target(name)
     zig = t.toolchain != "gcc.cmake"
@@ -224,7 +245,6 @@ def _build_wheel(c, name: str, sanitize: str = "", plat: str = "", build_type: s
     repair = manylinux is not None
     _require(zig=zig and not sanitize, repair=repair)
 
-    label = name + (f"-sanitize-{sanitize.replace(',', '-')}" if sanitize else "")
     build_dir = BUILD / label
     dest_dir = DIST / label
     env = _tool_env()
@@ -383,6 +403,11 @@ def dev(c, sanitize="", build_type="RelWithDebInfo"):
     """
     sanitize = _parse_sanitize(sanitize)
     _require(wheel=False)
+    with _locked("dev"):
+        _dev_build(c, sanitize, build_type)
+
+
+def _dev_build(c, sanitize: str, build_type: str) -> None:
     env = _tool_env()
     out = BUILD / "dev"
     _stage("configure build/dev (host compiler)")

@@ -224,6 +224,16 @@ int32_t TfLiteCffiInterpreterGetSubgraphCount(const TfLiteInterpreter* interpret
 int32_t TfLiteCffiInterpreterGetTensorCount(const TfLiteInterpreter* interpreter) {
   return interpreter ? static_cast<int32_t>(interpreter->impl->primary().tensors().size()) : 0;
 }
+int32_t TfLiteCffiInterpreterGetSubgraphTensorCount(const TfLiteInterpreter* interpreter,
+                                                    int32_t subgraph_index) {
+  tfc::Subgraph* g = interpreter ? interpreter->impl->subgraph(subgraph_index) : nullptr;
+  return g ? static_cast<int32_t>(g->tensors().size()) : -1;
+}
+TfLiteTensor* TfLiteCffiInterpreterGetSubgraphTensor(const TfLiteInterpreter* interpreter, int32_t subgraph_index,
+                                                     int32_t tensor_index) {
+  tfc::Subgraph* g = interpreter ? interpreter->impl->subgraph(subgraph_index) : nullptr;
+  return g ? g->tensor(tensor_index) : nullptr;
+}
 size_t TfLiteCffiInterpreterGetArenaBytes(const TfLiteInterpreter* interpreter) {
   return interpreter ? interpreter->impl->arena_bytes() : 0;
 }
