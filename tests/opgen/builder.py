@@ -284,15 +284,15 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
         opt_type, opt = _write_options(b, o.op, o.options)
         ins = _int32_vector(b, o.inputs)
         outs = _int32_vector(b, o.outputs)
-        O = _mod("Operator")
-        O.OperatorStart(b)
-        O.OperatorAddOpcodeIndex(b, codes.index((o.op, int(o.version))))
-        O.OperatorAddInputs(b, ins)
-        O.OperatorAddOutputs(b, outs)
+        op_mod = _mod("Operator")
+        op_mod.OperatorStart(b)
+        op_mod.OperatorAddOpcodeIndex(b, codes.index((o.op, int(o.version))))
+        op_mod.OperatorAddInputs(b, ins)
+        op_mod.OperatorAddOutputs(b, outs)
         if opt is not None:
-            O.OperatorAddBuiltinOptionsType(b, opt_type)
-            O.OperatorAddBuiltinOptions(b, opt)
-        op_offsets.append(O.OperatorEnd(b))
+            op_mod.OperatorAddBuiltinOptionsType(b, opt_type)
+            op_mod.OperatorAddBuiltinOptions(b, opt)
+        op_offsets.append(op_mod.OperatorEnd(b))
 
     # subgraph
     SG = _mod("SubGraph")
