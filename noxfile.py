@@ -40,7 +40,6 @@ NOX_DIR = ROOT / ".nox"
 MODELS = Path(os.environ.get("TFLITE_CFFI_MODELS") or ROOT.parent / "shared" / "models")
 
 
-
 def _load_tool(name: str):
     """Import tools/NAME.py as a module (tools/ is not a package)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
@@ -342,9 +341,15 @@ def test_rpi0(session: nox.Session) -> None:
     if problems:
         session.error(f"{selftest} is not ARMv6-clean: " + "; ".join(problems))
     qemu = sysroot.ensure_qemu("armhf", log=session.log)
-    for argv in _selftest_runs(session):
-        session.run(qemu, "-cpu", RPI0_CPU, str(selftest), *argv, external=True)
+    failed = []
+    for argv in _selftest_runs(session):  # every model, then pytest, and only then the verdict
+        cmd = [qemu, "-cpu", RPI0_CPU, str(selftest), *argv]
+        session.log(" ".join(cmd))
+        if subprocess.run(cmd, check=False).returncode != 0:
+            failed.append(Path(argv[0]).name)
     _qemu_tests(session, "rpi0", "armhf", RPI0_RELEASE, QEMU_TARGETS["armhf"][1])
+    if failed:
+        session.error(f"tflite_cffi_selftest under -cpu {RPI0_CPU} failed for: {', '.join(failed)}")
 
 
 @nox.session(tags=["lint"])

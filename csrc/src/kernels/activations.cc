@@ -9,10 +9,11 @@
 //   HARD_SWISH  x * min(max(x+3, 0), 6) / 6
 //   GELU        0.5 x (1 + erf(x/sqrt 2)), or with `approximate`
 //               0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-//   TANH, LOGISTIC: vectorized from ew::Exp4 (about 2 ulp); tanh uses an odd
-//               polynomial below |x| = 0.625 to stay accurate near 0.
+//   TANH, LOGISTIC, GELU: vectorized (ew::Tanh, ew::Logistic, ew::NormalCdf;
+//               about 2 ulp for tanh/logistic, ~2e-7 absolute for the erf).
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -22,32 +23,56 @@
 namespace tfc {
 namespace {
 
-using ew::v4f;
-using ew::v4i;
 
-inline v4f Tanh4(v4f x) {
-  const v4f ax = ew::Abs(x);
-  // |x| < 0.625: x * P(x^2), least-squares fit of tanh(x)/x (about 1 ulp).
-  const v4f t = ax * ax;
-  v4f p = ew::Splat4(-0.005731194745749235f);
-  p = p * t + ew::Splat4(0.020664723590016365f);
-  p = p * t + ew::Splat4(-0.053748443722724915f);
-  p = p * t + ew::Splat4(0.13331560790538788f);
-  p = p * t + ew::Splat4(-0.3333328664302826f);
-  p = p * t + ew::Splat4(1.0f);
-  const v4f small = ax * p;
-  // otherwise 1 - 2 / (e^{2|x|} + 1); e^{2|x|} = inf gives exactly 1.
-  const v4f one = ew::Splat4(1.0f);
-  const v4f big = one - ew::Splat4(2.0f) / (ew::Exp4(ax + ax) + one);
-  v4f r = ew::Select(ax < ew::Splat4(0.625f), small, big);
-  const v4i sign = (v4i)x & ew::Splat4i(static_cast<int32_t>(0x80000000u));
-  return (v4f)((v4i)r | sign);  // NaN: big is NaN, sign kept
-}
+constexpr float kInf = std::numeric_limits<float>::infinity();
 
-inline v4f Logistic4(v4f x) {
-  const v4f one = ew::Splat4(1.0f);
-  return one / (one + ew::Exp4(-x));
-}
+// Per-vector functions (V is ew::v4f or ew::v8f).
+struct ClampFn {
+  float lo, hi;
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    return ew::ClampKeepNaN(v, ew::Splat<V>(lo), ew::Splat<V>(hi));
+  }
+};
+struct LeakyReluFn {
+  float alpha;
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    return ew::Select(v > ew::Splat<V>(0.0f), v, v * ew::Splat<V>(alpha));
+  }
+};
+struct HardSwishFn {
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    const V r6 = ew::ClampKeepNaN(v + ew::Splat<V>(3.0f), ew::Splat<V>(0.0f), ew::Splat<V>(6.0f));
+    return v * r6 / ew::Splat<V>(6.0f);
+  }
+};
+struct GeluFn {  // x * Phi(x)
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    return v * ew::NormalCdf(v);
+  }
+};
+struct GeluTanhFn {  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    const V inner = ew::Splat<V>(0.7978845608028654f) * (v + ew::Splat<V>(0.044715f) * v * v * v);
+    return ew::Splat<V>(0.5f) * v * (ew::Splat<V>(1.0f) + ew::Tanh(inner));
+  }
+};
+struct TanhFn {
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    return ew::Tanh(v);
+  }
+};
+struct LogisticFn {
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& v) const {
+    return ew::Logistic(v);
+  }
+};
 
 enum class Act { kRelu, kRelu6, kReluN1To1, kRelu0To1, kLeakyRelu, kHardSwish, kGelu, kTanh,
                  kLogistic };
@@ -103,59 +128,21 @@ class Activation final : public OpKernel {
       float* ys = y + begin;
       const int64_t m = end - begin;
       switch (OP) {
-        case Act::kRelu:
-          ew::Map4(xs, ys, m, [](v4f v) {
-            const v4f zero = ew::Splat4(0.0f);
-            return ew::Select(v < zero, zero, v);
-          });
-          break;
-        case Act::kRelu6:
-          ew::Map4(xs, ys, m, [](v4f v) {
-            return ew::ClampKeepNaN(v, ew::Splat4(0.0f), ew::Splat4(6.0f));
-          });
-          break;
-        case Act::kReluN1To1:
-          ew::Map4(xs, ys, m, [](v4f v) {
-            return ew::ClampKeepNaN(v, ew::Splat4(-1.0f), ew::Splat4(1.0f));
-          });
-          break;
-        case Act::kRelu0To1:
-          ew::Map4(xs, ys, m, [](v4f v) {
-            return ew::ClampKeepNaN(v, ew::Splat4(0.0f), ew::Splat4(1.0f));
-          });
-          break;
-        case Act::kLeakyRelu:
-          ew::Map4(xs, ys, m, [alpha](v4f v) {
-            return ew::Select(v > ew::Splat4(0.0f), v, v * ew::Splat4(alpha));
-          });
-          break;
-        case Act::kHardSwish:
-          ew::Map4(xs, ys, m, [](v4f v) {
-            const v4f r6 = ew::ClampKeepNaN(v + ew::Splat4(3.0f), ew::Splat4(0.0f),
-                                            ew::Splat4(6.0f));
-            return v * r6 / ew::Splat4(6.0f);
-          });
-          break;
+        case Act::kRelu: ew::MapFloat(xs, ys, m, ClampFn{0.0f, kInf}); break;
+        case Act::kRelu6: ew::MapFloat(xs, ys, m, ClampFn{0.0f, 6.0f}); break;
+        case Act::kReluN1To1: ew::MapFloat(xs, ys, m, ClampFn{-1.0f, 1.0f}); break;
+        case Act::kRelu0To1: ew::MapFloat(xs, ys, m, ClampFn{0.0f, 1.0f}); break;
+        case Act::kLeakyRelu: ew::MapFloat(xs, ys, m, LeakyReluFn{alpha}); break;
+        case Act::kHardSwish: ew::MapFloat(xs, ys, m, HardSwishFn{}); break;
         case Act::kGelu:
           if (approximate) {
-            ew::Map4(xs, ys, m, [](v4f v) {
-              const v4f k = ew::Splat4(0.7978845608028654f);  // sqrt(2/pi)
-              const v4f inner = k * (v + ew::Splat4(0.044715f) * v * v * v);
-              return ew::Splat4(0.5f) * v * (ew::Splat4(1.0f) + Tanh4(inner));
-            });
+            ew::MapFloat(xs, ys, m, GeluTanhFn{});
           } else {
-            // 0.5 x erfc(-x/sqrt2) == 0.5 x (1 + erf(x/sqrt2)), without the
-            // cancellation for negative x.
-            for (int64_t i = 0; i < m; ++i)
-              ys[i] = 0.5f * xs[i] * std::erfc(-xs[i] * 0.70710678118654752f);
+            ew::MapFloat(xs, ys, m, GeluFn{});
           }
           break;
-        case Act::kTanh:
-          ew::Map4(xs, ys, m, [](v4f v) { return Tanh4(v); });
-          break;
-        case Act::kLogistic:
-          ew::Map4(xs, ys, m, [](v4f v) { return Logistic4(v); });
-          break;
+        case Act::kTanh: ew::MapFloat(xs, ys, m, TanhFn{}); break;
+        case Act::kLogistic: ew::MapFloat(xs, ys, m, LogisticFn{}); break;
       }
     };
     ew::ParallelElements(ctx, n, heavy ? ew::kParallelMinElementsHeavy : ew::kParallelMinElements,
@@ -167,6 +154,39 @@ class Activation final : public OpKernel {
   float alpha_ = 0.0f;
   bool approximate_ = false;
 };
+
+// One PRELU row: x and alpha step by sx / sa (0 or 1).
+template <class V>
+TFC_EW_INLINE void PreluRowV(const float* __restrict x, int64_t sx, const float* __restrict a,
+                             int64_t sa, float* __restrict y, int64_t n) {
+  constexpr int L = ew::Lanes<V>();
+  const V zero = ew::Splat<V>(0.0f);
+  int64_t i = 0;
+  if (sx) {
+    for (; i + L <= n; i += L) {
+      const V v = ew::Load<V>(x + i);
+      const V al = sa ? ew::Load<V>(a + i) : ew::Splat<V>(a[0]);
+      ew::Store<V>(y + i, ew::Select(v >= zero, v, v * al));
+    }
+  }
+  for (; i < n; ++i) {
+    const float v = x[i * sx];
+    const float al = a[i * sa];
+    y[i] = v >= 0.f ? v : v * al;
+  }
+}
+#if TFC_EW_AVX2
+TFC_EW_TARGET_AVX2 void PreluRowAvx2(const float* x, int64_t sx, const float* a, int64_t sa,
+                                     float* y, int64_t n) {
+  PreluRowV<ew::v8f>(x, sx, a, sa, y, n);
+}
+#endif
+inline void PreluRow(const float* x, int64_t sx, const float* a, int64_t sa, float* y, int64_t n) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) return PreluRowAvx2(x, sx, a, sa, y, n);
+#endif
+  PreluRowV<ew::v4f>(x, sx, a, sa, y, n);
+}
 
 class Prelu final : public OpKernel {
  public:
@@ -205,18 +225,7 @@ class Prelu final : public OpKernel {
     const BroadcastPlan<2>& plan = plan_;
     auto body = [&](int64_t begin, int64_t end) {
       ForEachRow(plan, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
-        const float* __restrict x = px + in[0];
-        const float* __restrict a = pa + in[1];
-        float* __restrict y = py + o;
-        if (sx && sa) {
-          for (int64_t i = 0; i < n; ++i) y[i] = x[i] >= 0.f ? x[i] : x[i] * a[i];
-        } else if (sx) {
-          const float av = a[0];
-          for (int64_t i = 0; i < n; ++i) y[i] = x[i] >= 0.f ? x[i] : x[i] * av;
-        } else {
-          const float xv = x[0];
-          for (int64_t i = 0; i < n; ++i) y[i] = xv >= 0.f ? xv : xv * a[i * sa];
-        }
+        PreluRow(px + in[0], sx, pa + in[1], sa, py + o, n);
       });
     };
     ew::ParallelElements(ctx, plan_.size, ew::kParallelMinElements, body);

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -21,8 +22,6 @@
 
 namespace tfc {
 namespace {
-
-using ew::v4f;
 
 enum class Bin { kAdd, kSub, kMul, kDiv, kMax, kMin, kSqDiff, kPow, kFloorDiv, kFloorMod };
 
@@ -35,43 +34,43 @@ template <>
 struct FloatOp<Bin::kAdd> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return a + b; }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return a + b; }
 };
 template <>
 struct FloatOp<Bin::kSub> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return a - b; }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return a - b; }
 };
 template <>
 struct FloatOp<Bin::kMul> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return a * b; }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return a * b; }
 };
 template <>
 struct FloatOp<Bin::kDiv> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return a / b; }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return a / b; }
 };
 template <>
 struct FloatOp<Bin::kMax> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return ew::Max(a, b); }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return ew::Max(a, b); }
 };
 template <>
 struct FloatOp<Bin::kMin> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const { return ew::Min(a, b); }
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const { return ew::Min(a, b); }
 };
 template <>
 struct FloatOp<Bin::kSqDiff> {
   static constexpr bool kVec = true;
   template <class V>
-  V operator()(V a, V b) const {
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const {
     V d = a - b;
     return d * d;
   }
@@ -175,14 +174,14 @@ struct Clamped {
   F f;
   T lo, hi;
   static constexpr bool kVec = std::is_same<T, float>::value && F::kVec;
-  T operator()(T a, T b) const {
+  TFC_EW_INLINE T operator()(T a, T b) const {
     T r = f(a, b);
     return CLAMP ? ew::ClampKeepNaN(r, lo, hi) : r;
   }
-  template <class V = v4f>
-  v4f operator()(v4f a, v4f b) const {
-    v4f r = f(a, b);
-    return CLAMP ? ew::ClampKeepNaN(r, ew::Splat4(lo), ew::Splat4(hi)) : r;
+  template <class V, class = typename std::enable_if<!std::is_arithmetic<V>::value>::type>
+  TFC_EW_INLINE V operator()(const V& a, const V& b) const {
+    V r = f(a, b);
+    return CLAMP ? ew::ClampKeepNaN(r, ew::Splat<V>(lo), ew::Splat<V>(hi)) : r;
   }
 };
 template <Bin OP, class T>
@@ -192,39 +191,58 @@ struct IntOpVec : IntOp<OP, T> {
 
 // ---- one row: sa/sb are the inputs' element steps (0 or 1) ----
 
-template <class F>
-inline void RowVec(const float* __restrict a, int64_t sa, const float* __restrict b, int64_t sb,
-                   float* __restrict o, int64_t n, const F& f) {
+template <class V, class F>
+TFC_EW_INLINE void RowVecV(const float* __restrict a, int64_t sa, const float* __restrict b,
+                           int64_t sb, float* __restrict o, int64_t n, const F& f) {
+  constexpr int L = ew::Lanes<V>();
   int64_t i = 0;
   if (sa && sb) {
-    for (; i + 8 <= n; i += 8) {
-      ew::Store4(o + i, f(ew::Load4(a + i), ew::Load4(b + i)));
-      ew::Store4(o + i + 4, f(ew::Load4(a + i + 4), ew::Load4(b + i + 4)));
+    for (; i + 2 * L <= n; i += 2 * L) {
+      ew::Store<V>(o + i, f(ew::Load<V>(a + i), ew::Load<V>(b + i)));
+      ew::Store<V>(o + i + L, f(ew::Load<V>(a + i + L), ew::Load<V>(b + i + L)));
     }
-    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(ew::Load4(a + i), ew::Load4(b + i)));
+    for (; i + L <= n; i += L) ew::Store<V>(o + i, f(ew::Load<V>(a + i), ew::Load<V>(b + i)));
     for (; i < n; ++i) o[i] = f(a[i], b[i]);
   } else if (sa) {
     const float y = b[0];
-    const v4f vy = ew::Splat4(y);
-    for (; i + 8 <= n; i += 8) {
-      ew::Store4(o + i, f(ew::Load4(a + i), vy));
-      ew::Store4(o + i + 4, f(ew::Load4(a + i + 4), vy));
+    const V vy = ew::Splat<V>(y);
+    for (; i + 2 * L <= n; i += 2 * L) {
+      ew::Store<V>(o + i, f(ew::Load<V>(a + i), vy));
+      ew::Store<V>(o + i + L, f(ew::Load<V>(a + i + L), vy));
     }
-    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(ew::Load4(a + i), vy));
+    for (; i + L <= n; i += L) ew::Store<V>(o + i, f(ew::Load<V>(a + i), vy));
     for (; i < n; ++i) o[i] = f(a[i], y);
   } else if (sb) {
     const float x = a[0];
-    const v4f vx = ew::Splat4(x);
-    for (; i + 8 <= n; i += 8) {
-      ew::Store4(o + i, f(vx, ew::Load4(b + i)));
-      ew::Store4(o + i + 4, f(vx, ew::Load4(b + i + 4)));
+    const V vx = ew::Splat<V>(x);
+    for (; i + 2 * L <= n; i += 2 * L) {
+      ew::Store<V>(o + i, f(vx, ew::Load<V>(b + i)));
+      ew::Store<V>(o + i + L, f(vx, ew::Load<V>(b + i + L)));
     }
-    for (; i + 4 <= n; i += 4) ew::Store4(o + i, f(vx, ew::Load4(b + i)));
+    for (; i + L <= n; i += L) ew::Store<V>(o + i, f(vx, ew::Load<V>(b + i)));
     for (; i < n; ++i) o[i] = f(x, b[i]);
   } else {
     const float v = f(a[0], b[0]);
     for (; i < n; ++i) o[i] = v;
   }
+}
+
+#if TFC_EW_AVX2
+template <class F>
+TFC_EW_TARGET_AVX2 void RowVecAvx2(const float* a, int64_t sa, const float* b, int64_t sb,
+                                   float* o, int64_t n, const F& f) {
+  RowVecV<ew::v8f>(a, sa, b, sb, o, n, f);
+}
+#endif
+
+template <class F>
+inline void RowVec(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n,
+                   const F& f) {
+#if TFC_EW_AVX2
+  // Short rows stay on the 4-lane path (no gain from 8 lanes there).
+  if (n >= 16 && ew::UseAvx2()) return RowVecAvx2(a, sa, b, sb, o, n, f);
+#endif
+  RowVecV<ew::v4f>(a, sa, b, sb, o, n, f);
 }
 
 template <class T, class F>
@@ -335,6 +353,7 @@ class BinaryArithmetic final : public OpKernel {
                    "broadcasting %s with %s needs more than %d dimensions",
                    ShapeString(a->dims, sa, sizeof sa), ShapeString(b->dims, sb, sizeof sb),
                    kMaxBroadcastDims);
+    PlanTiling();
     return ctx.ResizeOutput(0, out_dims);
   }
 
@@ -393,6 +412,38 @@ class BinaryArithmetic final : public OpKernel {
         }
       });
     };
+    if constexpr (F::kVec) {
+      if (tiled_ > 0) {
+        // Short broadcast rows ([N,H,W,3] + [3]): one input is contiguous
+        // over the last two dims, the other repeats a row of `row` elements;
+        // that row is tiled to kTile-ish elements so each inner loop is long.
+        const BroadcastPlan<2>& blocks = tile_plan_;
+        const int64_t row = tile_row_, block = tile_block_, tile_len = tile_len_;
+        const int tiled = tiled_;
+        auto tiled_body = [&](int64_t begin, int64_t end) {
+          ForEachRow(blocks, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
+            T tile[kMaxTile];
+            const T* src = tiled == 1 ? pb + in[1] : pa + in[0];
+            const T* full = tiled == 1 ? pa + in[0] : pb + in[1];
+            const int64_t phase = (o % block) % row;
+            for (int64_t t = 0, c = phase; t < tile_len; ++t) {
+              tile[t] = src[c];
+              if (++c == row) c = 0;
+            }
+            for (int64_t j = 0; j < n; j += tile_len) {
+              const int64_t m = n - j < tile_len ? n - j : tile_len;
+              if (tiled == 1) {
+                RowVec(full + j, 1, tile, 1, po + o + j, m, f);
+              } else {
+                RowVec(tile, 1, full + j, 1, po + o + j, m, f);
+              }
+            }
+          });
+        };
+        ew::ParallelElements(ctx, plan_.size, ew::kParallelMinElements, tiled_body);
+        return kTfLiteOk;
+      }
+    }
     const bool heavy = OP == Bin::kPow || OP == Bin::kFloorMod || OP == Bin::kFloorDiv;
     ew::ParallelElements(ctx, plan_.size,
                          heavy ? ew::kParallelMinElementsHeavy : ew::kParallelMinElements, body);
@@ -422,7 +473,44 @@ class BinaryArithmetic final : public OpKernel {
     return Run<T>(ctx, a, b, out, f);
   }
 
+  // Decides whether Run uses the tiled path (see there): the last two merged
+  // dims [d0, d1] with d1 short, input k contiguous over both and the other
+  // input reading the same d1 elements for every d0 (strides {0, 1}).
+  void PlanTiling() {
+    tiled_ = -1;
+    const int r = plan_.rank;
+    if (r < 2) return;
+    const int64_t d0 = plan_.dims[r - 2], d1 = plan_.dims[r - 1];
+    if (d1 >= kShortRow || d0 < 2) return;
+    for (int k = 0; k < 2; ++k) {
+      const int other = 1 - k;
+      if (plan_.strides[k][r - 1] == 1 && plan_.strides[k][r - 2] == d1 &&
+          plan_.strides[other][r - 1] == 1 && plan_.strides[other][r - 2] == 0) {
+        tiled_ = other == 1 ? 1 : 2;
+      }
+    }
+    if (tiled_ < 0) return;
+    tile_row_ = d1;
+    tile_block_ = d0 * d1;
+    tile_len_ = ((kTileTarget + d1 - 1) / d1) * d1;
+    // The blocks: merge the last two dims; the tiled input stays at the row
+    // start (stride 0), the full one advances by 1.
+    tile_plan_ = plan_;
+    tile_plan_.rank = r - 1;
+    tile_plan_.dims[r - 2] = d0 * d1;
+    const int full = tiled_ == 1 ? 0 : 1;
+    tile_plan_.strides[full][r - 2] = 1;
+    tile_plan_.strides[1 - full][r - 2] = 0;
+  }
+
+  static constexpr int64_t kShortRow = 32;    // rows shorter than this get tiled
+  static constexpr int64_t kTileTarget = 64;  // tile length (rounded up to rows)
+  static constexpr int64_t kMaxTile = kTileTarget + kShortRow;
+
   BroadcastPlan<2> plan_;
+  BroadcastPlan<2> tile_plan_;
+  int tiled_ = -1;  // -1: no tiling; 1: b is tiled; 2: a is tiled
+  int64_t tile_row_ = 0, tile_block_ = 0, tile_len_ = 0;
   FloatRange range_;        // the fused activation
   FloatRange float_range_;  // what float results are clamped to
   bool clamp_ = false;

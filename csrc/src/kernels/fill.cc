@@ -12,6 +12,8 @@
 namespace tfc {
 namespace {
 
+constexpr int kMaxRank = 64;
+
 class Fill final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override {
@@ -23,6 +25,8 @@ class Fill final : public OpKernel {
     TFC_ENSURE_MSG(ctx, dims->type == kTfLiteInt32 || dims->type == kTfLiteInt64,
                    "dims must be INT32 or INT64, got %s", TypeName(dims->type));
     TFC_ENSURE_MSG(ctx, dims->rank() == 1, "dims must have rank 1, got rank %d", dims->rank());
+    TFC_ENSURE_MSG(ctx, dims->num_elements() <= kMaxRank, "dims has %lld entries; at most %d supported",
+                   static_cast<long long>(dims->num_elements()), kMaxRank);
     TFC_ENSURE_MSG(ctx, value->num_elements() == 1, "value must be a scalar");
     TFC_ENSURE_TYPE(ctx, out, value->type);
     const size_t size = TypeSize(value->type);
@@ -37,6 +41,7 @@ class Fill final : public OpKernel {
       return ctx.ResizeOutput(0, shape_);
     }
     dynamic_ = true;
+    shape_.reserve(static_cast<size_t>(dims->num_elements()));  // Eval only resizes within this
     ctx.MarkOutputDynamic(0);
     return kTfLiteOk;
   }

@@ -8,8 +8,9 @@ namespace tfc {
 namespace {
 
 std::vector<OpRegistration>& Registry() {
-  static std::vector<OpRegistration> registry;
-  return registry;
+  // Never destroyed: kernels of other static objects may still look ops up at exit.
+  static auto* registry = new std::vector<OpRegistration>();
+  return *registry;
 }
 
 }  // namespace

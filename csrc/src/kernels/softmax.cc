@@ -14,47 +14,90 @@
 namespace tfc {
 namespace {
 
-using ew::v4f;
-
-inline float RowMax(const float* x, int64_t n) {
+template <class V>
+TFC_EW_INLINE float RowMax(const float* x, int64_t n) {
+  constexpr int L = ew::Lanes<V>();
   int64_t i = 0;
   float m = x[0];
-  if (n >= 8) {
-    v4f m0 = ew::Load4(x), m1 = ew::Load4(x + 4);
-    for (i = 8; i + 8 <= n; i += 8) {
-      m0 = ew::Max(ew::Load4(x + i), m0);
-      m1 = ew::Max(ew::Load4(x + i + 4), m1);
+  if (n >= 2 * L) {
+    V m0 = ew::Load<V>(x), m1 = ew::Load<V>(x + L);
+    for (i = 2 * L; i + 2 * L <= n; i += 2 * L) {
+      m0 = ew::Max(ew::Load<V>(x + i), m0);
+      m1 = ew::Max(ew::Load<V>(x + i + L), m1);
     }
     m0 = ew::Max(m0, m1);
-    m = ew::Max(ew::Max(m0[0], m0[1]), ew::Max(m0[2], m0[3]));
+    m = m0[0];
+    for (int j = 1; j < L; ++j) m = ew::Max(m0[j], m);
   }
   for (; i < n; ++i) m = ew::Max(x[i], m);
   return m;
 }
 
-// y[i] = e^{scale (x[i] - shift)}; returns the sum of y (or only sums when
-// y is null).
-inline float ExpRow(const float* x, float* y, int64_t n, float shift, float scale) {
-  const v4f vs = ew::Splat4(shift), vk = ew::Splat4(scale);
-  v4f acc = ew::Splat4(0.0f);
+// y[i] = e^{scale (x[i] - shift)} (y may be null); returns the sum.
+template <class V>
+TFC_EW_INLINE float ExpRow(const float* x, float* y, int64_t n, float shift, float scale) {
+  constexpr int L = ew::Lanes<V>();
+  const V vs = ew::Splat<V>(shift), vk = ew::Splat<V>(scale);
+  V acc = ew::Splat<V>(0.0f);
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    v4f e = ew::Exp4((ew::Load4(x + i) - vs) * vk);
-    if (y) ew::Store4(y + i, e);
+  for (; i + L <= n; i += L) {
+    const V e = ew::Exp((ew::Load<V>(x + i) - vs) * vk);
+    if (y) ew::Store<V>(y + i, e);
     acc += e;
   }
-  float sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  float sum = 0.0f;
+  for (int j = 0; j < L; ++j) sum += acc[j];
   if (i < n) {
-    float tmp[4] = {shift, shift, shift, shift};
+    float tmp[L];
     const int64_t rest = n - i;
-    for (int64_t j = 0; j < rest; ++j) tmp[j] = x[i + j];
-    v4f e = ew::Exp4((ew::Load4(tmp) - vs) * vk);
+    for (int j = 0; j < L; ++j) tmp[j] = j < rest ? x[i + j] : shift;
+    const V e = ew::Exp((ew::Load<V>(tmp) - vs) * vk);
     for (int64_t j = 0; j < rest; ++j) {
       if (y) y[i + j] = e[j];
       sum += e[j];
     }
   }
   return sum;
+}
+
+template <class V>
+TFC_EW_INLINE void SoftmaxRowV(const float* x, float* y, int64_t n, float beta) {
+  constexpr int L = ew::Lanes<V>();
+  const float m = RowMax<V>(x, n);
+  const float sum = ExpRow<V>(x, y, n, m, beta);
+  const V vsum = ew::Splat<V>(sum);
+  int64_t i = 0;
+  for (; i + L <= n; i += L) ew::Store<V>(y + i, ew::Load<V>(y + i) / vsum);
+  for (; i < n; ++i) y[i] = y[i] / sum;
+}
+
+template <class V>
+TFC_EW_INLINE void LogSoftmaxRowV(const float* x, float* y, int64_t n) {
+  const float m = RowMax<V>(x, n);
+  const float log_sum = std::log(ExpRow<V>(x, nullptr, n, m, 1.0f));
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - log_sum;
+}
+
+#if TFC_EW_AVX2
+TFC_EW_TARGET_AVX2 void SoftmaxRowAvx2(const float* x, float* y, int64_t n, float beta) {
+  SoftmaxRowV<ew::v8f>(x, y, n, beta);
+}
+TFC_EW_TARGET_AVX2 void LogSoftmaxRowAvx2(const float* x, float* y, int64_t n) {
+  LogSoftmaxRowV<ew::v8f>(x, y, n);
+}
+#endif
+
+void SoftmaxRow(const float* x, float* y, int64_t n, float beta) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) return SoftmaxRowAvx2(x, y, n, beta);
+#endif
+  SoftmaxRowV<ew::v4f>(x, y, n, beta);
+}
+void LogSoftmaxRow(const float* x, float* y, int64_t n) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) return LogSoftmaxRowAvx2(x, y, n);
+#endif
+  LogSoftmaxRowV<ew::v4f>(x, y, n);
 }
 
 template <bool LOG>
@@ -87,18 +130,10 @@ class SoftmaxKernel final : public OpKernel {
     const float beta = beta_;
     auto body = [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
-        const float* xr = x + r * depth;
-        float* yr = y + r * depth;
-        const float m = RowMax(xr, depth);
         if (LOG) {
-          const float log_sum = std::log(ExpRow(xr, nullptr, depth, m, 1.0f));
-          for (int64_t i = 0; i < depth; ++i) yr[i] = (xr[i] - m) - log_sum;
+          LogSoftmaxRow(x + r * depth, y + r * depth, depth);
         } else {
-          const float sum = ExpRow(xr, yr, depth, m, beta);
-          const v4f vsum = ew::Splat4(sum);
-          int64_t i = 0;
-          for (; i + 4 <= depth; i += 4) ew::Store4(yr + i, ew::Load4(yr + i) / vsum);
-          for (; i < depth; ++i) yr[i] = yr[i] / sum;
+          SoftmaxRow(x + r * depth, y + r * depth, depth, beta);
         }
       }
     };

@@ -15,8 +15,6 @@
 namespace tfc {
 namespace {
 
-using ew::v4f;
-
 enum class Un { kAbs, kExp, kLog, kNeg, kSqrt, kRsqrt, kSquare, kFloor, kCeil, kSin, kCos, kElu,
                 kRound, kSign };
 
@@ -26,41 +24,48 @@ struct FloatFn;
 template <>
 struct FloatFn<Un::kAbs> {
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const { return ew::Abs(x); }
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const { return ew::Abs(x); }
 };
 template <>
 struct FloatFn<Un::kExp> {
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const { return ew::Exp4(x); }
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const { return ew::Exp(x); }
 };
 template <>
 struct FloatFn<Un::kNeg> {
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const { return -x; }
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const { return -x; }
 };
 template <>
 struct FloatFn<Un::kSquare> {
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const { return x * x; }
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const { return x * x; }
 };
 template <>
 struct FloatFn<Un::kRound> {  // half to even; |x| >= 2^23 is already an integer
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const {
-    const v4f two23 = ew::Splat4(8388608.0f);
-    v4f ax = ew::Abs(x);
-    v4f r = (ax + two23) - two23;
-    v4f sign = (v4f)((ew::v4i)x & ew::Splat4i(static_cast<int32_t>(0x80000000u)));
-    r = (v4f)((ew::v4i)r | (ew::v4i)sign);
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const {
+    typedef ew::IntVec<V> VI;
+    const V two23 = ew::Splat<V>(8388608.0f);
+    const V ax = ew::Abs(x);
+    V r = (ax + two23) - two23;
+    const VI sign = (VI)x & ew::SplatI<VI>(static_cast<int32_t>(0x80000000u));
+    r = (V)((VI)r | sign);
     return ew::Select(ax < two23, r, x);
   }
 };
 template <>
 struct FloatFn<Un::kSign> {
   static constexpr bool kVec = true;
-  v4f operator()(v4f x) const {
-    const v4f one = ew::Splat4(1.0f), zero = ew::Splat4(0.0f);
-    v4f r = ew::Select(x > zero, one, ew::Select(x < zero, -one, zero));
+  template <class V>
+  TFC_EW_INLINE V operator()(const V& x) const {
+    const V one = ew::Splat<V>(1.0f), zero = ew::Splat<V>(0.0f);
+    const V r = ew::Select(x > zero, one, ew::Select(x < zero, -one, zero));
     return ew::Select(x != x, x, r);
   }
 };
@@ -177,7 +182,7 @@ class UnaryMath final : public OpKernel {
         auto body = [&](int64_t begin, int64_t end) {
           const FloatFn<OP> f{};
           if constexpr (FloatFn<OP>::kVec) {
-            ew::Map4(x + begin, y + begin, end - begin, f);
+            ew::MapFloat(x + begin, y + begin, end - begin, f);
           } else {
             const float* __restrict xs = x;
             float* __restrict ys = y;

@@ -1,7 +1,12 @@
 // Helpers shared by the elementwise, activation and normalization kernels:
-// 4-lane float vectors (GCC/Clang vector extensions: SSE on x86_64, NEON on
-// ARM, scalar code on ARMv6), a vectorized exp, the threading policy for
-// elementwise loops, and type checks.
+// float vectors written with GCC/Clang vector extensions (4 lanes: SSE on
+// x86_64, NEON on ARM, plain scalar code on ARMv6; 8 lanes in an AVX2 variant
+// picked at run time on x86_64), vectorized exp/tanh/logistic/erf, the
+// threading policy for elementwise loops, and type checks.
+//
+// Vector code is generic over the vector type V (v4f or v8f); a kernel writes
+// its per-vector function once as a functor with `template <class V> V
+// operator()(V) const` and runs it with ew::MapFloat (dispatches on the CPU).
 #pragma once
 
 #include <cmath>
@@ -11,46 +16,125 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu_features.h"
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define TFC_EW_AVX2 1
+#define TFC_EW_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define TFC_EW_AVX2 0
+#define TFC_EW_TARGET_AVX2
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+// The 8-lane helpers are always inlined into AVX2 functions, so the note that
+// passing 32-byte vectors without AVX changes the ABI does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+// Helpers are forced inline so that, inside an AVX2 function, they compile to
+// AVX2 code (a callee without target attributes may inline into a caller with
+// more ISA features).
+#define TFC_EW_INLINE inline __attribute__((always_inline))
 
 namespace tfc {
 namespace ew {
 
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v8i __attribute__((vector_size(32)));
 
-inline v4f Load4(const float* p) {
-  v4f v;
-  std::memcpy(&v, p, sizeof(v));
+template <class V>
+struct IntVecOf;
+template <>
+struct IntVecOf<v4f> {
+  typedef v4i type;
+};
+template <>
+struct IntVecOf<v8f> {
+  typedef v8i type;
+};
+template <class V>
+using IntVec = typename IntVecOf<V>::type;
+
+template <class V>
+constexpr int Lanes() {
+  return static_cast<int>(sizeof(V) / sizeof(float));
+}
+
+template <class V>
+TFC_EW_INLINE V Load(const float* p) {
+  V v;
+  std::memcpy(&v, p, sizeof(V));
   return v;
 }
-inline void Store4(float* p, v4f v) { std::memcpy(p, &v, sizeof(v)); }
-inline v4f Splat4(float x) { return v4f{x, x, x, x}; }
-inline v4i Splat4i(int32_t x) { return v4i{x, x, x, x}; }
+template <class V>
+TFC_EW_INLINE void Store(float* p, const V& v) {
+  std::memcpy(p, &v, sizeof(V));
+}
+template <class V>
+TFC_EW_INLINE V Splat(float x) {
+  return V{} + x;
+}
+template <class VI>
+TFC_EW_INLINE VI SplatI(int32_t x) {
+  return VI{} + x;
+}
+
+// Older spellings for 4 lanes.
+TFC_EW_INLINE v4f Load4(const float* p) { return Load<v4f>(p); }
+TFC_EW_INLINE void Store4(float* p, v4f v) { Store<v4f>(p, v); }
+TFC_EW_INLINE v4f Splat4(float x) { return Splat<v4f>(x); }
+TFC_EW_INLINE v4i Splat4i(int32_t x) { return SplatI<v4i>(x); }
 
 // mask lanes are all ones (true) or all zeros (false), as comparisons give.
-inline v4f Select(v4i mask, v4f a, v4f b) {
-  return (v4f)((mask & (v4i)a) | (~mask & (v4i)b));
-}
-// Same NaN behaviour as the scalar forms below: the second operand wins when
-// the comparison is false.
-inline v4f Max(v4f a, v4f b) { return Select(a > b, a, b); }
-inline v4f Min(v4f a, v4f b) { return Select(a < b, a, b); }
-inline v4f Abs(v4f a) { return (v4f)((v4i)a & Splat4i(0x7fffffff)); }
-
-template <class T>
-inline T Max(T a, T b) {
-  return a > b ? a : b;
-}
-template <class T>
-inline T Min(T a, T b) {
-  return a < b ? a : b;
+template <class V, class VI>
+TFC_EW_INLINE V Select(const VI& mask, const V& a, const V& b) {
+  return (V)((mask & (VI)a) | (~mask & (VI)b));
 }
 
-// Round to nearest integer (ties to even) for |x| < 2^22, as float lanes.
-inline v4f RoundSmall(v4f x) {
-  const v4f magic = Splat4(12582912.0f);  // 1.5 * 2^23
+// Max(a, b) = a > b ? a : b and Min(a, b) = a < b ? a : b, per lane: with a
+// NaN operand the second one wins (the semantics of MAXIMUM/MINIMUM).
+template <class T>
+TFC_EW_INLINE T Max(const T& a, const T& b) {
+  if constexpr (std::is_arithmetic<T>::value) {
+    return a > b ? a : b;
+  } else {
+    return Select(a > b, a, b);
+  }
+}
+template <class T>
+TFC_EW_INLINE T Min(const T& a, const T& b) {
+  if constexpr (std::is_arithmetic<T>::value) {
+    return a < b ? a : b;
+  } else {
+    return Select(a < b, a, b);
+  }
+}
+template <class V>
+TFC_EW_INLINE V Abs(const V& a) {
+  typedef IntVec<V> VI;
+  return (V)((VI)a & SplatI<VI>(0x7fffffff));
+}
+TFC_EW_INLINE float Abs(float a) { return std::fabs(a); }
+
+// Clamp to [lo, hi] that keeps NaN (a fused activation never turns NaN into a
+// number).
+template <class T>
+TFC_EW_INLINE T ClampKeepNaN(const T& x, const T& lo, const T& hi) {
+  if constexpr (std::is_arithmetic<T>::value) {
+    return x < lo ? lo : (hi < x ? hi : x);
+  } else {
+    // Max(lo, x) keeps x when it is NaN; so does Min(hi, .).
+    return Min(hi, Max(lo, x));
+  }
+}
+
+// Round to nearest integer (ties to even) for |x| < 2^22.
+template <class V>
+TFC_EW_INLINE V RoundSmall(const V& x) {
+  const V magic = Splat<V>(12582912.0f);  // 1.5 * 2^23
   return (x + magic) - magic;
 }
 
@@ -60,60 +144,160 @@ inline v4f RoundSmall(v4f x) {
 // below 1e-8 relative on that interval); 2^n is applied as two factors so
 // that results near the ends of the range neither overflow early nor lose
 // subnormals.
-inline v4f Exp4(v4f x) {
-  const v4f kLog2e = Splat4(1.44269504088896341f);
-  const v4f kLn2Hi = Splat4(0.693359375f);
-  const v4f kLn2Lo = Splat4(-2.12194440e-4f);
-  v4f xc = Min(Max(x, Splat4(-104.0f)), Splat4(89.0f));
-  v4f n = RoundSmall(xc * kLog2e);
-  v4f r = xc - n * kLn2Hi;
-  r = r - n * kLn2Lo;
-  v4f p = Splat4(1.0f / 5040.0f);
-  p = p * r + Splat4(1.0f / 720.0f);
-  p = p * r + Splat4(1.0f / 120.0f);
-  p = p * r + Splat4(1.0f / 24.0f);
-  p = p * r + Splat4(1.0f / 6.0f);
-  p = p * r + Splat4(0.5f);
-  p = p * r + Splat4(1.0f);
-  p = p * r + Splat4(1.0f);
-  // n in [-150, 129]: split in two halves that are each a normal power of 2.
-  v4i ni = __builtin_convertvector(n, v4i);
-  v4i n1 = ni >> 1;  // arithmetic shift: floor(n / 2)
-  v4i n2 = ni - n1;
-  v4f s1 = (v4f)((n1 + Splat4i(127)) << 23);
-  v4f s2 = (v4f)((n2 + Splat4i(127)) << 23);
-  v4f y = (p * s1) * s2;
+template <class V>
+TFC_EW_INLINE V Exp(const V& x) {
+  typedef IntVec<V> VI;
+  const V xc = Min(Max(x, Splat<V>(-104.0f)), Splat<V>(89.0f));
+  const V n = RoundSmall(xc * Splat<V>(1.44269504088896341f));
+  V r = xc - n * Splat<V>(0.693359375f);
+  r = r - n * Splat<V>(-2.12194440e-4f);
+  V p = Splat<V>(1.0f / 5040.0f);
+  p = p * r + Splat<V>(1.0f / 720.0f);
+  p = p * r + Splat<V>(1.0f / 120.0f);
+  p = p * r + Splat<V>(1.0f / 24.0f);
+  p = p * r + Splat<V>(1.0f / 6.0f);
+  p = p * r + Splat<V>(0.5f);
+  p = p * r + Splat<V>(1.0f);
+  p = p * r + Splat<V>(1.0f);
+  // n in [-150, 129]: two halves that are each a normal power of 2.
+  const VI ni = __builtin_convertvector(n, VI);
+  const VI n1 = ni >> 1;  // floor(n / 2)
+  const VI n2 = ni - n1;
+  const V s1 = (V)((n1 + 127) << 23);
+  const V s2 = (V)((n2 + 127) << 23);
+  const V y = (p * s1) * s2;
   return Select(x != x, x, y);  // NaN in, NaN out
 }
+TFC_EW_INLINE v4f Exp4(v4f x) { return Exp(x); }
 
 inline float ExpScalar(float x) {
-  v4f v = Exp4(Splat4(x));
+  v4f v = Exp(Splat<v4f>(x));
   return v[0];
 }
 
-// Applies f (v4f -> v4f) to n floats; the tail goes through a padded block so
-// every element gets the same arithmetic.
-template <class F>
-inline void Map4(const float* __restrict in, float* __restrict out, int64_t n, F f) {
+// tanh: below |x| = 0.625 an odd polynomial (least-squares fit of tanh(x)/x
+// in x^2, about 1 ulp); above, 1 - 2 / (e^{2|x|} + 1) (exactly 1 once e^ is
+// inf). Sign restored from x; NaN propagates.
+template <class V>
+TFC_EW_INLINE V Tanh(const V& x) {
+  typedef IntVec<V> VI;
+  const V ax = Abs(x);
+  const V t = ax * ax;
+  V p = Splat<V>(-0.005731194745749235f);
+  p = p * t + Splat<V>(0.020664723590016365f);
+  p = p * t + Splat<V>(-0.053748443722724915f);
+  p = p * t + Splat<V>(0.13331560790538788f);
+  p = p * t + Splat<V>(-0.3333328664302826f);
+  p = p * t + Splat<V>(1.0f);
+  const V small = ax * p;
+  const V one = Splat<V>(1.0f);
+  const V big = one - Splat<V>(2.0f) / (Exp(ax + ax) + one);
+  const V r = Select(ax < Splat<V>(0.625f), small, big);
+  const VI sign = (VI)x & SplatI<VI>(static_cast<int32_t>(0x80000000u));
+  return (V)((VI)r | sign);
+}
+
+// 1 / (1 + e^{-x}).
+template <class V>
+TFC_EW_INLINE V Logistic(const V& x) {
+  const V one = Splat<V>(1.0f);
+  return one / (one + Exp(-x));
+}
+
+// The standard normal CDF, Phi(x) = erfc(-x / sqrt 2) / 2. With z = |x|/sqrt2:
+// z < 1: erf(z) = z P(z^2) (least-squares fit, about 2e-7 absolute);
+// z >= 1: erfc(z) = t e^{-z^2 + Q(t)}, t = 1 / (1 + z/2) (fit of the log,
+// about 6e-8 absolute). Phi(x) = 1/2 +- erf/2, or erfc/2 resp. 1 - erfc/2.
+template <class V>
+TFC_EW_INLINE V NormalCdf(const V& x) {
+  const V half = Splat<V>(0.5f), one = Splat<V>(1.0f);
+  const V z = Abs(x) * Splat<V>(0.70710678118654752f);
+  const V z2 = z * z;
+  V p = Splat<V>(-0.000569671334233135f);
+  p = p * z2 + Splat<V>(0.004934519063681364f);
+  p = p * z2 + Splat<V>(-0.026726989075541496f);
+  p = p * z2 + Splat<V>(0.11280789226293564f);
+  p = p * z2 + Splat<V>(-0.37612414360046387f);
+  p = p * z2 + Splat<V>(1.1283791065216064f);
+  const V erf_small = z * p;
+  const V t = one / (one + half * z);
+  V q = Splat<V>(-0.14007525146007538f);
+  q = q * t + Splat<V>(0.6407837867736816f);
+  q = q * t + Splat<V>(-0.9087882041931152f);
+  q = q * t + Splat<V>(0.32223060727119446f);
+  q = q * t + Splat<V>(-0.04319842532277107f);
+  q = q * t + Splat<V>(0.39801812171936035f);
+  q = q * t + Splat<V>(0.9977221488952637f);
+  q = q * t + Splat<V>(-1.2654175758361816f);
+  const V erfc_big = t * Exp(q - z2);
+  const V negative = Splat<V>(0.0f);
+  const auto is_small = z < one;
+  const auto is_neg = x < negative;
+  // Phi for x >= 0 and for x < 0 from each branch.
+  const V pos = Select(is_small, half + half * erf_small, one - half * erfc_big);
+  const V neg = Select(is_small, half - half * erf_small, half * erfc_big);
+  const V r = Select(is_neg, neg, pos);
+  return Select(x != x, x, r);
+}
+
+// Applies f (vector -> vector) to n floats; the tail goes through a padded
+// block so that every element gets the same arithmetic.
+template <class V, class F>
+TFC_EW_INLINE void MapV(const float* __restrict in, float* __restrict out, int64_t n, const F& f) {
+  constexpr int L = Lanes<V>();
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    v4f a = Load4(in + i);
-    v4f b = Load4(in + i + 4);
-    Store4(out + i, f(a));
-    Store4(out + i + 4, f(b));
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const V a = Load<V>(in + i);
+    const V b = Load<V>(in + i + L);
+    Store<V>(out + i, f(a));
+    Store<V>(out + i + L, f(b));
   }
-  for (; i + 4 <= n; i += 4) Store4(out + i, f(Load4(in + i)));
+  for (; i + L <= n; i += L) Store<V>(out + i, f(Load<V>(in + i)));
   if (i < n) {
-    float tmp[4] = {0.f, 0.f, 0.f, 0.f};
+    float tmp[L];
     const int64_t rest = n - i;
-    for (int64_t j = 0; j < rest; ++j) tmp[j] = in[i + j];
-    Store4(tmp, f(Load4(tmp)));
+    for (int j = 0; j < L; ++j) tmp[j] = j < rest ? in[i + j] : 0.0f;
+    Store<V>(tmp, f(Load<V>(tmp)));
     for (int64_t j = 0; j < rest; ++j) out[i + j] = tmp[j];
   }
 }
+template <class F>
+inline void Map4(const float* __restrict in, float* __restrict out, int64_t n, F f) {
+  MapV<v4f>(in, out, n, f);
+}
+
+#if TFC_EW_AVX2
+template <class F>
+TFC_EW_TARGET_AVX2 void MapAvx2(const float* __restrict in, float* __restrict out, int64_t n,
+                                const F& f) {
+  MapV<v8f>(in, out, n, f);
+}
+#endif
+
+// Whether the AVX2 variants may run (checked once).
+inline bool UseAvx2() {
+#if TFC_EW_AVX2
+  static const bool use = cpu::HasAvx2Fma();
+  return use;
+#else
+  return false;
+#endif
+}
+
+// out[i] = f(in[i]) with f a functor `template <class V> V operator()(V)`.
+template <class F>
+inline void MapFloat(const float* in, float* out, int64_t n, const F& f) {
+#if TFC_EW_AVX2
+  if (UseAvx2()) {
+    MapAvx2(in, out, n, f);
+    return;
+  }
+#endif
+  MapV<v4f>(in, out, n, f);
+}
 
 // Elementwise loops split over the pool only when big enough to pay for it.
-constexpr int64_t kParallelMinElements = 1 << 16;  // memory-bound ops
+constexpr int64_t kParallelMinElements = 1 << 16;       // memory-bound ops
 constexpr int64_t kParallelMinElementsHeavy = 1 << 13;  // exp/tanh/erf...
 
 // fn(begin, end) over [0, n): on the calling thread alone when n is small,
@@ -162,14 +346,6 @@ inline Clamp<T> ClampFor(const FloatRange& r) {
   return c;
 }
 
-// Clamp that keeps NaN (a fused activation never turns NaN into a number).
-inline float ClampKeepNaN(float x, float lo, float hi) { return x < lo ? lo : (hi < x ? hi : x); }
-inline v4f ClampKeepNaN(v4f x, v4f lo, v4f hi) { return Select(x < lo, lo, Select(hi < x, hi, x)); }
-template <class T>
-inline T ClampKeepNaN(T x, T lo, T hi) {
-  return x < lo ? lo : (hi < x ? hi : x);
-}
-
 // Element count of a shape; false when a dim is negative or the product
 // overflows int64.
 inline bool CheckedNumElements(const std::vector<int32_t>& dims, int64_t* n) {
@@ -197,7 +373,8 @@ inline T WrapMul(T a, T b) {
   typedef typename std::make_unsigned<T>::type U;
   // unsigned short/char promote to int: multiply as unsigned int at least.
   typedef typename std::conditional<(sizeof(U) < sizeof(unsigned)), unsigned, U>::type W;
-  return static_cast<T>(static_cast<U>(static_cast<W>(static_cast<U>(a)) * static_cast<W>(static_cast<U>(b))));
+  return static_cast<T>(
+      static_cast<U>(static_cast<W>(static_cast<U>(a)) * static_cast<W>(static_cast<U>(b))));
 }
 template <class T>
 inline T WrapNeg(T a) {
