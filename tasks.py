@@ -294,7 +294,7 @@ def _build_wheel_locked(c, name: str, label: str, sanitize: str, plat: str, buil
             final = raw
             if _wheel_platforms(final) != [platform_tag]:
                 raise Exit(f"{final.name}: expected the tag {platform_tag} only.", code=1)
-        _check_wheel(final)
+        _check_wheel(final, limit_kib=0 if sanitize else 1536)   # sanitizers bloat the code
 
         _stage(f"[{label}] 3/3 publish into {dest_dir.relative_to(ROOT)}/")
         dest_dir.mkdir(parents=True, exist_ok=True)
@@ -312,8 +312,8 @@ def _build_wheel_locked(c, name: str, label: str, sanitize: str, plat: str, buil
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _check_wheel(wheel: Path) -> None:
-    """The wheel holds the library and the binding, and is small."""
+def _check_wheel(wheel: Path, limit_kib: int) -> None:
+    """The wheel holds the library and the binding, and is small (limit_kib 0: any size)."""
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
     for need in ("tflite_cffi/libtflite_cffi.so", "tflite_cffi/_ffi.py", "tflite_cffi/__init__.py"):
@@ -321,8 +321,8 @@ def _check_wheel(wheel: Path) -> None:
             raise Exit(f"{wheel.name} lacks {need}.", code=1)
     size = wheel.stat().st_size
     print(f"{wheel.name}: {len(names)} files, {size / 1024:.0f} KiB")
-    if size > 1536 * 1024:
-        raise Exit(f"{wheel.name} is {size / 1024:.0f} KiB (> 1.5 MiB): is the library stripped?", code=1)
+    if limit_kib and size > limit_kib * 1024:
+        raise Exit(f"{wheel.name} is {size / 1024:.0f} KiB (> {limit_kib} KiB): is the library stripped?", code=1)
 
 
 # --------------------------------------------------------------------------- tasks
