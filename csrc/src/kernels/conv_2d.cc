@@ -2,12 +2,17 @@
 //
 // Input [N, H, W, Cin], filter [Cout, KH, KW, Cin], bias [Cout] (optional),
 // output [N, OH, OW, Cout]. Computed as a GEMM with M = N*OH*OW output pixels,
-// K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T:
-// - 1x1 filters read A straight from the NHWC input (a pixel is a row of Cin
-//   floats), whatever the stride;
-// - other filters copy blocks of im2col rows into per-worker scratch and run
-//   the GEMM on each block while it is hot in cache.
-// Bias and the fused activation are applied by the GEMM's store.
+// K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
+// bias and fused activation applied by the GEMM's store. A is fed by mode:
+// - kPointwise (1x1 filters): straight from the NHWC input, a pixel being a
+//   row of Cin floats, whatever the stride;
+// - kRowRuns (no horizontal dilation): indirect GEMM over KH segments of
+//   KW*Cin floats, each one filter row lying contiguously in the input; rows
+//   that cross the left/right edge are copied zero-padded into scratch;
+// - kTaps (horizontal dilation, Cin >= 24): indirect GEMM over KH*KW
+//   segments of Cin floats;
+// - kIm2col (otherwise): blocks of im2col rows copied into per-worker scratch.
+// The indirection tables are built per block of rows by each worker.
 #include <algorithm>
 #include <cstring>
 
@@ -19,13 +24,14 @@
 namespace tfc {
 namespace {
 
-// Bytes of im2col rows one worker builds before multiplying them.
+// Bytes of im2col rows (or edge copies) one worker builds per block.
 constexpr size_t kIm2colBlockBytes = 96 * 1024;
-// Filters with at least this many input channels skip im2col: the GEMM reads
-// each tap's Cin floats in place through a table of pointers (indirect GEMM).
-constexpr int kIndirectMinChannels = 24;
-// Output pixels per indirection block.
-constexpr size_t kIndirectBlockRows = 16 * gemm::kMR;
+// Dilated filters with at least this many input channels use kTaps.
+constexpr int kTapsMinChannels = 24;
+// Output pixels per kTaps indirection block.
+constexpr size_t kTapsBlockRows = 4 * gemm::kRowAlign;
+
+enum class Mode { kPointwise, kRowRuns, kTaps, kIm2col };
 
 bool IsQuantizedType(TfLiteType t) {
   return t == kTfLiteInt8 || t == kTfLiteUInt8 || t == kTfLiteInt16 || t == kTfLiteInt4;
@@ -64,14 +70,15 @@ class Conv2D final : public OpKernel {
 
  private:
   void FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const;
-  void FillIndirection(const float* in, const float** dst, size_t m0, size_t m1) const;
+  void FillTaps(const float* in, const float** dst, size_t m0, size_t m1) const;
+  void FillRowRuns(const float* in, const float** dst, float* patch, size_t m0, size_t m1) const;
 
   int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
   int out_h_ = 0, out_w_ = 0, out_c_ = 0;
   int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pad_t_ = 0, pad_l_ = 0;
   size_t k_ = 0;  // KH*KW*Cin
   FloatRange act_;
-  bool pointwise_ = false;
+  Mode mode_ = Mode::kIm2col;
   bool weights_packed_ = false;  // constant filter packed in packed_
   bool bias_packed_ = false;     // bias (or its absence) packed in packed_
   AlignedBuffer packed_;
@@ -79,9 +86,9 @@ class Conv2D final : public OpKernel {
   int scratch_weights_ = -1;  // non-constant filter: packed at Eval
   int scratch_bias_ = -1;     // non-constant bias
   int scratch_im2col_ = -1;
-  size_t block_rows_ = 0;  // im2col / indirection rows per block
-  bool indirect_ = false;  // indirect GEMM instead of im2col
-  AlignedBuffer zero_;     // Cin zeros: the taps that fall into the padding
+  size_t block_rows_ = 0;      // rows per block (a multiple of gemm::kRowAlign)
+  size_t slot_bytes_ = 0;      // scratch bytes per worker
+  AlignedBuffer zero_;         // KW*Cin zeros: segments that fall into the padding
   int workers_ = 1;
 };
 
@@ -166,7 +173,14 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
                      CheckedMul(pix, out_c_, &outn, int64_t{1} << 40),
                  "output too large");
   k_ = static_cast<size_t>(k64);
-  pointwise_ = (kh_ == 1 && kw_ == 1);
+  if (kh_ == 1 && kw_ == 1)
+    mode_ = Mode::kPointwise;
+  else if (dw_ == 1)
+    mode_ = Mode::kRowRuns;
+  else if (in_c_ >= kTapsMinChannels)
+    mode_ = Mode::kTaps;
+  else
+    mode_ = Mode::kIm2col;
 
   // Weights: pack constant ones now.
   const size_t packed_floats = gemm::PackedSize(k_, static_cast<size_t>(out_c_));
@@ -188,22 +202,36 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
   }
 
   workers_ = std::max(1, ctx.num_threads());
-  indirect_ = !pointwise_ && in_c_ >= kIndirectMinChannels;
-  if (indirect_) {
-    if (!zero_.Reserve(static_cast<size_t>(in_c_) * sizeof(float))) return ctx.Error("out of memory");
-    std::memset(zero_.data(), 0, static_cast<size_t>(in_c_) * sizeof(float));
-    block_rows_ = kIndirectBlockRows;
-    const size_t taps = static_cast<size_t>(kh_) * kw_;
-    scratch_im2col_ = ctx.RequestScratch(static_cast<size_t>(workers_) * block_rows_ * taps *
-                                         sizeof(const float*));
-  } else if (!pointwise_) {
-    size_t rows = kIm2colBlockBytes / (k_ * sizeof(float));
-    rows = std::max<size_t>(gemm::kMR, rows / gemm::kMR * gemm::kMR);
-    const size_t m = static_cast<size_t>(pix);
-    const size_t per_worker = (m + static_cast<size_t>(workers_) - 1) / static_cast<size_t>(workers_);
-    rows = std::min(rows, std::max<size_t>(gemm::kMR, (per_worker + gemm::kMR - 1) / gemm::kMR * gemm::kMR));
-    block_rows_ = rows;
-    scratch_im2col_ = ctx.RequestScratch(static_cast<size_t>(workers_) * rows * k_ * sizeof(float));
+  const size_t align = gemm::kRowAlign;
+  const size_t m = static_cast<size_t>(pix);
+  const size_t per_worker =
+      (m + static_cast<size_t>(workers_) - 1) / static_cast<size_t>(workers_);
+  const size_t max_rows = std::max<size_t>(align, (per_worker + align - 1) / align * align);
+  size_t rows = kIm2colBlockBytes / (k_ * sizeof(float));
+  rows = std::min(max_rows, std::max<size_t>(align, rows / align * align));
+  const size_t run = static_cast<size_t>(kw_) * static_cast<size_t>(in_c_);
+  switch (mode_) {
+    case Mode::kPointwise:
+      block_rows_ = slot_bytes_ = 0;
+      break;
+    case Mode::kRowRuns:  // table of KH pointers per row + edge copies
+      block_rows_ = rows;
+      slot_bytes_ = rows * static_cast<size_t>(kh_) * sizeof(const float*) + rows * k_ * sizeof(float);
+      break;
+    case Mode::kTaps:
+      block_rows_ = std::min(kTapsBlockRows, max_rows);
+      slot_bytes_ = block_rows_ * static_cast<size_t>(kh_) * kw_ * sizeof(const float*);
+      break;
+    case Mode::kIm2col:
+      block_rows_ = rows;
+      slot_bytes_ = rows * k_ * sizeof(float);
+      break;
+  }
+  if (mode_ != Mode::kPointwise) {
+    if (!zero_.Reserve(run * sizeof(float))) return ctx.Error("out of memory");
+    std::memset(zero_.data(), 0, run * sizeof(float));
+    slot_bytes_ = (slot_bytes_ + 63) / 64 * 64;
+    scratch_im2col_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   }
   return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
 }
@@ -257,34 +285,110 @@ void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const
   }
 }
 
-// The indirection table of rows [m0, m1) (m0 a multiple of 6 from the share
-// start): per tile of 6 rows, [tap][row] pointers to Cin input floats, or to
-// zeros for taps in the padding. Rows past m1 repeat the last row.
-void Conv2D::FillIndirection(const float* in, const float** dst, size_t m0, size_t m1) const {
+// The indirection table of rows [m0, m1) (m0 a whole number of tiles from
+// the share start): per tile of TileRows() rows, [tap][row] pointers to Cin
+// input floats, or to zeros for taps in the padding. Rows past m1 repeat the
+// last row.
+void Conv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t m1) const {
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
   const size_t taps = static_cast<size_t>(kh_) * kw_;
   const float* zero = static_cast<const float*>(zero_.data());
-  for (size_t m = m0; m < m1; m += gemm::kMR) {
-    const float** tile = dst + ((m - m0) / gemm::kMR) * taps * gemm::kMR;
-    for (int r = 0; r < gemm::kMR; ++r) {
-      const size_t row = std::min(m + static_cast<size_t>(r), m1 - 1);
-      const size_t n = row / plane, rem = row % plane;
-      const int iy0 = static_cast<int>(rem / out_w_) * sh_ - pad_t_;
-      const int ix0 = static_cast<int>(rem % out_w_) * sw_ - pad_l_;
+  const size_t tr = static_cast<size_t>(gemm::TileRows());
+  size_t n = m0 / plane;
+  int oy = static_cast<int>((m0 % plane) / out_w_);
+  int ox = static_cast<int>(m0 % out_w_);
+  for (size_t m = m0; m < m1; m += tr) {
+    const float** tile = dst + ((m - m0) / tr) * taps * tr;
+    for (size_t r = 0; r < tr; ++r) {
+      if (m + r >= m1) {  // past the end: repeat the last valid row
+        for (size_t t = 0; t < taps; ++t) tile[t * tr + r] = tile[t * tr + r - 1];
+        continue;
+      }
+      const int iy0 = oy * sh_ - pad_t_;
+      const int ix0 = ox * sw_ - pad_l_;
       const float* img = in + n * img_size;
+      if (++ox == out_w_) {
+        ox = 0;
+        if (++oy == out_h_) {
+          oy = 0;
+          ++n;
+        }
+      }
       size_t t = 0;
       for (int ky = 0; ky < kh_; ++ky) {
         const int iy = iy0 + ky * dh_;
         const bool row_ok = iy >= 0 && iy < in_h_;
         for (int kx = 0; kx < kw_; ++kx, ++t) {
           const int ix = ix0 + kx * dw_;
-          tile[t * gemm::kMR + static_cast<size_t>(r)] =
+          tile[t * tr + r] =
               (row_ok && ix >= 0 && ix < in_w_)
                   ? img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin
                   : zero;
         }
+      }
+    }
+  }
+}
+
+// The kRowRuns table of rows [m0, m1): per tile of TileRows() rows, [ky][row]
+// pointers to the KW*Cin floats of filter row ky: in the input when the run
+// lies inside it, else a zero-padded copy in `patch` (or the zero run when the
+// whole row is in the padding). Rows past m1 repeat the last row.
+void Conv2D::FillRowRuns(const float* in, const float** dst, float* patch, size_t m0,
+                         size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t run = static_cast<size_t>(kw_) * cin;
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  const size_t kh = static_cast<size_t>(kh_);
+  const float* zero = static_cast<const float*>(zero_.data());
+  const size_t tr = static_cast<size_t>(gemm::TileRows());
+  // Output position of row m0, then stepped along (no divisions per row).
+  size_t n = m0 / plane;
+  int oy = static_cast<int>((m0 % plane) / out_w_);
+  int ox = static_cast<int>(m0 % out_w_);
+  for (size_t m = m0; m < m1; m += tr) {
+    const float** tile = dst + ((m - m0) / tr) * kh * tr;
+    for (size_t r = 0; r < tr; ++r) {
+      if (m + r >= m1) {  // past the end: repeat the last valid row
+        for (size_t ky = 0; ky < kh; ++ky) tile[ky * tr + r] = tile[ky * tr + r - 1];
+        continue;
+      }
+      const int iy0 = oy * sh_ - pad_t_;
+      const int ix0 = ox * sw_ - pad_l_;
+      const float* img = in + n * img_size;
+      if (++ox == out_w_) {
+        ox = 0;
+        if (++oy == out_h_) {
+          oy = 0;
+          ++n;
+        }
+      }
+      const bool inside = ix0 >= 0 && ix0 + kw_ <= in_w_;
+      for (int ky = 0; ky < kh_; ++ky) {
+        const int iy = iy0 + ky * dh_;
+        const float** slot = &tile[static_cast<size_t>(ky) * tr + r];
+        if (iy < 0 || iy >= in_h_) {
+          *slot = zero;
+          continue;
+        }
+        const float* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+        if (inside) {
+          *slot = src_row + static_cast<size_t>(ix0) * cin;
+          continue;
+        }
+        float* d = patch;
+        for (int kx = 0; kx < kw_; ++kx, d += cin) {
+          const int ix = ix0 + kx;
+          if (ix < 0 || ix >= in_w_)
+            std::memset(d, 0, cin * sizeof(float));
+          else
+            CopyFloats(d, src_row + static_cast<size_t>(ix) * cin, cin);
+        }
+        *slot = patch;
+        patch += run;
       }
     }
   }
@@ -313,7 +417,7 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
   }
 
   ThreadPool& pool = ctx.pool();
-  if (pointwise_) {
+  if (mode_ == Mode::kPointwise) {
     const size_t cin = static_cast<size_t>(in_c_);
     if (sh_ == 1 && sw_ == 1) {
       auto row = [in, cin](size_t i) { return in + i * cin; };
@@ -332,44 +436,54 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
     return kTfLiteOk;
   }
 
-  // im2col (or indirection) in blocks: each worker share owns a slice of
-  // the scratch.
-  float* scratch = static_cast<float*>(ctx.Scratch(scratch_im2col_));
+  // Blocks of rows: each worker share owns a slice of the scratch.
+  char* scratch = static_cast<char*>(ctx.Scratch(scratch_im2col_));
   const double macs = static_cast<double>(m) * n * k_;
   const int workers =
       macs < gemm::kMinParallelMacs ? 1 : std::min(workers_, std::max(1, pool.num_threads()));
   const bool split_rows = workers == 1 || gemm::SplitRows(m, pb.panels, workers);
-  const size_t mtiles = (m + gemm::kMR - 1) / gemm::kMR;
+  const size_t tr = static_cast<size_t>(gemm::TileRows());
+  const size_t mtiles = (m + tr - 1) / tr;
   const size_t block = block_rows_;
   const size_t k = k_;
+  const size_t kh = static_cast<size_t>(kh_);
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
+      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       size_t r0 = 0, r1 = m, p0 = 0, p1 = pb.panels;
       if (split_rows) {
-        r0 = std::min(m, mtiles * static_cast<size_t>(s) / workers * gemm::kMR);
-        r1 = std::min(m, mtiles * static_cast<size_t>(s + 1) / workers * gemm::kMR);
+        r0 = std::min(m, mtiles * static_cast<size_t>(s) / workers * tr);
+        r1 = std::min(m, mtiles * static_cast<size_t>(s + 1) / workers * tr);
       } else {
         p0 = pb.panels * static_cast<size_t>(s) / workers;
         p1 = pb.panels * static_cast<size_t>(s + 1) / workers;
       }
-      if (indirect_) {
-        const float** table = reinterpret_cast<const float**>(scratch) +
-                              static_cast<size_t>(s) * block * static_cast<size_t>(kh_) * kw_;
-        const size_t taps = static_cast<size_t>(kh_) * kw_;
-        for (size_t b0 = r0; b0 < r1; b0 += block) {
-          const size_t b1 = std::min(r1, b0 + block);
-          FillIndirection(in, table, b0, b1);
-          gemm::IndirectGemmRange(pb, taps, static_cast<size_t>(in_c_), table, b0, b1, p0, p1,
-                                  out, n, act_);
-        }
-        continue;
-      }
-      float* slot = scratch + static_cast<size_t>(s) * block * k;
       for (size_t b0 = r0; b0 < r1; b0 += block) {
         const size_t b1 = std::min(r1, b0 + block);
-        FillIm2col(in, slot, b0, b1);
-        auto row = [slot, b0, k](size_t i) { return slot + (i - b0) * k; };
-        gemm::GemmRange(pb, row, b0, b1, p0, p1, out, n, act_);
+        switch (mode_) {
+          case Mode::kRowRuns: {
+            const float** table = reinterpret_cast<const float**>(slot);
+            float* patch = reinterpret_cast<float*>(slot + block * kh * sizeof(const float*));
+            FillRowRuns(in, table, patch, b0, b1);
+            gemm::IndirectGemmRange(pb, kh, static_cast<size_t>(kw_) * in_c_, table, b0, b1, p0,
+                                    p1, out, n, act_);
+            break;
+          }
+          case Mode::kTaps: {
+            const float** table = reinterpret_cast<const float**>(slot);
+            FillTaps(in, table, b0, b1);
+            gemm::IndirectGemmRange(pb, kh * kw_, static_cast<size_t>(in_c_), table, b0, b1, p0,
+                                    p1, out, n, act_);
+            break;
+          }
+          default: {
+            float* rows = reinterpret_cast<float*>(slot);
+            FillIm2col(in, rows, b0, b1);
+            auto row = [rows, b0, k](size_t i) { return rows + (i - b0) * k; };
+            gemm::GemmRange(pb, row, b0, b1, p0, p1, out, n, act_);
+            break;
+          }
+        }
       }
     }
   };

@@ -9,10 +9,11 @@
 //   packed = [bias: panels * 16] [panel 0: K rows of 16] [panel 1] ...
 //
 // the last panel and the bias zero-padded. The register-blocked micro-kernel
-// computes kMR = 6 rows x 16 columns; an AVX2+FMA version is chosen at run
-// time on x86_64, the portable one uses GCC/Clang vector extensions (SSE on
-// x86_64, NEON on ARM, scalar code on ARMv6). Rows of a lone last row (and
-// batch-1 fully-connected) use a one-row kernel over up to four panels.
+// computes a tile of TileRows() rows x 16 columns: 8 rows with AVX-512F and
+// 6 rows with AVX2+FMA (both chosen at run time on x86_64), else 6 rows with
+// GCC/Clang vector extensions (SSE on x86_64, NEON on ARM, scalar code on
+// ARMv6). A lone last row (and batch-1 fully-connected) uses a one-row kernel
+// over up to four panels.
 #pragma once
 
 #include <algorithm>
@@ -34,8 +35,24 @@
 namespace tfc {
 namespace gemm {
 
-constexpr int kMR = 6;
+constexpr int kMR = 6;      // rows of the portable and AVX2 tiles
+constexpr int kMaxMR = 8;   // the largest tile (AVX-512)
 constexpr int kNR = 16;
+// Row blocks that are a multiple of this are a whole number of tiles for
+// every kernel.
+constexpr int kRowAlign = 24;
+
+// Software prefetch distance (floats) along a packed panel: weights of
+// layers with few output pixels stream from L3/DRAM once per Invoke, faster
+// than the hardware prefetcher ramps up on each new panel.
+constexpr size_t kPrefetchAvx512 = 1024;
+constexpr size_t kPrefetchAvx2 = 512;
+
+// Address `floats` past p, as an integer computation (the address may lie
+// past the end of the buffer; prefetching it is harmless).
+inline const char* PrefetchAddress(const float* p, size_t floats) {
+  return reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + floats * sizeof(float));
+}
 
 // Vector types for the portable kernels. may_alias + aligned(4): loads and
 // stores of float data at any float-aligned address.
@@ -121,7 +138,7 @@ inline void PackBias(size_t n, const float* bias, float* dst) {
 
 // ---- micro-kernels ---------------------------------------------------------
 
-// 6 x 16 tile over K = taps * k: for each tap t, a[t * 6 + r] points at the
+// MR x 16 tile over K = taps * k: for each tap t, a[t * MR + r] points at the
 // k floats of row r for that tap (a plain GEMM has taps = 1; an indirect
 // convolution passes one pointer per filter tap and pixel). Rows >= mr repeat
 // a valid row. c: row 0 of the tile, rows ldc floats apart; only mr rows and
@@ -231,6 +248,7 @@ TFC_AVX2_FN inline void TileAvx2(size_t taps, size_t k, const float* const* a, c
     for (size_t i = 0; i < k; ++i) {
       const __m256 w0 = _mm256_loadu_ps(b);
       const __m256 w1 = _mm256_loadu_ps(b + 8);
+      _mm_prefetch(PrefetchAddress(b, kPrefetchAvx2), _MM_HINT_T0);
       b += kNR;
       __m256 x;
       x = _mm256_broadcast_ss(a0 + i);
@@ -393,20 +411,95 @@ TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t
 }
 #endif  // TFC_GEMM_X86
 
+// TFC_GEMM_NO_AVX512 (compile definition) leaves the AVX-512 kernel out, e.g.
+// to test the AVX2 one on a machine that has both.
+#if defined(__x86_64__) && !defined(TFC_GEMM_NO_AVX512)
+#define TFC_GEMM_AVX512 1
+#define TFC_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
+
+// AVX-512F usable: the CPU has it and the OS saves the opmask and ZMM state.
+inline bool HasAvx512F() {
+  unsigned eax, ebx, ecx, edx;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0), "c"(0));
+  if (eax < 7) return false;
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+  if (!(ecx & (1u << 27))) return false;  // OSXSAVE
+  unsigned xlo, xhi;
+  __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+  if ((xlo & 0xE6u) != 0xE6u) return false;  // SSE, AVX, opmask, ZMM state
+  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
+  return (ebx & (1u << 16)) != 0;  // AVX512F
+}
+
+// 8 x 16: one ZMM accumulator per row, the A values broadcast from memory.
+TFC_AVX512_FN inline void TileAvx512(size_t taps, size_t k, const float* const* a, const float* b,
+                                     const float* bias, float* c, size_t ldc, int mr, int nr,
+                                     float lo, float hi) {
+  __m512 c0 = _mm512_loadu_ps(bias);
+  __m512 c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  for (size_t t = 0; t < taps; ++t) {
+    const float* a0 = a[t * 8 + 0];
+    const float* a1 = a[t * 8 + 1];
+    const float* a2 = a[t * 8 + 2];
+    const float* a3 = a[t * 8 + 3];
+    const float* a4 = a[t * 8 + 4];
+    const float* a5 = a[t * 8 + 5];
+    const float* a6 = a[t * 8 + 6];
+    const float* a7 = a[t * 8 + 7];
+    for (size_t i = 0; i < k; ++i) {
+      const __m512 w = _mm512_loadu_ps(b);
+      _mm_prefetch(PrefetchAddress(b, kPrefetchAvx512), _MM_HINT_T0);
+      b += kNR;
+      c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[i]), w, c0);
+      c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[i]), w, c1);
+      c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[i]), w, c2);
+      c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[i]), w, c3);
+      c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[i]), w, c4);
+      c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[i]), w, c5);
+      c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[i]), w, c6);
+      c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[i]), w, c7);
+    }
+  }
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+  const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1u);
+  for (int r = 0; r < mr; ++r) {
+    // (maskz forms: GCC 12 warns about the plain ones' undefined passthrough)
+    const __m512 v = _mm512_maskz_min_ps(0xFFFF, _mm512_maskz_max_ps(0xFFFF, acc[r], vlo), vhi);
+    if (nr == kNR)
+      _mm512_storeu_ps(c + static_cast<size_t>(r) * ldc, v);
+    else
+      _mm512_mask_storeu_ps(c + static_cast<size_t>(r) * ldc, mask, v);
+  }
+}
+#else
+#define TFC_GEMM_AVX512 0
+#endif
+
 struct Kernels {
   TileFn tile;
   RowFn row;
+  int mr;  // rows per tile
 };
 
 inline const Kernels& SelectKernels() {
-#if TFC_GEMM_X86
-  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2}
-                                             : Kernels{TileGeneric, RowGeneric};
+#if TFC_GEMM_AVX512
+  static const Kernels k = (cpu::HasAvx2Fma() && HasAvx512F())
+                               ? Kernels{TileAvx512, RowAvx2, 8}
+                               : cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
+                                                   : Kernels{TileGeneric, RowGeneric, kMR};
+#elif TFC_GEMM_X86
+  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
+                                             : Kernels{TileGeneric, RowGeneric, kMR};
 #else
-  static const Kernels k = {TileGeneric, RowGeneric};
+  static const Kernels k = {TileGeneric, RowGeneric, kMR};
 #endif
   return k;
 }
+
+// Rows per micro-kernel tile on this CPU (the layout unit of indirection
+// tables).
+inline int TileRows() { return SelectKernels().mr; }
 
 // Bytes of B kept hot in L2 while a block of A rows sweeps it.
 constexpr size_t kL2BlockBytes = 192 * 1024;
@@ -424,11 +517,12 @@ inline void GemmRange(const PackedB& b, RowPtr&& row, size_t m0, size_t m1, size
   for (size_t pb = p0; pb < p1; pb += pblock) {
     const size_t pe = std::min(p1, pb + pblock);
     size_t m = m0;
+    const size_t tile_rows = static_cast<size_t>(kern.mr);
     while (m1 - m >= 2) {
-      const int mr = static_cast<int>(std::min<size_t>(kMR, m1 - m));
-      const float* a[kMR];
+      const int mr = static_cast<int>(std::min<size_t>(tile_rows, m1 - m));
+      const float* a[kMaxMR];
       for (int r = 0; r < mr; ++r) a[r] = row(m + static_cast<size_t>(r));
-      for (int r = mr; r < kMR; ++r) a[r] = a[mr - 1];
+      for (int r = mr; r < kern.mr; ++r) a[r] = a[mr - 1];
       float* crow = c + m * ldc;
       for (size_t p = pb; p < pe; ++p) {
         const int nr = static_cast<int>(std::min<size_t>(kNR, b.n - p * kNR));
@@ -451,9 +545,9 @@ inline void GemmRange(const PackedB& b, RowPtr&& row, size_t m0, size_t m1, size
 }
 
 // Indirect GEMM (convolution without im2col) for rows [m0, m1) x panels
-// [p0, p1): K = taps * k. ptrs: for each tile of 6 rows from m0 on, taps * 6
-// pointers ordered [tap][row], each to the k floats of that row's tap (rows
-// past m1 repeat a valid row).
+// [p0, p1): K = taps * k. ptrs: for each tile of TileRows() rows from m0 on,
+// taps * TileRows() pointers ordered [tap][row], each to the k floats of that
+// row's tap (rows past m1 repeat a valid row).
 inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const float* const* ptrs,
                               size_t m0, size_t m1, size_t p0, size_t p1, float* c, size_t ldc,
                               FloatRange act) {
@@ -464,8 +558,9 @@ inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const flo
   for (size_t pb = p0; pb < p1; pb += pblock) {
     const size_t pe = std::min(p1, pb + pblock);
     const float* const* tp = ptrs;
-    for (size_t m = m0; m < m1; m += kMR, tp += taps * kMR) {
-      const int mr = static_cast<int>(std::min<size_t>(kMR, m1 - m));
+    const size_t tile_rows = static_cast<size_t>(kern.mr);
+    for (size_t m = m0; m < m1; m += tile_rows, tp += taps * tile_rows) {
+      const int mr = static_cast<int>(std::min<size_t>(tile_rows, m1 - m));
       float* crow = c + m * ldc;
       for (size_t p = pb; p < pe; ++p) {
         const int nr = static_cast<int>(std::min<size_t>(kNR, b.n - p * kNR));
@@ -479,7 +574,8 @@ inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const flo
 // How to split an M x panels GEMM over T workers: returns true to split rows.
 inline bool SplitRows(size_t m, size_t panels, int threads) {
   const size_t t = static_cast<size_t>(threads);
-  const size_t mt = (m + kMR - 1) / kMR;
+  const size_t tr = static_cast<size_t>(TileRows());
+  const size_t mt = (m + tr - 1) / tr;
   if (m == 1) return false;
   // Imbalance (in units of 1/1000) of each split.
   auto imbalance = [t](size_t units) { return ((units + t - 1) / t) * t * 1000 / units; };
@@ -501,9 +597,10 @@ inline void Gemm(ThreadPool& pool, const PackedB& b, size_t m, RowPtr row, float
     return;
   }
   if (SplitRows(m, b.panels, threads)) {
-    const size_t mt = (m + kMR - 1) / kMR;
+    const size_t tr = static_cast<size_t>(TileRows());
+    const size_t mt = (m + tr - 1) / tr;
     pool.ParallelFor(static_cast<int64_t>(mt), 1, [&](int64_t t0, int64_t t1) {
-      GemmRange(b, row, static_cast<size_t>(t0) * kMR, std::min(m, static_cast<size_t>(t1) * kMR),
+      GemmRange(b, row, static_cast<size_t>(t0) * tr, std::min(m, static_cast<size_t>(t1) * tr),
                 0, b.panels, c, ldc, act);
     });
   } else {
