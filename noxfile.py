@@ -366,3 +366,29 @@ def lint(session: nox.Session) -> None:
                 session.error(f"{wheel.name} has no tflite_cffi/_ffi.py")
         session.run("python", "tools/gen_ffi.py", "--header", "csrc/include/tflite_cffi/c_api.h",
                     "--check", str(Path(tmp) / "tflite_cffi" / "_ffi.py"))
+
+
+@nox.session(python=NEWEST_PYTHON, venv_backend="venv", tags=["bench"])
+def bench(session: nox.Session) -> None:
+    """Benchmark the installed x86_64 wheel beside ai-edge-litert: build/bench/bench.{json,md,png}.
+
+    Arguments after -- go to tools/bench.py (e.g. -- --runs 50 --models mobilenet_v1_100_224_int8).
+    Not a default session: run it on a quiet machine; its numbers mean nothing under load.
+    """
+    wheel = _wheel(session, "x86_64")
+    session.install(str(wheel), "numpy", "matplotlib", "ai-edge-litert")
+    session.install("--force-reinstall", "--no-deps", str(wheel))
+    out = ROOT / "build" / "bench"
+    official_wheel = ""
+    with tempfile.TemporaryDirectory() as tmp:   # the official wheel itself, for its size
+        version = session.run("python", "-c", "import importlib.metadata as m; print(m.version('ai-edge-litert'))",
+                              silent=True).strip()
+        try:
+            session.run("python", "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                        "-d", tmp, f"ai-edge-litert=={version}", silent=True)
+            official_wheel = str(next(Path(tmp).glob("*.whl")))
+        except Exception as e:  # noqa: BLE001 - the size row is optional
+            session.warn(f"could not download the ai-edge-litert wheel for its size: {e}")
+        session.run("python", str(ROOT / "tools" / "bench.py"), "--out", str(out),
+                    "--official-wheel", official_wheel, *session.posargs,
+                    env={"TFLITE_CFFI_MODELS": str(MODELS), "PYTHONDONTWRITEBYTECODE": "1"})

@@ -18,6 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 import numpy as np
 
+from .benchmark import latency_stats, random_input
+
 PROG = "python -m tflite_cffi"
 
 
@@ -99,23 +101,6 @@ def model_operators(model: str) -> List[Tuple[int, int, str, int, bool]]:
     finally:
         ffi.release(handle)
     return out
-
-
-def _random_input(d: Dict[str, Any], rng: np.random.Generator) -> np.ndarray:
-    shape = tuple(int(x) for x in d["shape"])
-    dtype = np.dtype(d["dtype"])
-    if dtype.kind == "f":
-        return rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
-    if dtype.kind == "b":
-        return rng.integers(0, 2, size=shape).astype(dtype)
-    if dtype.kind in "iu":
-        if dtype.itemsize == 1:
-            info = np.iinfo(dtype)
-            return rng.integers(int(info.min), int(info.max) + 1, size=shape).astype(dtype)
-        return rng.integers(0, 10, size=shape).astype(dtype)   # e.g. token ids: stay small
-    if dtype.kind == "c":
-        return (rng.uniform(-1, 1, size=shape) + 1j * rng.uniform(-1, 1, size=shape)).astype(dtype)
-    raise CliError("input %s has type %s: pass it with --input" % (d["name"], dtype))
 
 
 def _summary(name: str, arr: np.ndarray) -> str:
@@ -249,7 +234,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
         else:
             rng = np.random.default_rng(args.seed)
             for d in interpreter.get_input_details():
-                interpreter.set_tensor(d["index"], _random_input(d, rng))
+                interpreter.set_tensor(d["index"], random_input(d, rng))
             print("inputs: random (seed %d)" % args.seed, file=out)
         start = time.perf_counter()
         interpreter.invoke()
@@ -267,24 +252,13 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def latency_stats(times_s: Sequence[float]) -> Dict[str, float]:
-    """mean/median/p90/p99/min/max in milliseconds."""
-    ms = np.asarray(times_s, dtype=np.float64) * 1e3
-    return {
-        "mean": float(ms.mean()),
-        "median": float(np.median(ms)),
-        "p90": float(np.percentile(ms, 90)),
-        "p99": float(np.percentile(ms, 99)),
-        "min": float(ms.min()),
-        "max": float(ms.max()),
-    }
-
-
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     if args.runs < 1:
         raise CliError("--runs must be >= 1")
     if args.warmup < 0:
         raise CliError("--warmup must be >= 0")
+    if args.compare:
+        return _bench_compare(args, out)
     interpreter = _open(args.model, args.threads)
     progress_enabled = not args.quiet
     with interpreter:
@@ -293,7 +267,7 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         alloc_ms = (time.perf_counter() - t0) * 1e3
         rng = np.random.default_rng(args.seed)
         for d in interpreter.get_input_details():
-            interpreter.set_tensor(d["index"], _random_input(d, rng))
+            interpreter.set_tensor(d["index"], random_input(d, rng))
         bar = _Progress(args.warmup, "warmup", sys.stderr, progress_enabled and args.warmup > 0)
         for i in range(args.warmup):
             interpreter.invoke()
@@ -322,6 +296,30 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
              stats["max"]), file=out)
     print("throughput: %.1f inferences/s" % (1e3 / stats["mean"] if stats["mean"] else 0.0),
           file=out)
+    return 0
+
+
+def _bench_compare(args: argparse.Namespace, out: TextIO) -> int:
+    from . import benchmark
+
+    official = benchmark.official_interpreter_class()
+    if official is None:
+        raise CliError("--compare needs the official runtime: pip install ai-edge-litert "
+                       "(x86_64, CPython >= 3.10) or tflite-runtime")
+    _open(args.model, args.threads).close()   # our clear error for unsupported ops, before timing
+    bar = _Progress(args.runs, "bench ", sys.stderr, not args.quiet)
+    row = benchmark.compare(args.model, threads=args.threads, runs=args.runs, warmup=args.warmup,
+                            seed=args.seed, official=official, progress=lambda i, n: bar.update(i))
+    bar.update(args.runs, force=True)
+    bar.close()
+    print("model: %s" % args.model, file=out)
+    print("threads: %s, warmup: %d, runs: %d (alternating invokes)"
+          % (args.threads if args.threads else "default", args.warmup, args.runs), file=out)
+    print("%-22s %10s %10s" % ("latency ms", "median", "p90"), file=out)
+    for name, key in (("tflite-cffi", "ours"), ("official (%s)" % official.__module__.split(".")[0], "official")):
+        print("%-22s %10.3f %10.3f" % (name, row[key]["median"], row[key]["p90"]), file=out)
+    print("%-22s %10.2f %10.2f" % ("ratio ours/official", row["ratio_median"], row["ratio_p90"]), file=out)
+    print("max output deviation: %.3g" % row["deviation"], file=out)
     return 0
 
 
@@ -402,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=None, help="kernel threads")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--compare", action="store_true",
+                   help="also run the official runtime (ai-edge-litert or tflite-runtime), invokes alternating")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("selftest", help="run the tiny model shipped in the package")

@@ -15,11 +15,10 @@ failed (not found, wrong architecture, not a TensorFlow Lite library...).
 
 from __future__ import annotations
 
-import ctypes.util
 import os
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Tuple, Type
+from typing import Any, Dict, Iterator, Optional, Tuple, Type
 
 try:
     from ._ffi import TFLITE_CFFI_VERSION, ffi
@@ -124,18 +123,22 @@ _lib_path: Optional[str] = None
 _has_cache: Dict[str, bool] = {}
 
 
-def _candidates() -> List[Tuple[str, str]]:
-    """(description, path or name for dlopen) in the order they are tried."""
+def _candidates() -> Iterator[Tuple[str, str]]:
+    """(description, path or name for dlopen) in the order they are tried; the system search (ldconfig,
+    slow) only runs when the packaged library did not load."""
     env = os.environ.get(ENV_VAR)
     if env:
-        return [("$%s" % ENV_VAR, env)]
-    found = [("packaged", os.path.join(_PACKAGE_DIR, name)) for name in _PACKAGED_NAMES]
+        yield ("$%s" % ENV_VAR, env)
+        return
+    for name in _PACKAGED_NAMES:
+        yield ("packaged", os.path.join(_PACKAGE_DIR, name))
+    import ctypes.util
+
     system = ctypes.util.find_library("tflite_cffi")
     if system:
-        found.append(("system", system))
+        yield ("system", system)
     else:
-        found.append(("system", "libtflite_cffi (ctypes.util.find_library found nothing)"))
-    return found
+        yield ("system", "libtflite_cffi (ctypes.util.find_library found nothing)")
 
 
 def _symbol_present(lib: Any, name: str) -> bool:

@@ -1,8 +1,44 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 
 namespace tfc {
+
+namespace {
+
+// How long a thread polls before it sleeps: longer than the gap between two ParallelFor calls of one
+// invoke (a few microseconds), short enough not to burn a core between invokes.
+constexpr auto kSpinTime = std::chrono::microseconds(100);
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+// Polls `done()` for up to kSpinTime; true when it became true.
+template <class Pred>
+bool SpinUntil(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      CpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+  }
+}
+
+// Chunk c of [0, n) split into `chunks` near-equal parts.
+inline void ChunkBounds(int64_t n, int chunks, int c, int64_t* begin, int64_t* end) {
+  *begin = n * c / chunks;
+  *end = n * (c + 1) / chunks;
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
   workers_.reserve(static_cast<size_t>(num_threads_ - 1));
@@ -12,17 +48,11 @@ ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads))
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-    ++generation_;
+    stop_.store(true, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
-}
-
-// Chunk c of [0, n) split into `chunks` near-equal parts.
-static inline void ChunkBounds(int64_t n, int chunks, int c, int64_t* begin, int64_t* end) {
-  *begin = n * c / chunks;
-  *end = n * (c + 1) / chunks;
 }
 
 void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
@@ -34,44 +64,48 @@ void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
     return;
   }
   {
+    // Every worker acknowledges every generation (those beyond `chunks` without work), so no worker can
+    // still be reading job_* when the next job is written.
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     job_n_ = n;
     job_chunks_ = chunks;
-    pending_ = chunks - 1;
-    ++generation_;
+    pending_.store(num_threads_ - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   int64_t b, e;
   ChunkBounds(n, chunks, 0, &b, &e);
   fn(b, e);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
+  auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!SpinUntil(all_done)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, all_done);
+  }
   job_ = nullptr;
 }
 
 void ThreadPool::WorkerLoop(int worker) {
   uint64_t seen = 0;
   for (;;) {
-    const RangeFn* job;
-    int64_t n;
-    int chunks;
-    {
+    auto has_news = [&] { return generation_.load(std::memory_order_acquire) != seen; };
+    if (!SpinUntil(has_news)) {
       std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      n = job_n_;
-      chunks = job_chunks_;
+      start_cv_.wait(lock, has_news);
     }
-    if (!job || worker >= chunks) continue;  // this job needs fewer threads
-    int64_t b, e;
-    ChunkBounds(n, chunks, worker, &b, &e);
-    (*job)(b, e);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_one();
+    if (stop_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const RangeFn* job = job_;
+    const int64_t n = job_n_;
+    const int chunks = job_chunks_;
+    if (job && worker < chunks) {
+      int64_t b, e;
+      ChunkBounds(n, chunks, worker, &b, &e);
+      (*job)(b, e);
+    }
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);  // the caller may be about to sleep: wake it under the lock
+      done_cv_.notify_one();
     }
   }
 }

@@ -1,6 +1,7 @@
 // A small fixed thread pool for data-parallel kernels.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -48,15 +49,18 @@ class ThreadPool {
 
   int num_threads_;
   std::vector<std::thread> workers_;
+  // Handing out a job: the caller writes job_* and pending_, then bumps generation_ (release). Workers and
+  // the caller first poll the atomics for a short while (a kernel's next ParallelFor usually comes within
+  // microseconds), then sleep on the condition variables; mu_ orders going to sleep against waking up.
   std::mutex mu_;
   std::condition_variable start_cv_;
   std::condition_variable done_cv_;
   const RangeFn* job_ = nullptr;
   int64_t job_n_ = 0;
   int job_chunks_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};  // workers yet to acknowledge the current generation (every worker counts)
+  std::atomic<bool> stop_{false};
 };
 
 }  // namespace tfc

@@ -1,0 +1,310 @@
+"""The benchmark suite: tflite-cffi beside the official runtime (ai-edge-litert, XNNPACK), in one run.
+
+    python tools/bench.py [--out build/bench] [--runs 30] [--threads 1,2] [--models a,b] [--official-wheel W]
+
+`nox -s bench` runs it with the x86_64 wheel installed. For every zoo model of SUITE (float32 and int8) and
+every thread count: median and p90 of `--runs` alternating invokes after a warm-up (tflite_cffi.benchmark),
+on the model's reference input, and whether the outputs still match the official runtime's within the
+zoo's tolerance. Then cold start (import + load + allocate + first invoke, each in a fresh process; numpy is
+imported before the clock starts, as both runtimes need it) and peak RSS of those processes, and the sizes
+of the wheels and of the installed packages. Writes bench.json, bench.md and bench.png into --out, and
+states the ratio ours/official for each row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = Path(os.environ.get("TFLITE_CFFI_MODELS") or ROOT.parent / "shared" / "models")
+
+# The issue's models first, then the small ones.
+SUITE = ["mobilenet_v1_100_224", "mobilenet_v2_100_224", "yolo_mnv1_025_224", "unet_small_128",
+         "mobilenet_v1_025_128", "kws_conv1d", "mlp_64", "text_gru_unrolled", "text_lstm_fused"]
+VARIANTS = ["float32", "int8"]
+COLD_MODELS = ["mobilenet_v1_100_224_float32", "mobilenet_v1_100_224_int8", "mobilenet_v2_100_224_float32"]
+
+# Run in a fresh process: cold start and peak RSS of one runtime on one model.
+COLD_SCRIPT = r"""
+import json, resource, sys, time
+import numpy as np
+runtime, model = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+if runtime == "baseline":
+    cold = None
+else:
+    if runtime == "ours":
+        from tflite_cffi import Interpreter
+    else:
+        from ai_edge_litert.interpreter import Interpreter
+    it = Interpreter(model_path=model, num_threads=1)
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+    it.invoke()
+    cold = (time.perf_counter() - t0) * 1e3
+    for _ in range(5):
+        it.invoke()
+print(json.dumps({"cold_ms": cold, "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def _manifest() -> dict:
+    return {m["file"][: -len(".tflite")]: m for m in json.loads((MODELS / "manifest.json").read_text())["models"]}
+
+
+def _ref_inputs(stem: str) -> list:
+    folder = MODELS / "refs" / stem
+    return [np.load(p) for p in sorted(folder.glob("input_*.npy"), key=lambda p: int(p.stem.split("_")[1]))]
+
+
+def _allowed(model: dict, official_outputs: list) -> list:
+    """Per output: allowed |ours - official| (the zoo's tolerance: the official runtime's own kernels vs
+    XNNPACK, in LSB for quantized outputs, 10x that or 1e-5 of the range for floats)."""
+    out = []
+    for dev, ref in zip(model["reference"]["dev_vs_builtin_no_xnnpack"], official_outputs):
+        if "max_abs_lsb" in dev:
+            out.append(float(dev["max_abs_lsb"]))
+        elif "mismatches" in dev:
+            out.append(0.0)
+        else:
+            rng = float(ref.max() - ref.min()) if ref.size else 0.0
+            out.append(max(1e-5 * rng, 10.0 * float(dev.get("max_abs", 0.0))))
+    return out
+
+
+def _latency_rows(names: list, threads: list, runs: int, warmup: int, log) -> list:
+    from tflite_cffi import benchmark
+
+    manifest = _manifest()
+    official = benchmark.official_interpreter_class()
+    rows = []
+    for stem in names:
+        model = manifest.get(stem)
+        if model is None:
+            log(f"{stem}: not in the zoo, skipped")
+            continue
+        for t in threads:
+            row = {"model": model["family"], "variant": model["variant"], "threads": t}
+            try:
+                r = benchmark.compare(str(MODELS / model["file"]), threads=t, runs=runs, warmup=warmup,
+                                      inputs=_ref_inputs(stem), official=official)
+            except Exception as e:  # noqa: BLE001 - an unsupported model is a row, not the end of the run
+                row["error"] = f"{type(e).__name__}: {str(e).splitlines()[0][:160]}"
+                log(f"{stem} x{t}: {row['error']}")
+                rows.append(row)
+                continue
+            row.update(ours=r["ours"], official=r["official"], ratio_median=r["ratio_median"],
+                       ratio_p90=r["ratio_p90"])
+            if r["outputs_official"] is not None:
+                allowed = _allowed(model, r["outputs_official"])
+                devs = [benchmark.deviation([a], [b]) for a, b in zip(r["outputs_ours"], r["outputs_official"])]
+                row["deviation"] = max(devs) if devs else 0.0
+                row["match"] = all(d <= a for d, a in zip(devs, allowed))
+            log(f"{stem} x{t}: ours {r['ours']['median']:.3f} ms, official "
+                f"{r['official']['median'] if r['official'] else float('nan'):.3f} ms, "
+                f"ratio {row.get('ratio_median') or float('nan'):.2f}, match {row.get('match')}")
+            rows.append(row)
+    return rows
+
+
+def _fresh(runtime: str, model: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, runtime, model], capture_output=True,
+                         text=True, timeout=300)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _cold_rows(names: list, repeat: int, log) -> list:
+    rows = []
+    baseline = statistics.median(_fresh("baseline", "-")["peak_rss_kb"] for _ in range(3))
+    for stem in names:
+        path = str(MODELS / f"{stem}.tflite")
+        samples = {"ours": [], "official": []}
+        error = None
+        for _ in range(repeat):   # alternate the two runtimes
+            for runtime in samples:
+                try:
+                    samples[runtime].append(_fresh(runtime, path))
+                except Exception as e:  # noqa: BLE001
+                    error = f"{runtime}: {e}"
+        row = {"model": stem, "baseline_rss_kb": baseline}
+        if error:
+            row["error"] = error
+        for runtime, got in samples.items():
+            if got:
+                row[runtime] = {"cold_ms": statistics.median(s["cold_ms"] for s in got),
+                                "peak_rss_kb": statistics.median(s["peak_rss_kb"] for s in got)}
+        if "ours" in row and "official" in row:
+            row["ratio_cold"] = row["ours"]["cold_ms"] / row["official"]["cold_ms"]
+            row["ratio_rss"] = row["ours"]["peak_rss_kb"] / row["official"]["peak_rss_kb"]
+            over = [row[r]["peak_rss_kb"] - baseline for r in ("ours", "official")]
+            row["ratio_rss_over_baseline"] = over[0] / over[1] if over[1] > 0 else None
+        log(f"cold {stem}: {json.dumps({k: v for k, v in row.items() if k != 'model'})}")
+        rows.append(row)
+    return rows
+
+
+def _dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _sizes(official_wheel: str) -> dict:
+    import tflite_cffi
+
+    sizes = {"wheels": {}, "installed": {}}
+    for wheel in sorted((ROOT / "dist").glob("*/*.whl")):
+        sizes["wheels"][f"tflite-cffi {wheel.parent.name}"] = {"file": wheel.name, "bytes": wheel.stat().st_size}
+    sizes["installed"]["tflite-cffi"] = _dir_bytes(Path(tflite_cffi.__file__).parent)
+    try:
+        import ai_edge_litert
+
+        sizes["installed"]["ai-edge-litert"] = _dir_bytes(Path(ai_edge_litert.__file__).parent)
+    except ImportError:
+        pass
+    if official_wheel and Path(official_wheel).is_file():
+        with zipfile.ZipFile(official_wheel) as z:
+            z.testzip()
+        sizes["wheels"]["ai-edge-litert x86_64"] = {"file": Path(official_wheel).name,
+                                                    "bytes": Path(official_wheel).stat().st_size}
+    return sizes
+
+
+def _machine() -> dict:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in ("tflite_cffi", "ai_edge_litert", "numpy"):
+        try:
+            mod = __import__(name)
+            versions[name] = getattr(mod, "__version__", "?")
+        except ImportError:
+            versions[name] = None
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "loadavg_at_start": os.getloadavg(), "versions": versions,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+
+def _fmt(x, spec=".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def write_markdown(result: dict, path: Path) -> None:
+    m = result["machine"]
+    lines = [f"# tflite-cffi vs ai-edge-litert ({m['date']})", "",
+             f"{m['cpu']}, {m['cores']} cores, Python {m['python']}, load average at start "
+             f"{', '.join(f'{x:.2f}' for x in m['loadavg_at_start'])}; {result['runs']} alternating invokes "
+             "per row after warm-up; official runtime with its default XNNPACK delegate. Ratio = ours / official "
+             "(below 1: we are faster).", "",
+             "## Latency (ms)", "",
+             "| model | variant | threads | ours median | ours p90 | official median | official p90 "
+             "| ratio median | ratio p90 | outputs match |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in result["latency"]:
+        if "error" in r:
+            lines.append(f"| {r['model']} | {r['variant']} | {r['threads']} | error: {r['error']} |||||||")
+            continue
+        o, t = r["ours"], r["official"] or {}
+        lines.append(f"| {r['model']} | {r['variant']} | {r['threads']} | {o['median']:.3f} | {o['p90']:.3f} | "
+                     f"{_fmt(t.get('median'), '.3f')} | {_fmt(t.get('p90'), '.3f')} | {_fmt(r['ratio_median'])} | "
+                     f"{_fmt(r['ratio_p90'])} | {r.get('match', '-')} |")
+    lines += ["", "## Cold start and memory (fresh process each, median)", "",
+              "| model | ours cold ms | official cold ms | ratio | ours peak RSS MiB | official peak RSS MiB | ratio "
+              "| ratio above numpy-only baseline |", "|---|---|---|---|---|---|---|---|"]
+    for r in result["cold"]:
+        o, t = r.get("ours", {}), r.get("official", {})
+        mib = (lambda kb: None if kb is None else kb / 1024)
+        lines.append(f"| {r['model']} | {_fmt(o.get('cold_ms'), '.1f')} | {_fmt(t.get('cold_ms'), '.1f')} | "
+                     f"{_fmt(r.get('ratio_cold'))} | {_fmt(mib(o.get('peak_rss_kb')), '.1f')} | "
+                     f"{_fmt(mib(t.get('peak_rss_kb')), '.1f')} | {_fmt(r.get('ratio_rss'))} | "
+                     f"{_fmt(r.get('ratio_rss_over_baseline'))} |")
+    if result["cold"]:
+        lines.append(f"\nnumpy-only Python process: {result['cold'][0]['baseline_rss_kb'] / 1024:.1f} MiB peak RSS.")
+    lines += ["", "## Sizes", "", "| what | bytes |", "|---|---|"]
+    for name, w in result["sizes"]["wheels"].items():
+        lines.append(f"| wheel {name} ({w['file']}) | {w['bytes']:,} |")
+    for name, b in result["sizes"]["installed"].items():
+        lines.append(f"| installed package {name} | {b:,} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_chart(result: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = [r for r in result["latency"] if r.get("ratio_median") is not None]
+    labels = list(dict.fromkeys(f"{r['model']}\n{r['variant']}" for r in rows))  # in suite order
+    threads = sorted({r["threads"] for r in rows})
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels)), 4.5))
+    width = 0.8 / max(1, len(threads))
+    for k, t in enumerate(threads):
+        vals = []
+        for label in labels:
+            match = [r["ratio_median"] for r in rows if f"{r['model']}\n{r['variant']}" == label and r["threads"] == t]
+            vals.append(match[0] if match else 0.0)
+        ax.bar([i + k * width for i in range(len(labels))], vals, width, label=f"{t} thread{'s' if t > 1 else ''}")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([i + width * (len(threads) - 1) / 2 for i in range(len(labels))])
+    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_ylabel("latency ours / official (median)")
+    ax.set_title("tflite-cffi vs ai-edge-litert (XNNPACK): below 1 = faster")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--models", default="", help="comma-separated zoo stems (default: SUITE x float32,int8)")
+    p.add_argument("--cold-repeat", type=int, default=5)
+    p.add_argument("--official-wheel", default="", help="the official runtime's wheel file, for its size")
+    args = p.parse_args(argv)
+    if not (MODELS / "manifest.json").is_file():
+        sys.exit(f"bench: model zoo not found at {MODELS} (set TFLITE_CFFI_MODELS)")
+    log = (lambda msg: print(f"bench: {msg}", flush=True))
+    names = [s for s in args.models.split(",") if s] or [f"{m}_{v}" for m in SUITE for v in VARIANTS]
+    threads = [int(t) for t in args.threads.split(",") if t]
+    result = {"machine": _machine(), "runs": args.runs, "warmup": args.warmup}
+    result["latency"] = _latency_rows(names, threads, args.runs, args.warmup, log)
+    cold = [s for s in COLD_MODELS if not args.models or s in names]
+    result["cold"] = _cold_rows(cold, args.cold_repeat, log)
+    result["sizes"] = _sizes(args.official_wheel)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(result, indent=1))
+    write_markdown(result, args.out / "bench.md")
+    charted = write_chart(result, args.out / "bench.png")
+    log(f"wrote {args.out / 'bench.json'}, {args.out / 'bench.md'}"
+        + (f", {args.out / 'bench.png'}" if charted else " (no chart: matplotlib is not installed)"))
+    print((args.out / "bench.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
