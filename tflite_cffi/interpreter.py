@@ -191,6 +191,8 @@ class Interpreter:
         after ``invoke()`` (no memory sharing between them).
       experimental_disable_delegate_clustering,
       experimental_default_delegate_latest_features: accepted and ignored.
+      experimental_arena_limit: (tflite-cffi) refuse, at allocate_tensors(), an arena of
+        more than this many bytes (None or 0: no limit).
 
     Raises:
       ValueError: the model cannot be read or uses operators this library lacks,
@@ -214,6 +216,11 @@ class Interpreter:
         if unknown:
             raise TypeError("Interpreter() got unexpected keyword argument(s): %s"
                             % ", ".join(unknown))
+        arena_limit = experimental_options.get("experimental_arena_limit")
+        if arena_limit is not None and (not isinstance(arena_limit, int) or isinstance(arena_limit, bool)
+                                        or arena_limit < 0):
+            raise ValueError("experimental_arena_limit must be a number of bytes >= 0 (or None), got %r"
+                             % (arena_limit,))
         name = getattr(experimental_op_resolver_type, "name", None)
         if not isinstance(experimental_op_resolver_type, enum.Enum) \
                 or name not in OpResolverType.__members__:
@@ -273,6 +280,11 @@ class Interpreter:
             if experimental_preserve_all_tensors and \
                     _lib.has("TfLiteCffiInterpreterOptionsSetPreserveAllTensors"):
                 lib.TfLiteCffiInterpreterOptionsSetPreserveAllTensors(options, True)
+            if arena_limit:
+                if not _lib.has("TfLiteCffiInterpreterOptionsSetArenaLimit"):
+                    raise ValueError("experimental_arena_limit needs the tflite-cffi library (%s lacks it)"
+                                     % _lib.library_path())
+                lib.TfLiteCffiInterpreterOptionsSetArenaLimit(options, arena_limit)
             interp_ptr = lib.TfLiteInterpreterCreate(model, options)
         finally:
             lib.TfLiteInterpreterOptionsDelete(options)

@@ -89,7 +89,8 @@ TfLiteStatus Interpreter::PlanAndBind() {
   }
   if (options_.arena_limit && total > options_.arena_limit) {
     for (auto& g : subgraphs_) g->Invalidate();
-    return Fail(kTfLiteError, "the model needs an arena of %zu bytes, over the limit of %zu bytes", total,
+    return Fail(kTfLiteError, "the model needs an arena of %zu bytes, over the limit of %zu bytes set in the "
+                "interpreter options (raise or remove the arena limit)", total,
                 options_.arena_limit);
   }
   if (!arena_.Reserve(total)) {

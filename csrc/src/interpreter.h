@@ -60,6 +60,7 @@ class Interpreter {
   const std::string& last_error() const { return last_error_; }
   void ClearError() { last_error_.clear(); }
   TfLiteStatus Fail(TfLiteStatus status, const char* format, ...) __attribute__((format(printf, 3, 4)));
+  const InterpreterOptions& options() const { return options_; }
   TfLiteStatus FailV(TfLiteStatus status, const char* prefix, const char* format, va_list args);
 
  private:

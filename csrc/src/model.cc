@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "tensor.h"
@@ -234,6 +236,10 @@ bool Model::Verify(std::string* error) {
       return false;
     }
     const uint32_t num_tensors = g->tensors() ? g->tensors()->size() : 0;
+    // Who may write each tensor: nobody for constants and subgraph inputs, one operator otherwise (a tensor
+    // written twice, or a constant overwritten, would let a kernel write past what the planner gave it).
+    enum : uint8_t { kFree = 0, kConstant, kGraphInput, kWritten };
+    std::vector<uint8_t> writer(num_tensors, kFree);
     for (uint32_t t = 0; t < num_tensors; ++t) {
       const fb::Tensor* tensor = g->tensors()->Get(t);
       if (!tensor) {
@@ -270,6 +276,7 @@ bool Model::Verify(std::string* error) {
       }
       size_t data_size = 0;
       const uint8_t* data = num_buffers ? BufferData(tensor->buffer(), &data_size) : nullptr;
+      if (data) writer[t] = kConstant;
       if (data && elem != 0 && !tensor->sparsity() && data_size != bytes) {
         *error = Format("subgraph %u: tensor %u ('%s') holds %zu bytes of data, its shape needs %zu", s, t,
                         tensor->name() ? tensor->name()->c_str() : "", data_size, bytes);
@@ -302,6 +309,11 @@ bool Model::Verify(std::string* error) {
     };
     if (!check_indices(g->inputs(), "an input", false) || !check_indices(g->outputs(), "an output", false))
       return false;
+    if (g->inputs()) {
+      for (int32_t idx : *g->inputs()) {
+        if (writer[idx] == kFree) writer[idx] = kGraphInput;
+      }
+    }
     const uint32_t num_ops = g->operators() ? g->operators()->size() : 0;
     for (uint32_t o = 0; o < num_ops; ++o) {
       const fb::Operator* op = g->operators()->Get(o);
@@ -319,6 +331,22 @@ bool Model::Verify(std::string* error) {
       if (!check_indices(op->inputs(), what, true) || !check_indices(op->outputs(), what, true) ||
           !check_indices(op->intermediates(), what, true))
         return false;
+      if (op->outputs()) {
+        for (int32_t idx : *op->outputs()) {
+          if (idx < 0) continue;
+          static const char* const kWhy[] = {"", "a constant", "an input of the subgraph",
+                                             "also the output of an earlier operator"};
+          if (writer[idx] != kFree) {
+            *error = Format("subgraph %u: operator %u writes tensor %d, which is %s", s, o, idx, kWhy[writer[idx]]);
+            return false;
+          }
+          if (op->inputs() && std::find(op->inputs()->begin(), op->inputs()->end(), idx) != op->inputs()->end()) {
+            *error = Format("subgraph %u: operator %u reads and writes tensor %d", s, o, idx);
+            return false;
+          }
+          writer[idx] = kWritten;
+        }
+      }
     }
   }
   if (const auto* sigs = m->signature_defs()) {

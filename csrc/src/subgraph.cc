@@ -159,6 +159,31 @@ TfLiteStatus Subgraph::SetShape(TfLiteTensor& t, const std::vector<int32_t>& dim
   return interpreter_->Fail(kTfLiteError, "internal error: shape set outside Prepare/Eval");
 }
 
+// With an arena limit set, no single tensor may need more than the limit: checked for a node's inputs
+// before its Prepare (kernels size weights packing and padding buffers from them) and for its outputs and
+// scratch after it, so a hostile shape fails fast instead of making Prepare allocate gigabytes first.
+TfLiteStatus Subgraph::CheckSizeLimit(const Node& n, size_t index, bool outputs) {
+  const size_t limit = interpreter_->options().arena_limit;
+  if (!limit) return kTfLiteOk;
+  for (int idx : outputs ? n.outputs : n.inputs) {
+    const TfLiteTensor* t = tensor(idx);
+    if (t && t->storage != Storage::kConstant && t->bytes > limit)
+      return interpreter_->Fail(kTfLiteError,
+                                "%s (node %zu): tensor '%s' needs %zu bytes, over the arena limit of %zu bytes set "
+                                "in the interpreter options (raise or remove the limit)",
+                                n.name.c_str(), index, t->name.c_str(), t->bytes, limit);
+  }
+  if (outputs) {
+    for (size_t bytes : n.scratch_bytes) {
+      if (bytes > limit)
+        return interpreter_->Fail(kTfLiteError,
+                                  "%s (node %zu) needs %zu bytes of scratch memory, over the arena limit of %zu "
+                                  "bytes set in the interpreter options", n.name.c_str(), index, bytes, limit);
+    }
+  }
+  return kTfLiteOk;
+}
+
 TfLiteStatus Subgraph::Prepare() {
   prepared_ = false;
   bound_ = false;
@@ -215,7 +240,9 @@ TfLiteStatus Subgraph::Prepare() {
       continue;
     }
     OpContext ctx(this, &n, static_cast<int>(i));
-    TfLiteStatus s = n.kernel->Prepare(ctx);
+    TfLiteStatus s = CheckSizeLimit(n, i, false);
+    if (s == kTfLiteOk) s = n.kernel->Prepare(ctx);
+    if (s == kTfLiteOk) s = CheckSizeLimit(n, i, true);
     if (s != kTfLiteOk) {
       phase_ = Phase::kIdle;
       if (interpreter_->last_error().empty())
@@ -309,7 +336,9 @@ TfLiteStatus Subgraph::Invoke() {
       phase_ = Phase::kPrepareDynamic;
       n.scratch_bytes.clear();
       n.heap_scratch.clear();
-      TfLiteStatus s = n.kernel->Prepare(ctx);
+      TfLiteStatus s = CheckSizeLimit(n, i, false);
+      if (s == kTfLiteOk) s = n.kernel->Prepare(ctx);
+      if (s == kTfLiteOk) s = CheckSizeLimit(n, i, true);
       if (s != kTfLiteOk) {
         phase_ = Phase::kIdle;
         return s;

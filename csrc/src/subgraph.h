@@ -60,6 +60,7 @@ class Subgraph {
   TfLiteStatus ResizeInput(int tensor_index, const std::vector<int32_t>& dims);
   // Runs every kernel's Prepare in order: shapes, weights, scratch needs.
   TfLiteStatus Prepare();
+  TfLiteStatus CheckSizeLimit(const Node& n, size_t index, bool outputs);
   bool prepared() const { return prepared_; }
   void Invalidate() { prepared_ = false; bound_ = false; }
   // Lays out this subgraph's arena tensors and scratch; returns the bytes of
