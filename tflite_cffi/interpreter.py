@@ -22,9 +22,11 @@ memory at once; a live ``SignatureRunner`` does not block ``allocate_tensors``.
 from __future__ import annotations
 
 import enum
+import functools
 import gc
 import operator
 import os
+import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -44,6 +46,16 @@ class OpResolverType(enum.Enum):
     BUILTIN = 1
     BUILTIN_REF = 2
     BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Runs the method under the interpreter's lock: calls from several threads take turns (the C calls
+    release the GIL, so without it one thread could reallocate tensors under another's invoke())."""
+    @functools.wraps(method)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
 
 
 def load_delegate(library: Any, options: Optional[Dict[str, Any]] = None) -> Any:
@@ -210,6 +222,7 @@ class Interpreter:
                  experimental_disable_delegate_clustering: bool = False,
                  experimental_default_delegate_latest_features: bool = False,
                  **experimental_options: Any) -> None:
+        self._lock = threading.RLock()
         self._native: Optional[_Native] = None
         self._signature_runners: Dict[str, _RunnerHandle] = {}
         unknown = sorted(k for k in experimental_options if not k.startswith("experimental_"))
@@ -589,6 +602,7 @@ class Interpreter:
 
     # ------------------------------------------------------------------ public API
 
+    @_serialized
     def allocate_tensors(self) -> None:
         """Plans memory and prepares the kernels; needed before invoke() and
         after every resize_tensor_input()."""
@@ -597,6 +611,7 @@ class Interpreter:
         status = self._lib.TfLiteInterpreterAllocateTensors(handle)
         _lib.check_status(status, handle, "allocate_tensors()")
 
+    @_serialized
     def invoke(self) -> None:
         """Runs the model on the inputs set. Releases the GIL while it runs.
 
@@ -638,6 +653,7 @@ class Interpreter:
                 pass
         return details
 
+    @_serialized
     def set_tensor(self, tensor_index: int, value: Any) -> None:
         """Copies `value` (a numpy array of exactly the tensor's dtype and shape)
         into the tensor. Use tensor() to write in place without a copy.
@@ -648,6 +664,7 @@ class Interpreter:
         tensor_index = _as_index(tensor_index, "tensor_index")
         self._write_tensor(self._tensor_ptr(tensor_index), tensor_index, value)
 
+    @_serialized
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> np.ndarray:
         """A copy of the tensor's value."""
         tensor_index = _as_index(tensor_index, "tensor_index")
@@ -695,6 +712,7 @@ class Interpreter:
         native.views.add(base)
         return np.asarray(base)
 
+    @_serialized
     def resize_tensor_input(self, input_index: int, tensor_size: Any, strict: bool = False) -> None:
         """Changes the shape of an input; call allocate_tensors() afterwards.
 
@@ -768,6 +786,7 @@ class Interpreter:
             signature_key = next(iter(self._signature_defs))
         return SignatureRunner(interpreter=self, signature_key=signature_key)
 
+    @_serialized
     def reset_all_variables(self) -> None:
         """Resets every variable tensor (recurrent state) to its initial value."""
         handle = self._handle()
@@ -779,6 +798,7 @@ class Interpreter:
         self._handle()
         return self._num_subgraphs()
 
+    @_serialized
     def close(self) -> None:
         """Frees the native interpreter now (also done when garbage-collected).
 
@@ -835,6 +855,10 @@ class SignatureRunner:
 
     def __call__(self, **kwargs: Any) -> Dict[str, np.ndarray]:
         """Runs the signature on the named inputs; returns the named outputs (copies)."""
+        with self._interpreter._lock:
+            return self._call(kwargs)
+
+    def _call(self, kwargs: Dict[str, Any]) -> Dict[str, np.ndarray]:
         it = self._interpreter
         ptr = self._ptr()
         lib = it._lib

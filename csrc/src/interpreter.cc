@@ -66,12 +66,14 @@ TfLiteStatus Interpreter::Fail(TfLiteStatus status, const char* format, ...) {
 }
 
 TfLiteStatus Interpreter::ResizeInput(int index, int tensor_index, const std::vector<int32_t>& dims) {
+  std::lock_guard<std::mutex> lock(call_mu_);
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
   return g->ResizeInput(tensor_index, dims);
 }
 
 TfLiteStatus Interpreter::AllocateTensors(int index) {
+  std::lock_guard<std::mutex> lock(call_mu_);
   ClearError();
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
@@ -109,6 +111,7 @@ TfLiteStatus Interpreter::PlanAndBind() {
 }
 
 TfLiteStatus Interpreter::Invoke(int index) {
+  std::lock_guard<std::mutex> lock(call_mu_);
   ClearError();
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
@@ -116,6 +119,7 @@ TfLiteStatus Interpreter::Invoke(int index) {
 }
 
 void Interpreter::ResetVariables() {
+  std::lock_guard<std::mutex> lock(call_mu_);
   for (auto& g : subgraphs_) g->ResetVariables();
 }
 

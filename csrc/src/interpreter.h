@@ -4,6 +4,7 @@
 
 #include <cstdarg>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ class Interpreter {
 
   std::shared_ptr<Model> model_;
   InterpreterOptions options_;
+  // Serializes ResizeInput / AllocateTensors / Invoke / ResetVariables: a second thread calling one of
+  // them waits for the first (the arena may be replaced underneath a running Invoke otherwise).
+  std::mutex call_mu_;
   std::vector<std::unique_ptr<Subgraph>> subgraphs_;
   std::vector<SignatureInfo> signatures_;
   std::unique_ptr<ThreadPool> pool_;
