@@ -392,3 +392,45 @@ def bench(session: nox.Session) -> None:
         session.run("python", str(ROOT / "tools" / "bench.py"), "--out", str(out),
                     "--official-wheel", official_wheel, *session.posargs,
                     env={"TFLITE_CFFI_MODELS": str(MODELS), "PYTHONDONTWRITEBYTECODE": "1"})
+
+
+def _sanitizer_runtime(name: str) -> str:
+    """Path of the host GCC's sanitizer runtime (libasan.so, libtsan.so) for LD_PRELOAD."""
+    out = subprocess.run(["gcc", f"-print-file-name=lib{name}.so"], capture_output=True, text=True)
+    path = out.stdout.strip()
+    if out.returncode != 0 or not os.path.isabs(path):
+        raise RuntimeError(f"gcc does not know lib{name}.so: apt-get install gcc (with its sanitizer runtimes)")
+    return path
+
+
+SANITIZE_RUNS = {   # session suffix -> (sanitizers, runtime to preload, default pytest selection)
+    "address": ("address,undefined", "asan", ["-ra", "-m", "not oracle", "."]),
+    "thread": ("thread", "tsan", ["-ra", "test_threads.py", "test_api.py", "test_zoo.py", "-k",
+                                  "not oracle and not official"]),
+}
+
+for _suffix, (_sanitizers, _runtime, _selection) in SANITIZE_RUNS.items():
+
+    def sanitize(session: nox.Session, sanitizers: str = _sanitizers, runtime: str = _runtime,
+                 selection: list = _selection) -> None:
+        session.run(sys.executable, "-m", "invoke", "build", "--sanitize", sanitizers, external=True)
+        label = "x86_64-sanitize-" + sanitizers.replace(",", "-")
+        wheels = sorted((DIST / label).glob("*.whl"))
+        if not wheels:
+            session.error(f"`invoke build --sanitize {sanitizers}` left no wheel in dist/{label}/")
+        session.install(str(wheels[-1]), *TEST_REQUIREMENTS)
+        session.install("--force-reinstall", "--no-deps", str(wheels[-1]))
+        env = dict(_pytest_env("x86_64"))
+        env["LD_PRELOAD"] = _sanitizer_runtime(runtime)
+        # Python itself is not built for LeakSanitizer (its arenas look leaked at exit): leaks of the
+        # library are checked by `invoke fuzz` (LSan on) instead. UBSan findings stop the run.
+        env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
+        env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+        env["TSAN_OPTIONS"] = "halt_on_error=1:second_deadlock_stack=1"
+        with session.chdir(TESTS):
+            session.run("pytest", *PYTEST_FIXED, *(session.posargs or selection), env=env)
+
+    sanitize.__doc__ = (f"The test suite against the {_sanitizers} build of the library (host gcc, "
+                        f"`invoke build --sanitize {_sanitizers}`), lib{_runtime} preloaded.")
+    nox.session(name=f"sanitize-{_suffix}", python=NEWEST_PYTHON, venv_backend="venv",
+                tags=["sanitize"])(sanitize)

@@ -437,6 +437,70 @@ def _runtime(sanitize: str) -> str:
     return "tsan" if "thread" in sanitize else "asan" if "address" in sanitize else "ubsan"
 
 
+FUZZ_SEED_MAX_BYTES = 2_000_000   # zoo models up to this size seed the corpus (bigger ones slow every run)
+
+
+def _fuzz_seed(corpus: Path) -> int:
+    """Copies the seed models (op goldens, small zoo models, the selftest model) into `corpus` once."""
+    corpus.mkdir(parents=True, exist_ok=True)
+    models = Path(os.environ.get("TFLITE_CFFI_MODELS") or ROOT.parent / "shared" / "models")
+    seeds = sorted((ROOT / "tests" / "data" / "ops").glob("*.tflite")) + [PKG / "data" / "selftest.tflite"]
+    seeds += sorted(p for p in models.glob("*.tflite") if p.stat().st_size <= FUZZ_SEED_MAX_BYTES)
+    added = 0
+    for p in seeds:
+        dst = corpus / f"seed-{p.name}"
+        if not dst.exists():
+            shutil.copyfile(p, dst)
+            added += 1
+    return added
+
+
+@task(help={
+    "seconds": "how long libFuzzer runs (default 60; the robustness issue asks for 1800)",
+    "replay": "run only the given files or directory once (a crash, or the corpus) instead of fuzzing",
+    "jobs": "parallel fuzzing processes (default 1)",
+})
+def fuzz(c, seconds=60, replay="", jobs=1):
+    """libFuzzer on the C API (csrc/tools/fuzz_c_api.cc) with ASan + UBSan, in build/fuzz/.
+
+    Needs clang with libFuzzer (Debian: apt-get install clang). The corpus, build/fuzz/corpus/, starts
+    from the op goldens and the small zoo models and grows between runs; crashes are written to
+    build/fuzz/crash-*. Replay one: `invoke fuzz --replay build/fuzz/crash-...`.
+    """
+    for tool in ("clang", "clang++"):
+        if not _which(tool):
+            raise Exit(f"invoke fuzz needs {tool} with libFuzzer: apt-get install clang (Debian/Ubuntu)", code=1)
+    _require(wheel=False)
+    out = BUILD / "fuzz"
+    env = _tool_env()
+    with _locked("fuzz"):
+        _stage("configure build/fuzz (clang, address,undefined, libFuzzer)")
+        _run(c, ["cmake", "-S", str(ROOT), "-B", str(out), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                 "-DCMAKE_C_COMPILER=clang", "-DCMAKE_CXX_COMPILER=clang++", "-DTFC_SANITIZE=address,undefined",
+                 "-DTFC_BUILD_FUZZER=ON", "-DTFC_BUILD_SELFTEST=OFF", f"-DPython_EXECUTABLE={sys.executable}"],
+             env, "cmake configure")
+        _stage("build tflite_cffi_fuzz")
+        _run(c, ["cmake", "--build", str(out), "--target", "tflite_cffi_fuzz"], env, "the fuzz build")
+        corpus = out / "corpus"
+        added = _fuzz_seed(corpus)
+        run_env = {**env, "ASAN_OPTIONS": "detect_leaks=1:allocator_may_return_null=1",
+                   "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+        binary = str(out / "tflite_cffi_fuzz")
+        if replay:
+            target = Path(replay)
+            files = sorted(target.iterdir()) if target.is_dir() else [target]
+            _stage(f"replay {len(files)} file(s)")
+            _run(c, [binary, "-runs=1", *[str(f) for f in files]], run_env, "the replay",
+                 "A sanitizer report above names the bug; the file reproduces it.")
+            return
+        _stage(f"fuzz for {seconds} s ({len(list(corpus.iterdir()))} corpus files, {added} new seeds)")
+        argv = [binary, str(corpus), f"-max_total_time={int(seconds)}", "-rss_limit_mb=4096", "-timeout=30",
+                f"-max_len={FUZZ_SEED_MAX_BYTES}", f"-artifact_prefix={out}/crash-", "-print_final_stats=1"]
+        if int(jobs) > 1:
+            argv += [f"-jobs={int(jobs)}", f"-workers={int(jobs)}"]
+        _run(c, argv, run_env, "the fuzzer", f"Reproduce a finding with `invoke fuzz --replay {out}/crash-...`.")
+
+
 @task(help={"cache": "also delete the zig cache (~/.cache/tflite-cffi/zig; the next build re-fills it)"})
 def clean(c, cache=False):
     """Delete build/, dist/ and the dev copies in tflite_cffi/ (library, _ffi.py, include/)."""
