@@ -3,7 +3,7 @@
 //
 // Types: float32 for all; int32 for all; int64 for ADD SUB MUL MAXIMUM MINIMUM
 // FLOOR_MOD. Quantized (per-tensor): ADD SUB MUL MAXIMUM MINIMUM on
-// int8/uint8/int16, SQUARED_DIFFERENCE on int8, DIV on uint8 (see
+// int8/uint8/int16, SQUARED_DIFFERENCE on int8, DIV on int8/uint8 (see
 // QuantBinary below); other quantized combinations are rejected
 // (kTfLiteUnresolvedOps).
 // Integer arithmetic wraps (two's complement). Integer division by zero (and
@@ -397,7 +397,7 @@ class BinaryArithmetic final : public OpKernel {
         ok = t == kTfLiteInt8;
         break;
       case Bin::kDiv:
-        ok = t == kTfLiteUInt8;
+        ok = t == kTfLiteUInt8 || t == kTfLiteInt8;
         break;
       default:
         break;

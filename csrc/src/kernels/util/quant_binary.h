@@ -18,7 +18,7 @@
 // MUL: q = (q1 - z1) (q2 - z2) * (s1 s2 / so) + zo.
 // SQUARED_DIFFERENCE (int8): inputs at 7 bits of headroom as ADD does, the
 // difference squared, scaled by (2 max)^2 / (2^14 so).
-// DIV (uint8): the quotient from a fixed-point reciprocal of the divisor
+// DIV (int8/uint8): the quotient from a fixed-point reciprocal of the divisor
 // (Newton-Raphson, gemmlowp's one_over_one_plus_x), scaled by s1 / (s2 so).
 #pragma once
 
@@ -147,12 +147,12 @@ inline int32_t SaturatingShiftLeft(int32_t x, int s) {
 
 inline int CountLeadingZeros32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
-// TFLite's CountLeadingSignBits for int32.
+// Redundant leading sign bits of x (31 for 0), as TFLite's
+// CountLeadingSignBits evaluates with GCC's __builtin_clrsb.
 inline int CountLeadingSignBits(int32_t x) {
-  if (x >= 0) return CountLeadingZeros32(static_cast<uint32_t>(x)) - 1;
-  if (x == std::numeric_limits<int32_t>::min()) return 0;
-  const uint32_t mag = static_cast<uint32_t>(-static_cast<int64_t>(x));
-  return CountLeadingZeros32(2u * mag);
+  const uint32_t u = static_cast<uint32_t>(x);
+  const uint32_t v = x < 0 ? ~u : u;  // leading sign bits become leading zeros
+  return CountLeadingZeros32(v) - 1;
 }
 
 // 1 / (1 + a) for a in [0, 1) as Q0.31 (gemmlowp's Newton-Raphson with three
@@ -180,6 +180,19 @@ inline int32_t Reciprocal(int32_t x, int integer_digits, int* bits_over_unit) {
   const int32_t shifted_minus_one = static_cast<int32_t>(
       (static_cast<uint32_t>(x) << headroom_plus_one) - (uint32_t{1} << 31));
   return OneOverOnePlusX(shifted_minus_one);
+}
+
+// RoundingDivideByPOT for any exponent, computed the way the official x86
+// build evaluates gemmlowp's formula when the exponent leaves [0, 31] (as
+// DIV's total shift can): the mask is the low 32 bits of 2^(e mod 64) - 1 and
+// the arithmetic shift counts modulo 32. For 0 <= e <= 31 this is the usual
+// rounding right shift.
+inline int32_t RoundingDivideByPOTAsX86(int32_t x, int e) {
+  const unsigned e64 = static_cast<unsigned>(e) & 63u;
+  const int32_t mask = static_cast<int32_t>(static_cast<uint32_t>((uint64_t{1} << e64) - 1u));
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> (static_cast<unsigned>(e) & 31u)) + (remainder > threshold ? 1 : 0);
 }
 
 // ---- one element ----
@@ -213,12 +226,15 @@ inline int32_t RefValue(const Params& p, int32_t q1, int32_t q2) {
       return MultiplyByQuantizedMultiplier(sq, p.mo, p.eo) + p.out_zp;
     }
     case Kind::kDiv: {
+      // A negative divisor: both signs flipped (the reciprocal is of |b|).
+      const int32_t num = b < 0 ? -a : a, den = b < 0 ? -b : b;
       int recip_shift = 0;
-      const int32_t inv = b > 0 ? Reciprocal(b, 31, &recip_shift) : -Reciprocal(-b, 31, &recip_shift);
-      const int headroom = CountLeadingSignBits(a);
-      const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(a, headroom), inv);
+      const int32_t inv = Reciprocal(den, 31, &recip_shift);
+      const int headroom = CountLeadingSignBits(num);
+      const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(num, headroom), inv);
       const int total_shift = p.eo - recip_shift - headroom;
-      return MulSmallExp(unscaled, p.mo, total_shift) + p.out_zp;
+      return RoundingDivideByPOTAsX86(SaturatingRoundingDoublingHighMul(unscaled, p.mo), -total_shift) +
+             p.out_zp;
     }
   }
   return 0;
