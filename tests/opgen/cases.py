@@ -629,3 +629,177 @@ qcase("LOGISTIC", "int8", [XQ(*NHWC, quant=Q(0.05, 0))], {}, version=2, dims=D4,
       out=["int8"], out_quant=[Q(1.0 / 256, -128)])
 qcase("TANH", "int8", [XQ(*NHWC, quant=Q(0.015, 4))], {}, version=2, dims=D4,
       out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+
+
+# ------------------------------------------- quantized elementwise (k-elem)
+# Quantized elementwise, pooling, reduction and data-movement cases. Goldens
+# come from the optimized builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+# `avoid` BUILTIN_REF: the reference kernels round differently) and must match
+# exactly (lsb 0).
+def ecase(*args, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("avoid", ["BUILTIN_REF"])
+    return qcase(*args, **kw)
+
+
+def XT(dt, *shape, **kw):  # quantized runtime input of type dt, full range
+    return X(*shape, dtype=dt, gen=kw.pop("gen", "qint"), **kw)
+
+
+_D4E = {"B": (1, 2), "H": (2, 6), "W": (2, 6), "C": (3, 20)}
+_U = 128  # uint8 zero point shift
+for _dt, _z in [("int8", 0), ("uint8", _U)]:
+    # ADD: same shapes (SIMD blocks of 16 and a tail), the fivefold broadcast
+    # loops (row and scalar) and a generic broadcast.
+    ecase("ADD", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.08, 2 + _z)])
+    ecase("ADD", _dt + "_bcast_row_relu", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                           XT(_dt, "C", quant=Q(0.1, _z))],
+          {"fused_activation_function": "RELU"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.12, -100 + _z)])
+    ecase("ADD", _dt + "_bcast_scalar", [XT(_dt, 1, quant=Q(0.02, 3 + _z)),
+                                         XT(_dt, *NHWC, quant=Q(0.04, -7 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+    ecase("ADD", _dt + "_bcast_generic_relu6",
+          [XT(_dt, "B", 1, "W", 1, quant=Q(0.05, 5 + _z)), XT(_dt, 1, "H", 1, "C", quant=Q(0.03, _z))],
+          {"fused_activation_function": "RELU6"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(6.0 / 255, -128 + _z)])
+    ecase("SUB", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.08, 2 + _z)])
+    ecase("SUB", _dt + "_bcast_relu", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                       XT(_dt, 1, "W", 1, quant=Q(0.1, _z))],
+          {"fused_activation_function": "RELU"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.12, -100 + _z)])
+    ecase("MUL", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.2, _z)])
+    ecase("MUL", _dt + "_bcast_relu6", [XT(_dt, *NHWC, quant=Q(0.02, _z)),
+                                        XT(_dt, 1, 1, "W", "C", quant=Q(0.04, 7 + _z))],
+          {"fused_activation_function": "RELU6"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.05, -5 + _z)])
+    _lo = -128 + _z
+    ecase("DIV", _dt + "_pos_divisor", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                        XT(_dt, *NHWC, gen=("int", 4 + _z, 128 + _z),
+                                           quant=Q(0.1, 3 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.5, 3 + _z)])
+    ecase("DIV", _dt + "_neg_divisor_bcast", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                              XT(_dt, "C", gen=("int", _lo, 3 + _z),
+                                                 quant=Q(0.1, 3 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(3.0, 3 + _z)])
+    for _op in ["MAXIMUM", "MINIMUM"]:
+        ecase(_op, _dt + "_bcast", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                    XT(_dt, "C", quant=Q(0.05, 5 + _z))], {},
+              version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.05, 5 + _z)])
+    for _op in ["LESS", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL"]:
+        ecase(_op, _dt + "_rescale", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                      XT(_dt, "C", quant=Q(0.025, -1 + _z))], {},
+              version=2, dims=_D4E, out=["bool"])
+ecase("SQUARED_DIFFERENCE", "int8_bcast", [XT("int8", *NHWC, quant=Q(0.05, 5)),
+                                           XT("int8", "C", quant=Q(0.03, -10))], {},
+      version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
+ecase("SQUARED_DIFFERENCE", "int8_same", [XT("int8", *NHWC, quant=Q(0.05, 5)),
+                                          XT("int8", *NHWC, quant=Q(0.03, -10))], {},
+      version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
+# int16 (zero points 0): general scales, and power-of-two scales.
+ecase("ADD", "int16_general", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                               XT("int16", *NHWC, quant=Q(0.0007, 0))], {},
+      version=3, dims=_D4E, out=["int16"], out_quant=[Q(0.002, 0)])
+ecase("ADD", "int16_pot", [XT("int16", *NHWC, quant=Q(2 ** -12, 0)),
+                           XT("int16", *NHWC, quant=Q(2 ** -10, 0))],
+      {"fused_activation_function": "RELU"}, version=3, dims=_D4E, out=["int16"],
+      out_quant=[Q(2 ** -10, 0)])
+ecase("SUB", "int16_bcast", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                             XT("int16", "C", quant=Q(0.0007, 0))], {"pot_scale_int16": False},
+      version=3, dims=_D4E, out=["int16"], out_quant=[Q(0.002, 0)])
+ecase("MUL", "int16_bcast", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                             XT("int16", "C", quant=Q(0.0007, 0))], {},
+      version=5, dims=_D4E, out=["int16"], out_quant=[Q(0.0004, 0)])
+ecase("LESS", "int16_raw", [XT("int16", *NHWC, gen=("int", -5, 5), quant=Q(0.001, 0)),
+                            XT("int16", "C", gen=("int", -5, 5), quant=Q(0.001, 0))], {},
+      version=3, dims=_D4E, out=["bool"])
+
+# pooling
+for _dt, _z, _v in [("int8", 3, 2), ("uint8", 131, 2), ("int16", 0, 3)]:
+    for _op in ["MAX_POOL_2D", "AVERAGE_POOL_2D"]:
+        ecase(_op, _dt + "_3x3_same_s2_relu6",
+              [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "SAME", "stride_w": 2, "stride_h": 2, "filter_width": 3,
+               "filter_height": 3, "fused_activation_function": "RELU6"},
+              version=_v, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+        ecase(_op, _dt + "_2x2_valid",
+              [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_width": 2,
+               "filter_height": 2}, version=_v, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+
+# reductions
+_DR = {"B": (1, 2), "H": (2, 7), "W": (2, 7), "C": (3, 40)}
+for _dt, _z in [("int8", 3), ("uint8", 131), ("int16", 0)]:
+    ecase("MEAN", _dt + "_hw_keep", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.03, _z)])
+    ecase("MEAN", _dt + "_hw_drop", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+    ecase("MEAN", _dt + "_axis1", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([1])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt],
+          out_quant=[Q(0.02, _z - 2 if _dt != "int16" else 0)])
+    ecase("SUM", _dt + "_last_keep", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([2])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt],
+          out_quant=[Q(0.5, _z - 3 if _dt != "int16" else 0)])
+    ecase("SUM", _dt + "_same_params", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([1])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+    for _op in ["REDUCE_MAX", "REDUCE_MIN"]:
+        ecase(_op, _dt + "_axes_0_2", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([0, 2])],
+              {"keep_dims": False}, version=3, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+
+# concatenation: uint8 inputs with other parameters are requantized
+ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
+                                         XT("uint8", "A", "C", quant=Q(0.07, 120))],
+      {"axis": 1}, version=1, dims=D3, out=["uint8"], out_quant=[Q(0.06, 130)])
+ecase("CONCATENATION", "int16_other_params", [XT("int16", "A", "B", quant=Q(0.001, 0)),
+                                              XT("int16", "A", "C", quant=Q(0.002, 0))],
+      {"axis": 1}, version=3, dims=D3, out=["int16"], out_quant=[Q(0.0015, 0)])
+ecase("PADV2", "int8_const", [XT("int8", *NHWC, quant=Q(0.05, 3)),
+                              K([[0, 0], [1, 1], [0, 2], [1, 0]]),
+                              K([-7], "int8", shape=[], quant=Q(0.05, 3))], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.05, 3)])
+ecase("PAD", "int8_other_params", [XT("int8", *NHWC, quant=Q(0.05, 3)),
+                                   K([[0, 0], [1, 2], [2, 1], [0, 0]])], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.07, -5)])
+
+
+# data movement: every float case of these ops once more on int8 (input and
+# output with the same parameters), and the resizes on uint8 too.
+def _quantized_variants():
+    import copy
+    ops = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PACK", "UNPACK", "SPLIT",
+           "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER", "GATHER_ND", "TRANSPOSE", "TILE",
+           "PAD", "MIRROR_PAD", "BROADCAST_TO", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH",
+           "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "ARG_MAX", "ARG_MIN"}
+    keep_version = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "BROADCAST_TO"}
+    for c in list(CASES):
+        if c.op not in ops or not c.inputs or c.inputs[0] is None:
+            continue
+        if any(s is not None and s.dtype == "float32" and s.value is not None
+               for s in c.inputs):
+            continue
+        if c.inputs[0].dtype != "float32":
+            continue
+        types = [("int8", 3)]
+        if c.op.startswith("RESIZE"):
+            types.append(("uint8", 131))
+        for dt, z in types:
+            ins = []
+            for s in c.inputs:
+                if s is not None and s.dtype == "float32":
+                    s = copy.copy(s)
+                    s.dtype, s.gen, s.quant = dt, "qint", Q(0.05, z)
+                ins.append(s)
+            outs = [dt if o == "float32" else o for o in c.output_dtypes()]
+            oq = [Q(0.05, z) if o == dt else None for o in outs]
+            ecase(c.op, "%s_%s" % (dt, c.desc), ins, dict(c.options),
+                  version=c.version if c.op in keep_version else max(c.version, 2),
+                  dims=c.dims, shapes=1, out=outs, out_quant=oq)
+
+
+_quantized_variants()

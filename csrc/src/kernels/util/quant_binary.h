@@ -101,8 +101,9 @@ inline const char* Init(Kind kind, TfLiteType type, float s1, int32_t z1, float 
   }
   if (kind == Kind::kMul) {
     if (is16 && (z1 != 0 || z2 != 0 || zo != 0)) return "int16 MUL needs zero points 0";
-    const double real = static_cast<double>(s1 * s2) / static_cast<double>(so);
-    QuantizeMultiplier(real, &p->mo, &p->eo);
+    // (in float, as TFLite evaluates scale1 * scale2 / scale_out)
+    const float real = s1 * s2 / so;
+    QuantizeMultiplier(static_cast<double>(real), &p->mo, &p->eo);
     return nullptr;
   }
   if (kind == Kind::kSqDiff) {
@@ -116,8 +117,8 @@ inline const char* Init(Kind kind, TfLiteType type, float s1, int32_t z1, float 
     return nullptr;
   }
   // kDiv
-  const double real = static_cast<double>(s1) / (static_cast<double>(s2) * so);
-  QuantizeMultiplier(real, &p->mo, &p->eo);
+  const float real = s1 / (s2 * so);  // in float, as TFLite evaluates it
+  QuantizeMultiplier(static_cast<double>(real), &p->mo, &p->eo);
   return nullptr;
 }
 
@@ -198,6 +199,19 @@ inline int32_t RoundingDivideByPOTAsX86(int32_t x, int e) {
 
 // ---- one element ----
 
+// DIV of the offset values a / b (b != 0) before the output clamp: a negative
+// divisor flips both signs (the reciprocal is of |b|).
+inline int32_t DivValue(const Params& p, int32_t a, int32_t b) {
+  const int32_t num = b < 0 ? -a : a, den = b < 0 ? -b : b;
+  int recip_shift = 0;
+  const int32_t inv = Reciprocal(den, 31, &recip_shift);
+  const int headroom = CountLeadingSignBits(num);
+  const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(num, headroom), inv);
+  const int total_shift = p.eo - recip_shift - headroom;
+  return RoundingDivideByPOTAsX86(SaturatingRoundingDoublingHighMul(unscaled, p.mo), -total_shift) +
+         p.out_zp;
+}
+
 // Reference-rounded result before the output clamp.
 inline int32_t RefValue(const Params& p, int32_t q1, int32_t q2) {
   const int32_t a = q1 - p.zp1, b = q2 - p.zp2;
@@ -226,17 +240,8 @@ inline int32_t RefValue(const Params& p, int32_t q1, int32_t q2) {
       const int32_t sq = static_cast<int32_t>(static_cast<uint32_t>(d) * static_cast<uint32_t>(d));
       return MultiplyByQuantizedMultiplier(sq, p.mo, p.eo) + p.out_zp;
     }
-    case Kind::kDiv: {
-      // A negative divisor: both signs flipped (the reciprocal is of |b|).
-      const int32_t num = b < 0 ? -a : a, den = b < 0 ? -b : b;
-      int recip_shift = 0;
-      const int32_t inv = Reciprocal(den, 31, &recip_shift);
-      const int headroom = CountLeadingSignBits(num);
-      const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(num, headroom), inv);
-      const int total_shift = p.eo - recip_shift - headroom;
-      return RoundingDivideByPOTAsX86(SaturatingRoundingDoublingHighMul(unscaled, p.mo), -total_shift) +
-             p.out_zp;
-    }
+    case Kind::kDiv:
+      return DivValue(p, a, b);
   }
   return 0;
 }
