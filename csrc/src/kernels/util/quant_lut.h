@@ -64,6 +64,66 @@ inline void ApplyLut8(const T* __restrict x, T* __restrict y, int64_t n,
   for (int64_t i = 0; i < n; ++i) ys[i] = table[xs[i]];
 }
 
+
+// ---------------------------------------------------------------------------
+// int16 tables: 513 entries over the input range, linear interpolation on the
+// low 7 bits of the input (TensorFlow Lite's int16 LUT scheme). Each of the
+// 512 samples is corrected by half the error of the interpolated midpoint.
+// ---------------------------------------------------------------------------
+
+constexpr int kLut16Size = 513;
+
+// (int16) of a float already clamped to [-32768, 32767], or NaN (x86 gives 0:
+// the low 16 bits of INT32_MIN).
+inline int16_t Int16FromClampedFloat(float x) {
+  return static_cast<int16_t>(static_cast<uint32_t>(TruncToInt32X86(x)) & 0xffffu);
+}
+
+inline float ClampKeepNaNF(float v, float lo, float hi) {
+  // std::min(std::max(v, lo), hi) with the NaN behaviour of std::max/min.
+  const float a = (v < lo) ? lo : v;
+  return (hi < a) ? hi : a;
+}
+
+template <class FN>
+void BuildLut16(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, FN fn,
+                int16_t* lut) {
+  const float input_min = in_scale * static_cast<float>(-32768 - in_zp);
+  const float input_max = in_scale * static_cast<float>(32767 - in_zp);
+  const float output_min = out_scale * static_cast<float>(-32768 - out_zp);
+  const float output_max = out_scale * static_cast<float>(32767 - out_zp);
+  const int steps = 512;
+  const float step = (input_max - input_min) / static_cast<float>(steps);
+  const float half_step = step / 2;
+  const float out_range = output_max - output_min;
+  const float inv = 65536.0f / out_range;
+  for (int i = 0; i < steps; ++i) {
+    const float x0 = input_min + static_cast<float>(i) * step;
+    const float xm = x0 + half_step;
+    const float x1 = input_min + static_cast<float>(i + 1) * step;
+    const float v0 = fn(x0);
+    const float vm = fn(xm);
+    const float v1 = fn(x1);
+    const float sample = std::round(v0 * inv);
+    const float next_scaled = v1 * inv;
+    const float interp = std::round((next_scaled + sample) / 2);
+    const float mid = std::round(vm * inv);
+    const float err = interp - mid;
+    const float bias = std::round(err / 2);
+    lut[i] = Int16FromClampedFloat(ClampKeepNaNF(sample - bias, -32768.f, 32767.f));
+  }
+  lut[steps] = Int16FromClampedFloat(ClampKeepNaNF(std::round(fn(input_max) * inv), -32768.f, 32767.f));
+}
+
+inline int16_t Lut16Lookup(int16_t v, const int16_t* lut) {
+  const int index = 256 + (v >> 7);
+  const int32_t frac = v & 0x7f;
+  const int16_t base = lut[index];
+  const int16_t slope = static_cast<int16_t>(lut[index + 1] - lut[index]);
+  const int32_t delta = (int32_t{slope} * frac + 64) >> 7;
+  return static_cast<int16_t>(base + delta);
+}
+
 // ---------------------------------------------------------------------------
 // Fixed point (gemmlowp conventions): a raw int32 with I integer bits holds
 // raw / 2^(31 - I).
