@@ -763,3 +763,140 @@ _kc_tconv("int8_2x2_valid_s2_nobias", 2, 2, 2, "VALID", XQ(*NHWC, quant=Q(0.05, 
 _kc_tconv("int16x8_3x3_same_s1", 3, 3, 1, "SAME", _kc_i16(*NHWC, quant=Q(0.0005, 0)),
           WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O", "int64", 100000), ["int16"],
           [Q(0.002, 0)], 3)
+
+
+# ------------------------------------------------------------- k-act
+# Quantized activations, softmax, unary math, L2 norm, quantize/dequantize.
+# Goldens from the optimized builtin kernels (avoid=["BUILTIN_REF"]) where the
+# reference kernels compute differently (softmax, log-softmax); lsb 0: we
+# match the optimized kernels bit for bit.
+_NOREF = ["BUILTIN_REF"]
+_DL = {"B": (1, 2), "H": (2, 9), "W": (2, 9), "C": (3, 8)}  # enough elements to hit most table entries
+
+
+def UQ(*shape, **kw):  # uint8 runtime input, full range
+    return X(*shape, dtype="uint8", gen="qint", **kw)
+
+
+def SQ(*shape, **kw):  # int16 runtime input, full range
+    return X(*shape, dtype="int16", gen="qint", **kw)
+
+
+def acase(op, desc, inputs, options=None, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("dims", _DL)
+    return qcase(op, desc, inputs, options or {}, **kw)
+
+
+_SMD = {"B": (1, 3), "C": (1, 1001)}
+acase("SOFTMAX", "int8_beta_half", [XQ("B", "C", quant=Q(0.1, 3))], {"beta": 0.5}, version=2,
+      dims=_SMD, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("SOFTMAX", "int8_classifier", [XQ("B", "C", quant=Q(0.17, -20))], {"beta": 1.0}, version=2,
+      dims=_SMD, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("SOFTMAX", "uint8", [UQ("B", "C", quant=Q(0.05, 128))], {"beta": 1.0}, version=2,
+      dims=_SMD, out=["uint8"], out_quant=[Q(1.0 / 256, 0)], avoid=_NOREF)
+acase("SOFTMAX", "int8_to_int16", [XQ("B", "C", quant=Q(0.08, 0))], {"beta": 1.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)], avoid=_NOREF)
+acase("SOFTMAX", "uint8_to_int16", [UQ("B", "C", quant=Q(0.08, 100))], {"beta": 2.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)], avoid=_NOREF)
+acase("SOFTMAX", "int8_rank4", [XQ(*NHWC, quant=Q(0.05, -5))], {"beta": 1.0}, version=2,
+      dims=D4, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("LOG_SOFTMAX", "int8", [XQ("B", "C", quant=Q(0.1, 2))], version=2, dims=_SMD,
+      out=["int8"], out_quant=[Q(16.0 / 256, 127)], avoid=_NOREF)
+acase("LOG_SOFTMAX", "uint8", [UQ("B", "C", quant=Q(0.07, 130))], version=2, dims=_SMD,
+      out=["uint8"], out_quant=[Q(16.0 / 256, 255)], avoid=_NOREF)
+
+acase("LOGISTIC", "int8_full", [XQ(*NHWC, quant=Q(0.06, -10))], version=2,
+      out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+acase("LOGISTIC", "uint8", [UQ(*NHWC, quant=Q(0.05, 120))], version=2,
+      out=["uint8"], out_quant=[Q(1.0 / 256, 0)])
+acase("TANH", "int8_full", [XQ(*NHWC, quant=Q(0.03, 7))], version=2,
+      out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("TANH", "uint8", [UQ(*NHWC, quant=Q(0.02, 128))], version=2,
+      out=["uint8"], out_quant=[Q(1.0 / 128, 128)])
+acase("LOGISTIC", "int16_pot", [SQ(*NHWC, quant=Q(1.0 / 4096, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("LOGISTIC", "int16_scaled", [SQ(*NHWC, quant=Q(0.0004, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot", [SQ(*NHWC, quant=Q(1.0 / 4096, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot2", [SQ(*NHWC, quant=Q(1.0 / 8192, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_scaled", [SQ(*NHWC, quant=Q(0.0003, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("HARD_SWISH", "int8", [XQ(*NHWC, quant=Q(0.04, -20))], version=1,
+      out=["int8"], out_quant=[Q(0.03, -90)])
+acase("HARD_SWISH", "uint8", [UQ(*NHWC, quant=Q(0.05, 100))], version=1,
+      out=["uint8"], out_quant=[Q(0.04, 30)])
+acase("HARD_SWISH", "int8_wide", [XQ(*NHWC, quant=Q(0.3, 10))], version=1,
+      out=["int8"], out_quant=[Q(0.25, -100)])
+acase("LEAKY_RELU", "int8", [XQ(*NHWC, quant=Q(0.05, 3))], {"alpha": 0.2}, version=2,
+      out=["int8"], out_quant=[Q(0.04, -60)])
+acase("LEAKY_RELU", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], {"alpha": 0.1}, version=1,
+      out=["uint8"], out_quant=[Q(0.03, 20)])
+acase("LEAKY_RELU", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], {"alpha": 0.3}, version=2,
+      out=["int16"], out_quant=[Q(0.0008, 0)])
+acase("RELU", "int8", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.03, -128)])
+acase("RELU", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], version=1,
+      out=["uint8"], out_quant=[Q(0.04, 0)])
+acase("RELU", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=3,
+      out=["int16"], out_quant=[Q(0.0007, 0)])
+acase("RELU6", "int8", [XQ(*NHWC, quant=Q(0.06, -5))], version=2,
+      out=["int8"], out_quant=[Q(6.0 / 255, -128)])
+acase("RELU6", "uint8", [UQ(*NHWC, quant=Q(0.06, 100))], version=1,
+      out=["uint8"], out_quant=[Q(0.02, 0)])
+acase("RELU_N1_TO_1", "int8", [XQ(*NHWC, quant=Q(0.02, 0))], version=1,
+      out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("PRELU", "int8_bcast", [XQ(*NHWC, quant=Q(0.05, 3)),
+                              W(1, 1, "C", dtype="int8", gen="qint", quant=Q(0.01, 5))],
+      version=1, out=["int8"], out_quant=[Q(0.06, -10)])
+acase("PRELU", "uint8_same", [UQ(*NHWC, quant=Q(0.05, 128)),
+                              X(*NHWC, dtype="uint8", gen="qint", quant=Q(0.004, 120))],
+      version=1, out=["uint8"], out_quant=[Q(0.05, 120)])
+acase("ELU", "int8", [XQ(*NHWC, quant=Q(0.04, 10))], version=1,
+      out=["int8"], out_quant=[Q(0.03, -60)])
+acase("GELU", "int8", [XQ(*NHWC, quant=Q(0.03, -4))], {"approximate": False}, version=2,
+      out=["int8"], out_quant=[Q(0.025, -100)])
+acase("GELU", "int8_approx", [XQ(*NHWC, quant=Q(0.03, -4))], {"approximate": True}, version=2,
+      out=["int8"], out_quant=[Q(0.025, -100)])
+acase("GELU", "uint8", [UQ(*NHWC, quant=Q(0.03, 120))], {"approximate": False}, version=2,
+      out=["uint8"], out_quant=[Q(0.025, 20)])
+
+acase("ABS", "int8_rescale", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.04, -128)])
+acase("ABS", "int8_same_scale", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.05, -100)])
+acase("ABS", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=3,
+      out=["int16"], out_quant=[Q(0.0012, 0)])
+acase("EXP", "int8", [XQ(*NHWC, quant=Q(0.02, 30))], version=2,
+      out=["int8"], out_quant=[Q(0.05, -128)])
+acase("SQRT", "int8", [XQ(*NHWC, quant=Q(0.05, -128))], version=2,
+      out=["int8"], out_quant=[Q(0.02, -128)])
+acase("RSQRT", "int8", [XQ(*NHWC, quant=Q(0.05, -128))], version=2,
+      out=["int8"], out_quant=[Q(0.01, -128)])
+acase("LOG", "int8", [XQ(*NHWC, quant=Q(0.05, -120))], version=2,
+      out=["int8"], out_quant=[Q(0.03, 0)])
+acase("L2_NORMALIZATION", "int8", [XQ("B", "C", quant=Q(0.05, 3))], version=2,
+      dims={"B": (1, 4), "C": (1, 300)}, out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("L2_NORMALIZATION", "uint8", [UQ("B", "C", quant=Q(0.05, 128))], version=1,
+      dims={"B": (1, 4), "C": (1, 300)}, out=["uint8"], out_quant=[Q(1.0 / 128, 128)])
+
+acase("QUANTIZE", "float_to_uint8", [X(*NHWC, gen=("normal", 2))], version=1,
+      out=["uint8"], out_quant=[Q(0.03, 128)])
+acase("QUANTIZE", "float_to_int16", [X(*NHWC, gen=("normal", 2))], version=3,
+      out=["int16"], out_quant=[Q(0.0003, 0)])
+acase("QUANTIZE", "uint8_to_int8", [UQ(*NHWC, quant=Q(0.05, 128))], version=2,
+      out=["int8"], out_quant=[Q(0.05, 0)])
+acase("QUANTIZE", "int8_to_uint8", [XQ(*NHWC, quant=Q(0.05, 0))], version=2,
+      out=["uint8"], out_quant=[Q(0.05, 128)])
+acase("QUANTIZE", "uint8_rescale", [UQ(*NHWC, quant=Q(0.05, 120))], version=2,
+      out=["uint8"], out_quant=[Q(0.07, 130)])
+acase("QUANTIZE", "int16_to_int8", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
+      out=["int8"], out_quant=[Q(0.2, -3)])
+acase("QUANTIZE", "int16_to_int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
+      out=["int16"], out_quant=[Q(0.0015, 0)])
+acase("DEQUANTIZE", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], version=1, out=["float32"],
+      tol=0.0)
+acase("DEQUANTIZE", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4, out=["float32"],
+      tol=0.0)

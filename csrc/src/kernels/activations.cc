@@ -1,6 +1,15 @@
 // RELU RELU6 RELU_N1_TO_1 RELU_0_TO_1 LEAKY_RELU PRELU HARD_SWISH GELU TANH
-// LOGISTIC on float32. Quantized int8/uint8/int16 inputs are rejected
-// (kTfLiteUnresolvedOps).
+// LOGISTIC on float32, and quantized as TensorFlow Lite's optimized builtin
+// kernels compute them (bit-exact):
+//
+//   RELU*        int8, uint8 (RELU, RELU6 also int16): requantize by
+//                in_scale / out_scale, clamp to the activation's quantized range
+//   LEAKY_RELU   int8, uint8, int16: two multipliers (identity and alpha)
+//   PRELU        int8, uint8: two multipliers, alpha quantized too
+//   HARD_SWISH   int8, uint8: 16-bit fixed point with TensorFlow Lite's
+//                "reluish" and output multipliers
+//   LOGISTIC, TANH, GELU  int8, uint8: 256-entry table built from float math
+//   LOGISTIC, TANH  int16: fixed point (util/quant_lut.h)
 //
 //   RELU x<0 -> 0; RELU6 clamp [0,6]; RELU_N1_TO_1 clamp [-1,1];
 //   RELU_0_TO_1 clamp [0,1] (NaN stays NaN)
@@ -19,6 +28,7 @@
 #include "kernels/kernel.h"
 #include "kernels/util/broadcast.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_lut.h"
 
 namespace tfc {
 namespace {
@@ -92,6 +102,284 @@ const char* OpLabel(Act op) {
   return "?";
 }
 
+
+// ---------------------------------------------------------------------------
+// Quantized activations
+// ---------------------------------------------------------------------------
+
+// Float functions of the 8-bit tables (the float libm calls TensorFlow Lite
+// makes when it builds them).
+float LogisticF(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float TanhF(float x) { return std::tanh(x); }
+float GeluF(float x) { return 0.5f * x * std::erfc(x * static_cast<float>(-0.70710678118654752440)); }
+float GeluTanhF(float x) {
+  const float k = static_cast<float>(1.12837916709551257390 * 0.70710678118654752440);
+  const float cube = 0.044715f * x * x * x;
+  return 0.5f * x * (1.f + std::tanh(k * (x + cube)));
+}
+
+// TensorFlow Lite's QuantizeMultiplier also takes negative factors (the
+// mantissa keeps the sign); LEAKY_RELU with a negative alpha needs it.
+void QuantizeSignedMultiplier(double m, int32_t* multiplier, int* shift) {
+  if (m >= 0.0) {
+    QuantizeMultiplier(m, multiplier, shift);
+    return;
+  }
+  if (!std::isfinite(m)) {
+    *multiplier = 0;
+    *shift = 0;
+    return;
+  }
+  int e = 0;
+  const double frac = std::frexp(m, &e);  // in (-1, -0.5]
+  int64_t q = static_cast<int64_t>(std::round(frac * 2147483648.0));
+  if (e < -31) {
+    q = 0;
+    e = 0;
+  }
+  if (e > 30) e = 30;
+  *multiplier = static_cast<int32_t>(q);
+  *shift = e;
+}
+
+// Fixed-point shift amount check: QuantizeMultiplier of factors we accept
+// stays within [-31, 30].
+enum class QMode { kNone, kLut, kRequant, kLeaky, kHardSwish, kTanh16, kLogistic16 };
+
+struct QuantState {
+  QMode mode = QMode::kNone;
+  TfLiteType type = kTfLiteNoType;
+  int32_t in_zp = 0, out_zp = 0;
+  int32_t m1 = 0, m2 = 0;  // identity / alpha multipliers
+  int s1 = 0, s2 = 0;
+  int32_t lo = 0, hi = 0;  // output clamp
+  // HARD_SWISH
+  int16_t hs_out_m = 0, hs_relu_m = 0;
+  int hs_out_e = 0, hs_relu_e = 0;
+  // int16 TANH / LOGISTIC
+  int32_t in_multiplier = 0;
+  int in_left_shift = 0;
+  uint8_t lut[256] = {};
+};
+
+// Quantized bound of a float activation limit (the clamp of RELU*):
+// zp + (int32) roundf(limit / scale).
+int32_t QuantizedLimit(float limit, float scale, int32_t zp) {
+  const int64_t q = int64_t{zp} + TruncToInt32X86(std::round(limit / scale));
+  return static_cast<int32_t>(q < INT32_MIN ? INT32_MIN : (q > INT32_MAX ? INT32_MAX : q));
+}
+
+template <class T>
+void RequantClampRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i]} - q.in_zp;
+    int32_t o = q.out_zp + MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    o = o < q.lo ? q.lo : (o > q.hi ? q.hi : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+template <class T>
+void LeakyRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i]} - q.in_zp;
+    const int32_t scaled =
+        v >= 0 ? MultiplyByQuantizedMultiplier(v, q.m1, q.s1) : MultiplyByQuantizedMultiplier(v, q.m2, q.s2);
+    int64_t o = int64_t{q.out_zp} + scaled;
+    o = o < q.lo ? q.lo : (o > q.hi ? q.hi : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+// TensorFlow Lite's 16-bit fixed-point hard swish: the input is moved to a
+// "high resolution" scale in_scale / 128, the ReLU6-like factor
+// (x + 3) / 6 is computed in Q0.15 from it, and the product is rescaled to the
+// output.
+template <class T>
+void HardSwishRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int16_t v = static_cast<int16_t>(int32_t{x[i]} - q.in_zp);
+    const int16_t hires = static_cast<int16_t>(v * 128);
+    const int16_t pre_out = SaturatingRoundingDoublingHighMul16(hires, q.hs_out_m);
+    int16_t r = hires;
+    if (q.hs_relu_e > 0) r = SaturatingShiftLeft16(r, q.hs_relu_e - 1);
+    r = SaturatingRoundingDoublingHighMul16(r, q.hs_relu_m);
+    if (q.hs_relu_e > 0) r = SaturatingShiftLeft16(r, 1);
+    if (q.hs_relu_e < 0) r = RoundingDivideByPOT16(r, -q.hs_relu_e);
+    // [-1, 1] in Q0.15 -> [0, 1].
+    r = static_cast<int16_t>((int32_t{r} + (1 << 15)) >> 1);
+    const int16_t pre = SaturatingDoublingHighMul16(r, pre_out);
+    int32_t o = RoundingDivideByPOT16(pre, -q.hs_out_e);
+    o = static_cast<int16_t>(o + q.out_zp);
+    o = o < Range8<T>::kMin ? Range8<T>::kMin : (o > Range8<T>::kMax ? Range8<T>::kMax : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+void Int16TanhRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  (void)x; (void)y; (void)n; (void)q;
+}
+void Int16LogisticRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  (void)x; (void)y; (void)n; (void)q;
+}
+TfLiteStatus PrepareInt16TanhLogistic(OpContext& ctx, bool tanh, float in_scale, float out_scale,
+                                      QuantState* q) {
+  (void)in_scale; (void)out_scale; (void)q;
+  return ctx.ErrorStatus(kTfLiteUnresolvedOps, "int16 %s is not supported yet",
+                         tanh ? "TANH" : "LOGISTIC");
+}
+
+template <Act OP>
+TfLiteStatus PrepareQuantActivation(OpContext& ctx, const TfLiteTensor* in, const TfLiteTensor* out,
+                                    QuantState* q) {
+  const TfLiteType t = in->type;
+  TFC_ENSURE_MSG(ctx, out->type == t, "output '%s' has type %s; %s of %s produces %s",
+                 out->name.c_str(), TypeName(out->type), OpLabel(OP), TypeName(t), TypeName(t));
+  const bool is8 = t == kTfLiteInt8 || t == kTfLiteUInt8;
+  bool ok = is8;
+  if (t == kTfLiteInt16) {
+    ok = OP == Act::kRelu || OP == Act::kRelu6 || OP == Act::kLeakyRelu || OP == Act::kTanh ||
+         OP == Act::kLogistic;
+  }
+  if (!ok) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s does not support %s inputs", OpLabel(OP),
+                           TypeName(t));
+  }
+  float in_scale = 0.f, out_scale = 0.f;
+  TFC_OK(ReadPerTensorQuant(ctx, in, &in_scale, &q->in_zp));
+  TFC_OK(ReadPerTensorQuant(ctx, out, &out_scale, &q->out_zp));
+  q->type = t;
+  QuantTypeRange(t, &q->lo, &q->hi);
+  if (t == kTfLiteInt16) {
+    TFC_ENSURE_MSG(ctx, q->in_zp == 0 && q->out_zp == 0,
+                   "int16 %s needs zero points 0 (input %d, output %d)", OpLabel(OP), q->in_zp,
+                   q->out_zp);
+  }
+  switch (OP) {
+    case Act::kRelu:
+    case Act::kRelu6:
+    case Act::kReluN1To1:
+    case Act::kRelu0To1: {
+      q->mode = QMode::kRequant;
+      const float ratio = in_scale / out_scale;
+      TFC_ENSURE_MSG(ctx, ratio < 1073741824.0f, "input/output scale ratio %g is too large",
+                     static_cast<double>(ratio));
+      QuantizeMultiplier(static_cast<double>(ratio), &q->m1, &q->s1);
+      float act_lo = 0.f, act_hi = kInf;
+      if (OP == Act::kRelu6) act_hi = 6.f;
+      if (OP == Act::kReluN1To1) { act_lo = -1.f; act_hi = 1.f; }
+      if (OP == Act::kRelu0To1) act_hi = 1.f;
+      int32_t tlo = 0, thi = 0;
+      QuantTypeRange(t, &tlo, &thi);
+      const int32_t qlo = QuantizedLimit(act_lo, out_scale, q->out_zp);
+      q->lo = qlo > tlo ? qlo : tlo;
+      if (std::isinf(act_hi)) {
+        q->hi = thi;
+      } else {
+        const int32_t qhi = QuantizedLimit(act_hi, out_scale, q->out_zp);
+        q->hi = qhi < thi ? qhi : thi;
+      }
+      return kTfLiteOk;
+    }
+    case Act::kLeakyRelu: {
+      q->mode = QMode::kLeaky;
+      auto* o = ctx.options<fb::LeakyReluOptions>();
+      const float alpha = o ? o->alpha() : 0.0f;
+      const float ratio = in_scale / out_scale;
+      const float alpha_ratio = in_scale * alpha / out_scale;
+      TFC_ENSURE_MSG(ctx, ratio < 1073741824.0f && std::fabs(alpha_ratio) < 1073741824.0f,
+                     "scale ratios are too large (identity %g, alpha %g)",
+                     static_cast<double>(ratio), static_cast<double>(alpha_ratio));
+      QuantizeSignedMultiplier(static_cast<double>(alpha_ratio), &q->m2, &q->s2);
+      QuantizeMultiplier(static_cast<double>(ratio), &q->m1, &q->s1);
+      return kTfLiteOk;
+    }
+    case Act::kHardSwish: {
+      q->mode = QMode::kHardSwish;
+      const float hires_scale = (1.0f / 128.0f) * in_scale;
+      const float reluish_scale = 3.0f / 32768.0f;
+      const float out_m = hires_scale / out_scale;
+      int32_t m32 = 0;
+      QuantizeMultiplier(static_cast<double>(out_m), &m32, &q->hs_out_e);
+      q->hs_out_m = MultiplierToInt16(m32);
+      TFC_ENSURE_MSG(ctx, q->hs_out_e <= 0,
+                     "input scale / output scale = %g is too large for the fixed-point hard swish",
+                     static_cast<double>(in_scale / out_scale));
+      const float relu_m = hires_scale / reluish_scale;
+      QuantizeMultiplier(static_cast<double>(relu_m), &m32, &q->hs_relu_e);
+      TFC_ENSURE_MSG(ctx, q->hs_relu_e <= 15 && q->hs_relu_e >= -15,
+                     "input scale %g is out of range for the fixed-point hard swish",
+                     static_cast<double>(in_scale));
+      q->hs_relu_m = MultiplierToInt16(m32);
+      return kTfLiteOk;
+    }
+    case Act::kLogistic:
+    case Act::kTanh:
+    case Act::kGelu: {
+      if (t == kTfLiteInt16) return PrepareInt16TanhLogistic(ctx, OP == Act::kTanh, in_scale, out_scale, q);
+      if (OP == Act::kLogistic) {
+        TFC_ENSURE_MSG(ctx, out_scale == 1.0f / 256,
+                       "LOGISTIC output scale must be 1/256, got %g", static_cast<double>(out_scale));
+      }
+      q->mode = QMode::kLut;
+      float (*fn)(float) = OP == Act::kLogistic ? LogisticF : (OP == Act::kTanh ? TanhF : GeluF);
+      if (OP == Act::kGelu) {
+        auto* o = ctx.options<fb::GeluOptions>();
+        if (o && o->approximate()) fn = GeluTanhF;
+      }
+      if (t == kTfLiteInt8) {
+        BuildLut8<int8_t>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut);
+      } else {
+        BuildLut8<uint8_t>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut);
+      }
+      return kTfLiteOk;
+    }
+  }
+  return ctx.Error("unexpected op");
+}
+
+template <class T>
+void RunQuantTyped(const QuantState& q, const T* x, T* y, int64_t n) {
+  switch (q.mode) {
+    case QMode::kLut: ApplyLut8(x, y, n, q.lut); break;
+    case QMode::kRequant: RequantClampRun(x, y, n, q); break;
+    case QMode::kLeaky: LeakyRun(x, y, n, q); break;
+    case QMode::kHardSwish:
+      if constexpr (sizeof(T) == 1) HardSwishRun(x, y, n, q);
+      break;
+    case QMode::kTanh16:
+    case QMode::kLogistic16:
+      if constexpr (sizeof(T) == 2) {
+        if (q.mode == QMode::kTanh16) {
+          Int16TanhRun(x, y, n, q);
+        } else {
+          Int16LogisticRun(x, y, n, q);
+        }
+      }
+      break;
+    case QMode::kNone: break;
+  }
+}
+
+void RunQuant(OpContext& ctx, const QuantState& q, const TfLiteTensor* in, TfLiteTensor* out) {
+  const int64_t n = in->num_elements();
+  auto body = [&](int64_t b, int64_t e) {
+    switch (q.type) {
+      case kTfLiteInt8:
+        RunQuantTyped(q, in->data_as<const int8_t>() + b, out->data_as<int8_t>() + b, e - b);
+        break;
+      case kTfLiteUInt8:
+        RunQuantTyped(q, in->data_as<const uint8_t>() + b, out->data_as<uint8_t>() + b, e - b);
+        break;
+      case kTfLiteInt16:
+        RunQuantTyped(q, in->data_as<const int16_t>() + b, out->data_as<int16_t>() + b, e - b);
+        break;
+      default: break;
+    }
+  };
+  ew::ParallelElements(ctx, n, ew::kParallelMinElements, body);
+}
+
 template <Act OP>
 class Activation final : public OpKernel {
  public:
@@ -100,7 +388,11 @@ class Activation final : public OpKernel {
     const TfLiteTensor* in = ctx.input(0);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
+    quant_.mode = QMode::kNone;
+    if (IsQuant8Or16(in->type)) {
+      TFC_OK(PrepareQuantActivation<OP>(ctx, in, out, &quant_));
+      return ctx.ResizeOutput(0, in->dims);
+    }
     TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "%s does not support %s inputs", OpLabel(OP),
                    TypeName(in->type));
     TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
@@ -117,6 +409,10 @@ class Activation final : public OpKernel {
 
   TfLiteStatus Eval(OpContext& ctx) override {
     const TfLiteTensor* in = ctx.input(0);
+    if (quant_.mode != QMode::kNone) {
+      RunQuant(ctx, quant_, in, ctx.output(0));
+      return kTfLiteOk;
+    }
     const float* x = in->data_as<const float>();
     float* y = ctx.output(0)->data_as<float>();
     const int64_t n = in->num_elements();
@@ -153,6 +449,7 @@ class Activation final : public OpKernel {
  private:
   float alpha_ = 0.0f;
   bool approximate_ = false;
+  QuantState quant_;
 };
 
 // One PRELU row: x and alpha step by sx / sa (0 or 1).
