@@ -485,6 +485,32 @@ inline void PreluRow(const float* x, int64_t sx, const float* a, int64_t sa, flo
   PreluRowV<ew::v4f>(x, sx, a, sa, y, n);
 }
 
+// Quantized PRELU parameters: x >= 0 scales by in_scale / out_scale, x < 0
+// by in_scale * alpha_scale / out_scale applied to (x - zp) (alpha - alpha_zp).
+struct QuantPrelu {
+  int32_t in_zp = 0, alpha_zp = 0, out_zp = 0;
+  int32_t m1 = 0, m2 = 0;
+  int s1 = 0, s2 = 0;
+};
+
+template <class T>
+void PreluRowQ(const T* x, int64_t sx, const T* a, int64_t sa, T* y, int64_t n,
+               const QuantPrelu& q) {
+  constexpr int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i * sx]} - q.in_zp;
+    int32_t o;
+    if (v >= 0) {
+      o = MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    } else {
+      const int32_t al = int32_t{a[i * sa]} - q.alpha_zp;
+      o = MultiplyByQuantizedMultiplier(v * al, q.m2, q.s2);
+    }
+    const int64_t r = int64_t{o} + q.out_zp;
+    y[i] = static_cast<T>(r < lo ? lo : (r > hi ? hi : r));
+  }
+}
+
 class Prelu final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override {
@@ -493,11 +519,29 @@ class Prelu final : public OpKernel {
     const TfLiteTensor* alpha = ctx.input(1);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && alpha != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
-    TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
-                   TypeName(in->type));
-    TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
-    TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    type_ = in->type;
+    if (in->type == kTfLiteInt8 || in->type == kTfLiteUInt8) {
+      TFC_ENSURE_TYPE(ctx, alpha, in->type);
+      TFC_ENSURE_TYPE(ctx, out, in->type);
+      float in_scale = 0.f, alpha_scale = 0.f, out_scale = 0.f;
+      TFC_OK(ReadPerTensorQuant(ctx, in, &in_scale, &quant_.in_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, alpha, &alpha_scale, &quant_.alpha_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, out, &out_scale, &quant_.out_zp));
+      const float r1 = in_scale / out_scale;
+      const float r2 = in_scale * alpha_scale / out_scale;
+      TFC_ENSURE_MSG(ctx, r1 < 1073741824.0f && r2 < 1073741824.0f,
+                     "scale ratios are too large (%g, %g)", static_cast<double>(r1),
+                     static_cast<double>(r2));
+      QuantizeMultiplier(static_cast<double>(r1), &quant_.m1, &quant_.s1);
+      QuantizeMultiplier(static_cast<double>(r2), &quant_.m2, &quant_.s2);
+    } else if (ew::IsQuantizedIntType(in->type)) {
+      return ew::RejectQuantized(ctx, in->type);
+    } else {
+      TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
+                     TypeName(in->type));
+      TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
+      TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    }
     std::vector<int32_t> out_dims;
     char sa[96], sb[96];
     TFC_ENSURE_MSG(ctx, BroadcastShapes(in->dims, alpha->dims, &out_dims),
@@ -514,6 +558,8 @@ class Prelu final : public OpKernel {
   }
 
   TfLiteStatus Eval(OpContext& ctx) override {
+    if (type_ == kTfLiteInt8) return EvalQuant<int8_t>(ctx);
+    if (type_ == kTfLiteUInt8) return EvalQuant<uint8_t>(ctx);
     const float* px = ctx.input(0)->data_as<const float>();
     const float* pa = ctx.input(1)->data_as<const float>();
     float* py = ctx.output(0)->data_as<float>();
@@ -530,7 +576,27 @@ class Prelu final : public OpKernel {
   }
 
  private:
+  template <class T>
+  TfLiteStatus EvalQuant(OpContext& ctx) {
+    const T* px = ctx.input(0)->data_as<const T>();
+    const T* pa = ctx.input(1)->data_as<const T>();
+    T* py = ctx.output(0)->data_as<T>();
+    const int64_t sx = plan_.inner_stride(0);
+    const int64_t sa = plan_.inner_stride(1);
+    const BroadcastPlan<2>& plan = plan_;
+    const QuantPrelu& q = quant_;
+    auto body = [&](int64_t begin, int64_t end) {
+      ForEachRow(plan, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
+        PreluRowQ(px + in[0], sx, pa + in[1], sa, py + o, n, q);
+      });
+    };
+    ew::ParallelElements(ctx, plan_.size, ew::kParallelMinElements, body);
+    return kTfLiteOk;
+  }
+
   BroadcastPlan<2> plan_;
+  TfLiteType type_ = kTfLiteNoType;
+  QuantPrelu quant_;
 };
 
 using Relu = Activation<Act::kRelu>;
