@@ -1,11 +1,12 @@
 // QUANTIZE: float32 -> INT8 / UINT8 / INT16, and requantization between
 // integer types (INT8 / UINT8 / INT16 -> INT8 / UINT8 / INT16 / INT32).
 //
-// Float input, per tensor: q = clamp(rint(x * (1 / scale)) + zero_point),
-// the reciprocal and product in float and ties rounded to even, as
-// TensorFlow Lite's optimized builtin kernel computes it (bit-exact; its
-// reference kernel divides and rounds ties away from zero instead). Per
-// channel (scale[c], zero_point[c] along quantized_dimension): the reference
+// Float input, per tensor, as TensorFlow Lite's optimized builtin kernel
+// computes it (bit-exact): the elements up to the last multiple of 8 as
+// q = clamp(rint(x * (1 / scale)) + zero_point), the reciprocal and product
+// in float and ties rounded to even; the remaining tail as its reference
+// kernel does, q = clamp(round(x / scale) + zero_point), ties away from
+// zero. Per channel (scale[c], zero_point[c] along quantized_dimension): the reference
 // form, round(x / scale[c]), ties away from zero. Per tensor, values whose
 // x / scale is NaN or outside the int32 range give what x86's conversion
 // gives there (INT32_MIN, plus the zero point with wrap-around, then the
@@ -98,6 +99,27 @@ void QuantizeRunRecip(const float* __restrict in, T* __restrict out, int64_t n, 
     const float big = y + magic;
     const float r = big - magic;
     int32_t q = static_cast<int32_t>(r) + zero_point;
+    q = q < qmin ? qmin : (q > qmax ? qmax : q);
+    out[i] = static_cast<T>(in_range ? q : overflow_out);
+  }
+}
+
+// The optimized kernel's scalar tail: q = clamp(round(x / scale) + zero_point)
+// with the same x86 result for NaN / out-of-range quotients.
+template <class T>
+void QuantizeRunTail(const float* __restrict in, T* __restrict out, int64_t n, float scale,
+                     int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float lo = static_cast<float>(qmin - zero_point - 1);
+  const float hi = static_cast<float>(qmax - zero_point + 1);
+  const int32_t overflow_q = static_cast<int32_t>(0x80000000u + static_cast<uint32_t>(zero_point));
+  const int32_t overflow_out = overflow_q < qmin ? qmin : (overflow_q > qmax ? qmax : overflow_q);
+  for (int64_t i = 0; i < n; ++i) {
+    float y = in[i] / scale;
+    const float rounded = std::round(y);
+    const bool in_range = rounded >= -2147483648.0f && rounded < 2147483648.0f;
+    y = y > lo ? y : lo;
+    y = y < hi ? y : hi;
+    int32_t q = RoundHalfAwaySmall(y) + zero_point;
     q = q < qmin ? qmin : (q > qmax ? qmax : q);
     out[i] = static_cast<T>(in_range ? q : overflow_out);
   }
@@ -251,10 +273,14 @@ class Quantize final : public OpKernel {
   template <class T>
   void FromFloat(OpContext& ctx, const float* src, T* dst) const {
     if (channels_ == 1) {
-      const float inv_scale = 1.0f / scales_[0];
+      const float scale = scales_[0];
+      const float inv_scale = 1.0f / scale;
       const int32_t zp = zero_points_[0];
+      const int64_t n8 = inner_ / 8 * 8;
       ctx.pool().ParallelFor(inner_, kMinChunk, [&](int64_t b, int64_t e) {
-        QuantizeRunRecip(src + b, dst + b, e - b, inv_scale, zp, qmin_, qmax_);
+        const int64_t mid = b > n8 ? b : (e < n8 ? e : n8);
+        QuantizeRunRecip(src + b, dst + b, mid - b, inv_scale, zp, qmin_, qmax_);
+        QuantizeRunTail(src + mid, dst + mid, e - mid, scale, zp, qmin_, qmax_);
       });
       return;
     }
