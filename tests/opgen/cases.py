@@ -883,9 +883,11 @@ acase("L2_NORMALIZATION", "uint8", [UQ("B", "C", quant=Q(0.05, 128))], version=1
       dims={"B": (1, 4), "C": (1, 300)}, out=["uint8"], out_quant=[Q(1.0 / 128, 128)])
 
 acase("QUANTIZE", "float_to_uint8", [X(*NHWC, gen=("normal", 2))], version=1,
-      out=["uint8"], out_quant=[Q(0.03, 128)])
+      out=["uint8"], out_quant=[Q(0.03, 128)], avoid=_NOREF)
 acase("QUANTIZE", "float_to_int16", [X(*NHWC, gen=("normal", 2))], version=3,
-      out=["int16"], out_quant=[Q(0.0003, 0)])
+      out=["int16"], out_quant=[Q(0.0003, 0)], avoid=_NOREF)
+acase("QUANTIZE", "float_ties_to_int8", [X(*NHWC, gen=("int", -40, 40))], version=2,
+      out=["int8"], out_quant=[Q(2.0, 3)], avoid=_NOREF)
 acase("QUANTIZE", "uint8_to_int8", [UQ(*NHWC, quant=Q(0.05, 128))], version=2,
       out=["int8"], out_quant=[Q(0.05, 0)])
 acase("QUANTIZE", "int8_to_uint8", [XQ(*NHWC, quant=Q(0.05, 0))], version=2,
@@ -897,6 +899,20 @@ acase("QUANTIZE", "int16_to_int8", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
 acase("QUANTIZE", "int16_to_int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
       out=["int16"], out_quant=[Q(0.0015, 0)])
 acase("DEQUANTIZE", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], version=1, out=["float32"],
-      tol=0.0)
+      tol=0.0, avoid=_NOREF)
+acase("DEQUANTIZE", "int8_blocks", [XQ(*NHWC, quant=Q(0.037, -9))], version=2, out=["float32"],
+      tol=0.0, avoid=_NOREF)
 acase("DEQUANTIZE", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4, out=["float32"],
-      tol=0.0)
+      tol=0.0, avoid=_NOREF)
+acase("RELU_0_TO_1", "int8", [XQ(*NHWC, quant=Q(0.02, -10))], version=1,
+      out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+acase("EXP", "int16", [SQ(*NHWC, quant=Q(0.0002, 0))], version=2,
+      out=["int16"], out_quant=[Q(0.0003, 0)])
+acase("LOG", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=2,
+      out=["int16"], out_quant=[Q(0.0004, 0)])
+acase("RSQRT", "int16", [X(*NHWC, dtype="int16", gen=("int", 0, 32767), quant=Q(0.001, 0))],
+      version=3,
+      out=["int16"], out_quant=[Q(0.001, 0)])
+acase("SQRT", "int16", [X(*NHWC, dtype="int16", gen=("int", 0, 32767), quant=Q(0.001, 0))],
+      version=2,
+      out=["int16"], out_quant=[Q(0.0005, 0)])

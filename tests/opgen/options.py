@@ -53,6 +53,8 @@ OPTIONS = {
     "RELU": None,
     "RELU6": None,
     "RELU_N1_TO_1": None,
+    "RELU_0_TO_1": None,
+    "ELU": None,
     "LEAKY_RELU": ("LeakyReluOptions", {"alpha": FLOAT}),
     "PRELU": None,
     "HARD_SWISH": ("HardSwishOptions", {}),

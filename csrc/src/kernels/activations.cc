@@ -216,17 +216,115 @@ void HardSwishRun(const T* x, T* y, int64_t n, const QuantState& q) {
   }
 }
 
+// int16 LOGISTIC / TANH (TensorFlow Lite's int16 kernels for scales that are
+// not the powers of two its fixed-point path takes): the input is rescaled so
+// that 3 * 4096 units are 1.0, and sigmoid is interpolated linearly in a
+// 256-entry table of sigmoid(i / 24) in Q0.16 (tanh x = 2 sigmoid(2x) - 1).
+const uint16_t kSigmoidTable[256] = {
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498,
+    40149, 40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255,
+    46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865,
+    52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174,
+    56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544, 58800, 59048, 59288,
+    59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279, 61441,
+    61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886,
+    62990, 63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835,
+    63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450,
+    64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845,
+    64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097,
+    65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
+    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
+    65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425,
+    65429, 65433, 65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465,
+    65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508,
+    65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516, 65517, 65517, 65518,
+    65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525,
+    65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529,
+    65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531,
+    65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533,
+    65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
+    65534, 65534, 65535};
+
+inline int32_t Int16Rescale(int16_t x, const QuantState& q, int32_t round) {
+  return (int32_t{x} * q.in_multiplier + round) >> q.in_left_shift;
+}
+
 void Int16TanhRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
-  (void)x; (void)y; (void)n; (void)q;
+  const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = Int16Rescale(x[i], q, round);
+    const uint32_t a = static_cast<uint32_t>(v < 0 ? -v : v);
+    const uint32_t hi = a >> 8;
+    uint32_t r;
+    if (hi >= 255) {
+      r = 0xFFFFu << 8;
+    } else {
+      const uint32_t t0 = kSigmoidTable[hi], t1 = kSigmoidTable[hi + 1];
+      r = (t0 << 8) + (a & 0xFFu) * (t1 - t0);
+    }
+    const uint32_t half = 1u << 23, bias = 1u << 7;
+    const uint32_t u = v >= 0 ? r - half + bias : half - r + bias - 1u;
+    y[i] = static_cast<int16_t>(static_cast<int32_t>(u) >> 8);
+  }
 }
+
 void Int16LogisticRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
-  (void)x; (void)y; (void)n; (void)q;
+  const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = Int16Rescale(x[i], q, round);
+    const uint32_t a = static_cast<uint32_t>(v < 0 ? -v : v);
+    const uint32_t hi = a >> 9;
+    uint32_t r;
+    if (hi >= 255) {
+      r = 0x7FFFu << 10;
+    } else {
+      const uint32_t t0 = kSigmoidTable[hi], t1 = kSigmoidTable[hi + 1];
+      r = (t0 << 9) + (a & 0x1FFu) * (t1 - t0);
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+    y[i] = static_cast<int16_t>(r >> 10);
+  }
 }
+
+// log2 of a scale when it is a power of two (within 1e-3 in the exponent).
+bool ScaleLog2(float scale, int* log2) {
+  const float l = std::log(scale) * (1.0f / std::log(2.0f));
+  const float r = std::round(l);
+  *log2 = static_cast<int>(r);
+  return std::fabs(l - r) < 1e-3f;
+}
+
 TfLiteStatus PrepareInt16TanhLogistic(OpContext& ctx, bool tanh, float in_scale, float out_scale,
                                       QuantState* q) {
-  (void)in_scale; (void)out_scale; (void)q;
-  return ctx.ErrorStatus(kTfLiteUnresolvedOps, "int16 %s is not supported yet",
-                         tanh ? "TANH" : "LOGISTIC");
+  const char* name = tanh ? "TANH" : "LOGISTIC";
+  int out_log2 = 0;
+  TFC_ENSURE_MSG(ctx, ScaleLog2(out_scale, &out_log2) && out_log2 == -15,
+                 "int16 %s output scale must be 2^-15, got %g", name,
+                 static_cast<double>(out_scale));
+  if (!tanh) {
+    TFC_ENSURE_MSG(ctx, out_scale == 1.0f / 32768, "int16 LOGISTIC output scale must be 1/32768");
+  }
+  int in_log2 = 0;
+  const bool pot = ScaleLog2(in_scale, &in_log2);
+  const int shift = 12 + in_log2;
+  if (pot && (shift == 0 || (tanh && shift == 1))) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "int16 %s with a power-of-two input scale (%g) is not supported yet",
+                           name, static_cast<double>(in_scale));
+  }
+  double m = static_cast<double>(in_scale) * 4096.0 * 3.0;
+  int left = 0;
+  while (m <= 32767.0 / 2.0 && left <= 30) {
+    ++left;
+    m *= 2.0;
+  }
+  TFC_ENSURE_MSG(ctx, m < 2147483648.0 / 32768.0,
+                 "int16 %s input scale %g is too large", name, static_cast<double>(in_scale));
+  q->in_multiplier = static_cast<int32_t>(m);
+  q->in_left_shift = left;
+  q->mode = tanh ? QMode::kTanh16 : QMode::kLogistic16;
+  return kTfLiteOk;
 }
 
 template <Act OP>
@@ -485,6 +583,32 @@ inline void PreluRow(const float* x, int64_t sx, const float* a, int64_t sa, flo
   PreluRowV<ew::v4f>(x, sx, a, sa, y, n);
 }
 
+// Quantized PRELU parameters: x >= 0 scales by in_scale / out_scale, x < 0
+// by in_scale * alpha_scale / out_scale applied to (x - zp) (alpha - alpha_zp).
+struct QuantPrelu {
+  int32_t in_zp = 0, alpha_zp = 0, out_zp = 0;
+  int32_t m1 = 0, m2 = 0;
+  int s1 = 0, s2 = 0;
+};
+
+template <class T>
+void PreluRowQ(const T* x, int64_t sx, const T* a, int64_t sa, T* y, int64_t n,
+               const QuantPrelu& q) {
+  constexpr int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i * sx]} - q.in_zp;
+    int32_t o;
+    if (v >= 0) {
+      o = MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    } else {
+      const int32_t al = int32_t{a[i * sa]} - q.alpha_zp;
+      o = MultiplyByQuantizedMultiplier(v * al, q.m2, q.s2);
+    }
+    const int64_t r = int64_t{o} + q.out_zp;
+    y[i] = static_cast<T>(r < lo ? lo : (r > hi ? hi : r));
+  }
+}
+
 class Prelu final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override {
@@ -493,11 +617,29 @@ class Prelu final : public OpKernel {
     const TfLiteTensor* alpha = ctx.input(1);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && alpha != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
-    TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
-                   TypeName(in->type));
-    TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
-    TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    type_ = in->type;
+    if (in->type == kTfLiteInt8 || in->type == kTfLiteUInt8) {
+      TFC_ENSURE_TYPE(ctx, alpha, in->type);
+      TFC_ENSURE_TYPE(ctx, out, in->type);
+      float in_scale = 0.f, alpha_scale = 0.f, out_scale = 0.f;
+      TFC_OK(ReadPerTensorQuant(ctx, in, &in_scale, &quant_.in_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, alpha, &alpha_scale, &quant_.alpha_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, out, &out_scale, &quant_.out_zp));
+      const float r1 = in_scale / out_scale;
+      const float r2 = in_scale * alpha_scale / out_scale;
+      TFC_ENSURE_MSG(ctx, r1 < 1073741824.0f && r2 < 1073741824.0f,
+                     "scale ratios are too large (%g, %g)", static_cast<double>(r1),
+                     static_cast<double>(r2));
+      QuantizeMultiplier(static_cast<double>(r1), &quant_.m1, &quant_.s1);
+      QuantizeMultiplier(static_cast<double>(r2), &quant_.m2, &quant_.s2);
+    } else if (ew::IsQuantizedIntType(in->type)) {
+      return ew::RejectQuantized(ctx, in->type);
+    } else {
+      TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
+                     TypeName(in->type));
+      TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
+      TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    }
     std::vector<int32_t> out_dims;
     char sa[96], sb[96];
     TFC_ENSURE_MSG(ctx, BroadcastShapes(in->dims, alpha->dims, &out_dims),
@@ -514,6 +656,8 @@ class Prelu final : public OpKernel {
   }
 
   TfLiteStatus Eval(OpContext& ctx) override {
+    if (type_ == kTfLiteInt8) return EvalQuant<int8_t>(ctx);
+    if (type_ == kTfLiteUInt8) return EvalQuant<uint8_t>(ctx);
     const float* px = ctx.input(0)->data_as<const float>();
     const float* pa = ctx.input(1)->data_as<const float>();
     float* py = ctx.output(0)->data_as<float>();
@@ -530,7 +674,27 @@ class Prelu final : public OpKernel {
   }
 
  private:
+  template <class T>
+  TfLiteStatus EvalQuant(OpContext& ctx) {
+    const T* px = ctx.input(0)->data_as<const T>();
+    const T* pa = ctx.input(1)->data_as<const T>();
+    T* py = ctx.output(0)->data_as<T>();
+    const int64_t sx = plan_.inner_stride(0);
+    const int64_t sa = plan_.inner_stride(1);
+    const BroadcastPlan<2>& plan = plan_;
+    const QuantPrelu& q = quant_;
+    auto body = [&](int64_t begin, int64_t end) {
+      ForEachRow(plan, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
+        PreluRowQ(px + in[0], sx, pa + in[1], sa, py + o, n, q);
+      });
+    };
+    ew::ParallelElements(ctx, plan_.size, ew::kParallelMinElements, body);
+    return kTfLiteOk;
+  }
+
   BroadcastPlan<2> plan_;
+  TfLiteType type_ = kTfLiteNoType;
+  QuantPrelu quant_;
 };
 
 using Relu = Activation<Act::kRelu>;

@@ -211,7 +211,7 @@ TfLiteStatus PrepareQuantUnary(OpContext& ctx, const TfLiteTensor* in, const TfL
   }
   TFC_OK(ReadPerTensorQuant(ctx, in, &q->in_scale, &q->in_zp));
   TFC_OK(ReadPerTensorQuant(ctx, out, &q->out_scale, &q->out_zp));
-  if (t == kTfLiteInt16 && OP != Un::kExp) {
+  if (t == kTfLiteInt16) {
     TFC_ENSURE_MSG(ctx, q->in_zp == 0 && q->out_zp == 0,
                    "int16 %s needs zero points 0 (input %d, output %d)", OpLabel(OP), q->in_zp,
                    q->out_zp);
