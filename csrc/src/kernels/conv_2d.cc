@@ -773,7 +773,8 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
           const int32_t* bi = static_cast<const int32_t*>(bias);
           for (size_t c = 0; c < n_out; ++c) {
             const int32_t v = bi ? WrapToInt32(int64_t{acc[c]} + bi[c]) : acc[c];
-            const int32_t q = qconv::Requantize8(v, mult_[c], shift_[c], out_zp_, act_lo_, act_hi_);
+            const int32_t q =
+                qconv::Requantize8TiesUp(v, mult_[c], shift_[c], out_zp_, act_lo_, act_hi_);
             if (kind_ == QKind::kInt8)
               static_cast<int8_t*>(out)[m * n_out + c] = static_cast<int8_t>(q);
             else

@@ -828,9 +828,14 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           const float in_scale = batch_scale[b];
           const float* bi = static_cast<const float*>(bias);
           float* o = static_cast<float*>(out) + o0;
+          // TensorFlow Lite's x86 build takes its NEON path (through an SSE
+          // emulation): whole groups of 4 channels multiply by the channel
+          // scale first, the remaining channels by the input scale first.
+          const size_t vec_end = cout / 4 * 4;
           for (size_t c = 0; c < cout; ++c) {
-            const float t = static_cast<float>(acc[c]) * in_scale;
-            float v = t * filter_scale_[c];
+            const float a = static_cast<float>(acc[c]);
+            const float t = c < vec_end ? a * filter_scale_[c] : a * in_scale;
+            float v = c < vec_end ? t * in_scale : t * filter_scale_[c];
             if (bi) v += bi[c];
             v = std::max(v, act_.lo);
             o[c] = std::min(v, act_.hi);
@@ -850,10 +855,17 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           break;
         }
         default: {
+          // int8: TensorFlow Lite's x86 build runs its NEON output stage
+          // (through an SSE emulation) on whole groups of 8 channels, which
+          // rounds ties upward; the remaining channels round ties away from 0.
           const int32_t* bi = static_cast<const int32_t*>(bias);
+          const size_t vec_end = kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0;
           for (size_t c = 0; c < cout; ++c) {
             const int64_t a = static_cast<int64_t>(acc[c]) + (bi ? bi[c] : 0);
-            const int32_t q = qconv::Requantize8(WrapToInt32(a), mult_q_[c], shift_q_[c], out_zp_,
+            const int32_t q =
+                c < vec_end ? qconv::Requantize8TiesUp(WrapToInt32(a), mult_q_[c], shift_q_[c],
+                                                       out_zp_, act_lo_, act_hi_)
+                            : qconv::Requantize8(WrapToInt32(a), mult_q_[c], shift_q_[c], out_zp_,
                                                  act_lo_, act_hi_);
             if (kind_ == DwKind::kInt8)
               static_cast<int8_t*>(out)[o0 + c] = static_cast<int8_t>(q);

@@ -437,6 +437,7 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
   int32_t* dots =
       reinterpret_cast<int32_t*>(reinterpret_cast<char*>(pix) + (cin * sizeof(int16_t) + 63) / 64 * 64);
   const bool wide = kind_ == TcKind::k16x8;
+  const size_t vec_end = cout / 8 * 8;  // channels of the vectorized output stage
   for (int64_t r = r0; r < r1; ++r) {
     const int b = static_cast<int>(r / out_h_);
     const int oy = static_cast<int>(r % out_h_);
@@ -499,8 +500,13 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
         default: {
           const int32_t* bi = static_cast<const int32_t*>(bias);
           const int32_t v = WrapToInt32(acc[i] + (bi ? bi[c] : 0));
+          // TensorFlow Lite's x86 build runs its NEON output stage (through an
+          // SSE emulation) on whole groups of 8 channels, which rounds ties
+          // upward; the remaining channels round ties away from zero.
           const int32_t q =
-              qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
+              c < vec_end
+                  ? qconv::Requantize8TiesUp(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_)
+                  : qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
           if (kind_ == TcKind::kInt8)
             static_cast<int8_t*>(out)[o0 + i] = static_cast<int8_t>(q);
           else

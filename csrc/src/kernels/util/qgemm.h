@@ -85,15 +85,16 @@ inline const char* FilterScales(const TfLiteTensor* f, int channels, int axis, b
   return nullptr;
 }
 
-// Per-channel output multipliers of int8/int16 kernels: input_scale *
-// filter_scale[c] in float, then divided by output_scale in double.
+// Per-channel output multipliers of int8/int16 kernels:
+// input_scale * filter_scale[c] / output_scale, all in double.
 inline void PerChannelMultipliers(float input_scale, const std::vector<float>& filter_scales,
                                   float output_scale, std::vector<int32_t>* mult,
                                   std::vector<int>* shift) {
   mult->resize(filter_scales.size());
   shift->resize(filter_scales.size());
   for (size_t c = 0; c < filter_scales.size(); ++c) {
-    const double product = static_cast<double>(input_scale * filter_scales[c]);
+    const double product =
+        static_cast<double>(input_scale) * static_cast<double>(filter_scales[c]);
     QuantizeMultiplier(product / static_cast<double>(output_scale), &(*mult)[c], &(*shift)[c]);
   }
 }
@@ -110,6 +111,24 @@ inline void PerTensorMultiplierUint8(float input_scale, float filter_scale, floa
 inline int32_t Requantize8(int32_t acc, int32_t mult, int shift, int32_t out_zp, int32_t lo,
                            int32_t hi) {
   const int64_t v = int64_t{MultiplyByQuantizedMultiplier(acc, mult, shift)} + out_zp;
+  return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+// The same with the rounding of the GEMM library behind TensorFlow Lite's
+// optimized 8-bit CONV_2D (ruy): the doubling high multiply as above, but the
+// final right shift rounds ties upward ((x + 2^(e-1)) >> e) instead of away
+// from zero. Differs from Requantize8 only on negative exact ties.
+inline int32_t MultiplyByQuantizedMultiplierTiesUp(int32_t x, int32_t mult, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const int32_t high = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(x, left), mult);
+  if (right == 0) return high;
+  return static_cast<int32_t>((int64_t{high} + (int64_t{1} << (right - 1))) >> right);
+}
+
+inline int32_t Requantize8TiesUp(int32_t acc, int32_t mult, int shift, int32_t out_zp, int32_t lo,
+                                 int32_t hi) {
+  const int64_t v = int64_t{MultiplyByQuantizedMultiplierTiesUp(acc, mult, shift)} + out_zp;
   return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
 }
 
