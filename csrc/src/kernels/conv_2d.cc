@@ -512,8 +512,10 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // float.
 enum class QKind { kInt8, kUint8, k16x8, kHybridPerChannel, kHybridPerTensor };
 
-// Output pixels per im2col block.
-constexpr size_t kQBlockRows = 16;
+// Output pixels per im2col block: as many as fit kQBlockBytes of int16 rows,
+// a multiple of the GEMM tile's rows, at most kQMaxBlockRows.
+constexpr size_t kQBlockBytes = 64 * 1024;
+constexpr size_t kQMaxBlockRows = 64;
 
 class QuantConv2D final : public OpKernel {
  public:
@@ -532,7 +534,10 @@ class QuantConv2D final : public OpKernel {
   int out_h_ = 0, out_w_ = 0, out_c_ = 0;
   int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pad_t_ = 0, pad_l_ = 0;
   size_t k_ = 0;
-  std::vector<int16_t> weights_;  // [Cout][K], centered
+  std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
+  std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
+  size_t lda_ = 0;                // im2col row stride: K rounded up to even
+  size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
   std::vector<int> shift_;
   std::vector<float> filter_scale_;
@@ -540,7 +545,7 @@ class QuantConv2D final : public OpKernel {
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
-  int scratch_rows_ = -1;    // per worker: kQBlockRows * K int16 + Cout accumulators
+  int scratch_rows_ = -1;    // per worker: block_rows_ im2col rows + their accumulators
   int scratch_qin_ = -1;     // hybrid: quantized input
   int scratch_bparams_ = -1; // hybrid: per-batch zero points and scales
   size_t slot_bytes_ = 0;
@@ -692,9 +697,21 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     }
   }
 
+  lda_ = 2 * qconv::PairCount(k_);
+  if (kind_ == QKind::k16x8) {
+    packed_.clear();
+  } else {
+    packed_.resize(qconv::PackedQBSize(k_, static_cast<size_t>(out_c_)));
+    qconv::PackQB(weights_.data(), static_cast<size_t>(out_c_), k_, packed_.data());
+    weights_.clear();
+    weights_.shrink_to_fit();
+  }
+  block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));
+  block_rows_ = std::min(kQMaxBlockRows, std::max(qconv::kQMR, block_rows_ / qconv::kQMR * qconv::kQMR));
   workers_ = std::max(1, ctx.num_threads());
-  const size_t acc_bytes = static_cast<size_t>(out_c_) * sizeof(int64_t);
-  slot_bytes_ = (kQBlockRows * k_ * sizeof(int16_t) + acc_bytes + 63) / 64 * 64;
+  const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
+                                    static_cast<size_t>(out_c_) * sizeof(int64_t));
+  slot_bytes_ = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64 + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = -1;
   if (hybrid) {
@@ -712,8 +729,9 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  int16_t* d = dst;
   for (size_t m = m0; m < m1; ++m) {
+    int16_t* d = dst + (m - m0) * lda_;
+    if (lda_ > k_) d[k_] = 0;  // the odd K's pair tail
     const size_t n = m / plane;
     const int oy = static_cast<int>((m % plane) / out_w_);
     const int ox = static_cast<int>(m % out_w_);
@@ -741,11 +759,14 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
                           size_t m1) const {
   const size_t n_out = static_cast<size_t>(out_c_);
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
-  for (size_t b0 = m0; b0 < m1; b0 += kQBlockRows) {
-    const size_t b1 = std::min(m1, b0 + kQBlockRows);
+  for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
+    const size_t b1 = std::min(m1, b0 + block_rows_);
     FillRows(in, batch_zp, rows, b0, b1);
+    if (kind_ != QKind::k16x8)
+      qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), k_, n_out,
+                       static_cast<int32_t*>(acc_mem), n_out);
     for (size_t m = b0; m < b1; ++m) {
-      const int16_t* a = rows + (m - b0) * k_;
+      const int16_t* a = rows + (m - b0) * lda_;
       if (kind_ == QKind::k16x8) {
         int64_t* acc = static_cast<int64_t*>(acc_mem);
         for (size_t c = 0; c < n_out; ++c) {
@@ -765,8 +786,7 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         }
         continue;
       }
-      int32_t* acc = static_cast<int32_t*>(acc_mem);
-      qconv::RowTimesWeights(a, weights_.data(), n_out, k_, k_, acc);
+      const int32_t* acc = static_cast<int32_t*>(acc_mem) + (m - b0) * n_out;
       switch (kind_) {
         case QKind::kInt8:
         case QKind::kUint8: {
@@ -853,12 +873,12 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const int workers = macs < gemm::kMinParallelMacs
                           ? 1
                           : std::min<int>(workers_, std::max(1, pool.num_threads()));
-  const size_t rows_bytes = kQBlockRows * k_ * sizeof(int16_t);
+  const size_t rows_bytes = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64;
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       int16_t* rows = reinterpret_cast<int16_t*>(slot);
-      void* acc = slot + (rows_bytes + 7) / 8 * 8;
+      void* acc = slot + rows_bytes;
       const size_t r0 = m * static_cast<size_t>(s) / static_cast<size_t>(workers);
       const size_t r1 = m * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
       switch (input->type) {

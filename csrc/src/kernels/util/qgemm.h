@@ -19,6 +19,14 @@
 #include <cstring>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFC_QGEMM_X86 1
+#else
+#define TFC_QGEMM_X86 0
+#endif
+
+#include "cpu_features.h"
 #include "kernels/util/quant_math.h"
 #include "tensor.h"
 
@@ -216,26 +224,26 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
 // ---------------------------------------------------------------------------
 
 inline int32_t DotI16(const int16_t* a, const int16_t* b, size_t k) {
-  int32_t s = 0;
-  for (size_t i = 0; i < k; ++i) s += int32_t{a[i]} * int32_t{b[i]};
-  return s;
+  uint32_t s = 0;  // wrapping sum (no signed overflow)
+  for (size_t i = 0; i < k; ++i) s += static_cast<uint32_t>(int32_t{a[i]} * int32_t{b[i]});
+  return static_cast<int32_t>(s);
 }
 
 // Four weight rows against one activation row.
 inline void Dot4I16(const int16_t* a, const int16_t* b0, const int16_t* b1, const int16_t* b2,
                     const int16_t* b3, size_t k, int32_t* out) {
-  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // wrapping sums (no signed overflow)
   for (size_t i = 0; i < k; ++i) {
     const int32_t x = a[i];
-    s0 += x * b0[i];
-    s1 += x * b1[i];
-    s2 += x * b2[i];
-    s3 += x * b3[i];
+    s0 += static_cast<uint32_t>(x * b0[i]);
+    s1 += static_cast<uint32_t>(x * b1[i]);
+    s2 += static_cast<uint32_t>(x * b2[i]);
+    s3 += static_cast<uint32_t>(x * b3[i]);
   }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
+  out[0] = static_cast<int32_t>(s0);
+  out[1] = static_cast<int32_t>(s1);
+  out[2] = static_cast<int32_t>(s2);
+  out[3] = static_cast<int32_t>(s3);
 }
 
 // Dot products of one centered activation row (k values) with `n` weight
@@ -248,6 +256,125 @@ inline void RowTimesWeights(const int16_t* a, const int16_t* w, size_t n, size_t
     Dot4I16(a, w + c * stride, w + (c + 1) * stride, w + (c + 2) * stride, w + (c + 3) * stride, k,
             out + c);
   for (; c < n; ++c) out[c] = DotI16(a, w + c * stride, k);
+}
+
+
+// ---------------------------------------------------------------------------
+// Packed int16 GEMM (int32 accumulation)
+// ---------------------------------------------------------------------------
+//
+// C[m][n] = sum_k A[m][k] * B[n][k] on centered int16 operands. B (the
+// filter, n output channels of k values) is packed once into panels of
+// kQNR = 16 channels, k taken in pairs: panel[k/2][16 channels][2]. A rows
+// are int16 with k rounded up to even (zero tail). A tile is kQMR = 4 rows x
+// 16 channels; on x86 with AVX2 one vpmaddwd per row and 8 channels adds two
+// products at a time; elsewhere plain loops.
+constexpr size_t kQNR = 16;
+constexpr size_t kQMR = 4;
+
+inline size_t PairCount(size_t k) { return (k + 1) / 2; }
+inline size_t QPanels(size_t n) { return (n + kQNR - 1) / kQNR; }
+inline size_t PackedQBSize(size_t k, size_t n) { return QPanels(n) * PairCount(k) * kQNR * 2; }
+
+// w: [n][k] centered weights (row stride k).
+inline void PackQB(const int16_t* w, size_t n, size_t k, int16_t* dst) {
+  const size_t pairs = PairCount(k);
+  for (size_t p = 0; p < QPanels(n); ++p)
+    for (size_t kk = 0; kk < pairs; ++kk)
+      for (size_t j = 0; j < kQNR; ++j)
+        for (size_t t = 0; t < 2; ++t) {
+          const size_t c = p * kQNR + j, ki = 2 * kk + t;
+          *dst++ = (c < n && ki < k) ? w[c * k + ki] : int16_t{0};
+        }
+}
+
+// out[r][0..16) = rows a[r] (r < 4, 2*pairs values each) times one panel.
+inline void QTilePortable(const int16_t* const* a, const int16_t* b, size_t pairs,
+                          int32_t* out) {
+  uint32_t acc[kQMR][kQNR] = {};  // wrapping sums (no signed overflow)
+  for (size_t kk = 0; kk < pairs; ++kk, b += 2 * kQNR) {
+    for (size_t r = 0; r < kQMR; ++r) {
+      const int32_t x0 = a[r][2 * kk], x1 = a[r][2 * kk + 1];
+      for (size_t j = 0; j < kQNR; ++j)
+        acc[r][j] += static_cast<uint32_t>(x0 * int32_t{b[2 * j]} + x1 * int32_t{b[2 * j + 1]});
+    }
+  }
+  for (size_t r = 0; r < kQMR; ++r)
+    for (size_t j = 0; j < kQNR; ++j) out[r * kQNR + j] = static_cast<int32_t>(acc[r][j]);
+}
+
+#if TFC_QGEMM_X86
+__attribute__((target("avx2"))) inline void QTileAvx2(const int16_t* const* a, const int16_t* b,
+                                                      size_t pairs, int32_t* out) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+  __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const int16_t* a0 = a[0];
+  const int16_t* a1 = a[1];
+  const int16_t* a2 = a[2];
+  const int16_t* a3 = a[3];
+  for (size_t kk = 0; kk < pairs; ++kk, b += 2 * kQNR) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kQNR));
+    int32_t v;
+    std::memcpy(&v, a0 + 2 * kk, 4);
+    __m256i x = _mm256_set1_epi32(v);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a1 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a2 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a3 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
+  }
+  __m256i* o = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(o + 0, c00);
+  _mm256_storeu_si256(o + 1, c01);
+  _mm256_storeu_si256(o + 2, c10);
+  _mm256_storeu_si256(o + 3, c11);
+  _mm256_storeu_si256(o + 4, c20);
+  _mm256_storeu_si256(o + 5, c21);
+  _mm256_storeu_si256(o + 6, c30);
+  _mm256_storeu_si256(o + 7, c31);
+}
+#endif
+
+using QTileFn = void (*)(const int16_t* const*, const int16_t*, size_t, int32_t*);
+
+inline QTileFn SelectQTile() {
+#if TFC_QGEMM_X86
+  static const QTileFn fn = cpu::HasAvx2Fma() ? QTileAvx2 : QTilePortable;
+  return fn;
+#else
+  return QTilePortable;
+#endif
+}
+
+// acc[r][0..n) for rows[r] (r < m, row stride `lda` int16 with a zero tail
+// up to 2 * PairCount(k)), against packed B; acc row stride `ldc`.
+inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* packed,
+                      size_t k, size_t n, int32_t* acc, size_t ldc) {
+  const QTileFn tile = SelectQTile();
+  const size_t pairs = PairCount(k);
+  alignas(32) int32_t t[kQMR * kQNR];
+  for (size_t p = 0; p < QPanels(n); ++p) {
+    const int16_t* b = packed + p * pairs * kQNR * 2;
+    const size_t c0 = p * kQNR, nc = std::min(kQNR, n - c0);
+    for (size_t r0 = 0; r0 < m; r0 += kQMR) {
+      const size_t mr = std::min(kQMR, m - r0);
+      const int16_t* a[kQMR];
+      for (size_t r = 0; r < kQMR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+      tile(a, b, pairs, t);
+      for (size_t r = 0; r < mr; ++r)
+        std::memcpy(acc + (r0 + r) * ldc + c0, t + r * kQNR, nc * sizeof(int32_t));
+    }
+  }
 }
 
 }  // namespace qconv
