@@ -540,6 +540,7 @@ class QuantConv2D final : public OpKernel {
   size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
   std::vector<int> shift_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage (ties rounded upward, as ruy)
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_;
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
@@ -697,6 +698,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     }
   }
 
+  if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
+    requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
   lda_ = 2 * qconv::PairCount(k_);
   if (kind_ == QKind::k16x8) {
     packed_.clear();
@@ -791,15 +794,10 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         case QKind::kInt8:
         case QKind::kUint8: {
           const int32_t* bi = static_cast<const int32_t*>(bias);
-          for (size_t c = 0; c < n_out; ++c) {
-            const int32_t v = bi ? WrapToInt32(int64_t{acc[c]} + bi[c]) : acc[c];
-            const int32_t q =
-                qconv::Requantize8TiesUp(v, mult_[c], shift_[c], out_zp_, act_lo_, act_hi_);
-            if (kind_ == QKind::kInt8)
-              static_cast<int8_t*>(out)[m * n_out + c] = static_cast<int8_t>(q);
-            else
-              static_cast<uint8_t*>(out)[m * n_out + c] = static_cast<uint8_t>(q);
-          }
+          if (kind_ == QKind::kInt8)
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<int8_t*>(out) + m * n_out);
+          else
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<uint8_t*>(out) + m * n_out);
           break;
         }
         case QKind::kHybridPerChannel: {

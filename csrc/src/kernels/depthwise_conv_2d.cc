@@ -635,6 +635,7 @@ class QuantDepthwiseConv2D final : public OpKernel {
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
@@ -771,6 +772,12 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
                                          : int32_t{filter->data_as<int8_t>()[i]};
     weights_[i] = static_cast<int16_t>(w - filter_zp_[i % cout]);
   }
+  // int8: TensorFlow Lite's x86 build runs its NEON output stage (through an
+  // SSE emulation) on whole groups of 8 channels, which rounds ties upward;
+  // the remaining channels (and uint8) round ties away from zero.
+  if (kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8)
+    requant_.Init(mult_q_, shift_q_, kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0, out_zp_, act_lo_,
+                  act_hi_);
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
   scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
@@ -855,23 +862,13 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           break;
         }
         default: {
-          // int8: TensorFlow Lite's x86 build runs its NEON output stage
-          // (through an SSE emulation) on whole groups of 8 channels, which
-          // rounds ties upward; the remaining channels round ties away from 0.
           const int32_t* bi = static_cast<const int32_t*>(bias);
-          const size_t vec_end = kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0;
-          for (size_t c = 0; c < cout; ++c) {
-            const int64_t a = static_cast<int64_t>(acc[c]) + (bi ? bi[c] : 0);
-            const int32_t q =
-                c < vec_end ? qconv::Requantize8TiesUp(WrapToInt32(a), mult_q_[c], shift_q_[c],
-                                                       out_zp_, act_lo_, act_hi_)
-                            : qconv::Requantize8(WrapToInt32(a), mult_q_[c], shift_q_[c], out_zp_,
-                                                 act_lo_, act_hi_);
-            if (kind_ == DwKind::kInt8)
-              static_cast<int8_t*>(out)[o0 + c] = static_cast<int8_t>(q);
-            else
-              static_cast<uint8_t*>(out)[o0 + c] = static_cast<uint8_t>(q);
-          }
+          if (kind_ == DwKind::kInt8)
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<int8_t*>(out) + o0);
+          else
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<uint8_t*>(out) + o0);
           break;
         }
       }

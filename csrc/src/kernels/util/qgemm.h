@@ -377,5 +377,103 @@ inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* 
   }
 }
 
+
+// ---------------------------------------------------------------------------
+// Vectorized per-channel requantization of one output row
+// ---------------------------------------------------------------------------
+//
+// q[c] = clamp(round(high(acc[c] + bias[c]) / 2^r[c]) + zp), high() being the
+// rounding doubling high multiply by mult[c] after the left shift l[c], and
+// the final shift rounding ties upward (ruy's and TFLite's NEON output
+// stages) or away from zero (TFLite's scalar MultiplyByQuantizedMultiplier),
+// per channel. Both as closed forms without branches:
+//   high  = ((x << l) * m + 2^30) >> 31                  (64-bit product)
+//   q     = (high + round - (away && high < 0)) >> r      round = 2^(r-1) or 0
+struct ChannelRequant {
+  std::vector<int32_t> mult, lshift, rshift, round, away;
+  int32_t zp = 0, lo = 0, hi = 0;
+
+  // vec_end: channels [0, vec_end) round ties upward, the rest away from 0.
+  void Init(const std::vector<int32_t>& m, const std::vector<int>& shift, size_t vec_end,
+            int32_t out_zp, int32_t out_lo, int32_t out_hi) {
+    const size_t n = m.size();
+    mult = m;
+    lshift.assign(n, 0);
+    rshift.assign(n, 0);
+    round.assign(n, 0);
+    away.assign(n, 0);
+    for (size_t c = 0; c < n; ++c) {
+      lshift[c] = shift[c] > 0 ? shift[c] : 0;
+      rshift[c] = shift[c] > 0 ? 0 : -shift[c];
+      round[c] = rshift[c] > 0 ? static_cast<int32_t>(uint32_t{1} << (rshift[c] - 1)) : 0;
+      away[c] = (c >= vec_end && rshift[c] > 0) ? -1 : 0;
+    }
+    zp = out_zp;
+    lo = out_lo;
+    hi = out_hi;
+  }
+
+  int32_t One(int32_t x, size_t c) const {
+    const int64_t prod = int64_t{WrappingShiftLeft(x, lshift[c])} * mult[c];
+    const int32_t high = static_cast<int32_t>((prod + (int64_t{1} << 30)) >> 31);
+    const int32_t adj = (high < 0) ? away[c] : 0;
+    const int64_t v = ((int64_t{high} + round[c] + adj) >> rshift[c]) + zp;
+    return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
+  }
+};
+
+#if TFC_QGEMM_X86
+// Channels [c0, c0 + 8) of acc (+ bias) into out32 (clamped, zero point added).
+__attribute__((target("avx2"))) inline void Requant8Avx2(const ChannelRequant& q,
+                                                         const int32_t* acc,
+                                                         const int32_t* bias, size_t c0,
+                                                         int32_t* out32) {
+  __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c0));
+  if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
+  x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
+  const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0));
+  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+  const __m256i po = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
+  const __m256i he = _mm256_srli_epi64(pe, 31);
+  const __m256i ho = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
+  __m256i high = _mm256_blend_epi32(he, ho, 0xAA);
+  const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), high);
+  const __m256i adj =
+      _mm256_and_si256(neg, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.away.data() + c0)));
+  high = _mm256_add_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.round.data() + c0)));
+  high = _mm256_add_epi32(high, adj);
+  high = _mm256_srav_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.rshift.data() + c0)));
+  high = _mm256_add_epi32(high, _mm256_set1_epi32(q.zp));
+  high = _mm256_max_epi32(high, _mm256_set1_epi32(q.lo));
+  high = _mm256_min_epi32(high, _mm256_set1_epi32(q.hi));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out32), high);
+}
+#endif
+
+// One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
+template <class T>
+inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int32_t* bias,
+                          size_t n, T* out) {
+  size_t c = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) {
+    alignas(32) int32_t t[8];
+    for (; c + 8 <= n; c += 8) {
+      Requant8Avx2(q, acc, bias, c, t);
+      for (size_t j = 0; j < 8; ++j) out[c + j] = static_cast<T>(t[j]);
+    }
+  }
+#endif
+  for (; c < n; ++c) {
+    const int32_t x =
+        bias ? static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(bias[c]))
+             : acc[c];
+    out[c] = static_cast<T>(q.One(x, c));
+  }
+}
+
 }  // namespace qconv
 }  // namespace tfc
