@@ -741,16 +741,30 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
     const int32_t zp = batch_zp ? batch_zp[n] : in_zp_;
     const T* img = in + n * img_size;
     const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
+    const size_t run = static_cast<size_t>(kw_) * cin;
+    // Filter rows lying inside the image (no horizontal dilation) are one
+    // contiguous run of KW*Cin values.
+    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
+      if (iy < 0 || iy >= in_h_) {
+        std::memset(d, 0, run * sizeof(int16_t));
+        d += run;
+        continue;
+      }
+      const T* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      if (row_inside) {
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix0) * cin, d, run, zp);
+        d += run;
+        continue;
+      }
       for (int kx = 0; kx < kw_; ++kx, d += cin) {
         const int ix = ix0 + kx * dw_;
-        if (iy < 0 || iy >= in_h_ || ix < 0 || ix >= in_w_) {
+        if (ix < 0 || ix >= in_w_) {
           std::memset(d, 0, cin * sizeof(int16_t));
           continue;
         }
-        const T* s = img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin;
-        for (size_t c = 0; c < cin; ++c) d[c] = static_cast<int16_t>(int32_t{s[c]} - zp);
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix) * cin, d, cin, zp);
       }
     }
   }

@@ -219,6 +219,26 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
   return fscale;
 }
 
+
+// d[i] = s[i] - zp as int16, for 8-bit or 16-bit quantized values: 16 at a
+// time through vector conversions, then the tail.
+template <class T>
+inline void CenterCopy(const T* s, int16_t* d, size_t n, int32_t zp) {
+  size_t i = 0;
+  if constexpr (sizeof(T) == 1) {
+    typedef T v16src __attribute__((vector_size(16)));
+    typedef int16_t v16i16 __attribute__((vector_size(32)));
+    const v16i16 z = v16i16{} + static_cast<int16_t>(zp);
+    for (; i + 16 <= n; i += 16) {
+      v16src x;
+      std::memcpy(&x, s + i, 16);
+      const v16i16 y = __builtin_convertvector(x, v16i16) - z;
+      std::memcpy(d + i, &y, 32);
+    }
+  }
+  for (; i < n; ++i) d[i] = static_cast<int16_t>(int32_t{s[i]} - zp);
+}
+
 // ---------------------------------------------------------------------------
 // Dot products
 // ---------------------------------------------------------------------------
