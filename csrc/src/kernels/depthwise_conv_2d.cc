@@ -619,10 +619,10 @@ TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
 // vectorizable multiply-add.
 enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
 
+#if TFC_QGEMM_X86
 // Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
 constexpr int kDwMaxFastTaps = 49;
 
-#if TFC_QGEMM_X86
 // acc[c] = sum over the taps t of (px[t][c] - zp) * wx[t][c] for c in
 // [0, cend), cend a multiple of 16: int8 inputs, symmetric int8 weights held
 // as int16, so every product fits int16 (|q - zp| <= 255, |w| <= 127).
@@ -664,7 +664,9 @@ class QuantDepthwiseConv2D final : public OpKernel {
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
   qconv::ChannelRequant requant_;  // 8-bit output stage
-  bool avx2_ = false;
+#if TFC_QGEMM_X86
+  bool avx2_ = false;  // the CPU runs DwAccumInt8Avx2
+#endif
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
