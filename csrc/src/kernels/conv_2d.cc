@@ -1,5 +1,7 @@
-// CONV_2D, float32.
+// CONV_2D: float32 (below), and quantized / hybrid (QuantConv2D, further
+// down; Conv2D at the end picks one from the tensor types).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [Cout, KH, KW, Cin], bias [Cout] (optional),
 // output [N, OH, OW, Cout]. Computed as a GEMM with M = N*OH*OW output pixels,
 // K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
@@ -506,10 +508,15 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // All variants run the same im2col GEMM on centered int16 operands: a block
 // of output pixels is expanded into rows of K = KH*KW*Cin values
 // (q - input_zero_point, 0 in the padding) and multiplied by the filter
-// packed once as (w - filter_zero_point) rows of K values per output
-// channel, giving exact int32 (int64 for 16x8) sums; the output stage then
-// requantizes (fixed-point multiplier, zero point, clamp) or scales back to
-// float.
+// packed once as (w - filter_zero_point) (qconv::QGemmRows), giving exact
+// int32 sums (16x8: int64, plain loops); the output stage then requantizes
+// or scales back to float, following TensorFlow Lite's optimized kernel:
+// - 8-bit: multiplier from input_scale * filter_scale / output_scale in
+//   double; the final rounding shift breaks ties upward (its GEMM library's
+//   output stage), not away from zero;
+// - 16x8: the 64-bit reference requantization;
+// - hybrid per-channel: float(acc) * (filter_scale * input_scale) + bias;
+//   per-tensor: float(acc) * (input_scale * filter_scale) + bias.
 enum class QKind { kInt8, kUint8, k16x8, kHybridPerChannel, kHybridPerTensor };
 
 // Output pixels per im2col block: as many as fit kQBlockBytes of int16 rows,

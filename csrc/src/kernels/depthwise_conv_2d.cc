@@ -1,5 +1,7 @@
-// DEPTHWISE_CONV_2D, float32.
+// DEPTHWISE_CONV_2D: float32 (below), and quantized / hybrid
+// (QuantDepthwiseConv2D, further down; DepthwiseConv2D at the end picks one).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [1, KH, KW, Cout] with Cout = Cin * multiplier,
 // bias [Cout] (optional), output [N, OH, OW, Cout]:
 //   out[n, oy, ox, c*m + j] = bias + sum_{ky,kx} in[n, iy, ix, c] * w[ky, kx, c*m + j]

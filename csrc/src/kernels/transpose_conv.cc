@@ -1,5 +1,7 @@
-// TRANSPOSE_CONV, float32.
+// TRANSPOSE_CONV: float32 (below), and quantized / hybrid
+// (QuantTransposeConv, further down; TransposeConv at the end picks one).
 //
+// Float32:
 // Inputs: 0 output_shape (int32 [4]), 1 weights [Cout, KH, KW, Cin],
 // 2 input [N, H, W, Cin], 3 bias [Cout] (optional). Output [N, OH, OW, Cout]
 // as given by output_shape. Each input pixel scatters its contribution:
@@ -250,6 +252,10 @@ TfLiteStatus FloatTransposeConv::Eval(OpContext& ctx) {
 // (q - zp) * (w - wzp) into int32 (int64 for 16x8) accumulators; the row is
 // then requantized (bias, fixed-point multiplier, zero point, clamp) or, for
 // the hybrid kernel, scaled back to float. The output shape must be constant.
+// 8-bit and hybrid kernels get the dot products from one packed GEMM of all
+// input pixels (qconv::QGemmRows) into a column buffer first.
+// The hybrid kernel is within float rounding of TensorFlow Lite's (which
+// accumulates in float), not bit-exact.
 enum class TcKind { kInt8, kUint8, k16x8, kHybrid };
 
 class QuantTransposeConv final : public OpKernel {

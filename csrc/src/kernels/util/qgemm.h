@@ -151,6 +151,19 @@ inline int32_t Requantize16(int64_t acc, int32_t mult, int shift, int32_t out_zp
 // On-the-fly quantization of float activations (hybrid kernels)
 // ---------------------------------------------------------------------------
 
+// round(v) (ties away from zero) clamped to [lo, hi], for the on-the-fly
+// quantization loops: v is first bounded to +-256 (NaN to the low end, where
+// x86 conversions of NaN land), then truncated and corrected, which the
+// compiler vectorizes (std::round is a library call).
+inline int32_t RoundClamp(float v, int32_t lo, int32_t hi) {
+  if (!(v >= -256.f)) v = -256.f;
+  if (v > 256.f) v = 256.f;
+  int32_t i = static_cast<int32_t>(v);  // truncation toward zero
+  const float d = v - static_cast<float>(i);
+  i += (d >= 0.5f ? 1 : 0) - (d <= -0.5f ? 1 : 0);
+  return i < lo ? lo : (i > hi ? hi : i);
+}
+
 // Symmetric: scale = max|x| / 127, q = round(x * (127 / max|x|)) clamped to
 // [-127, 127]; all zeros give scale 1. Returns the scale.
 inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
@@ -168,11 +181,7 @@ inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
     return 1.f;
   }
   const float inv = 127.f / range;
-  for (size_t i = 0; i < n; ++i) {
-    const float r = std::round(x[i] * inv);
-    const float c = r < -127.f ? -127.f : (r > 127.f ? 127.f : r);
-    q[i] = static_cast<int8_t>(c);
-  }
+  for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(RoundClamp(x[i] * inv, -127, 127));
   return range / 127.f;
 }
 
@@ -211,9 +220,7 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
   const float fzp = static_cast<float>(zp);
   for (size_t i = 0; i < n; ++i) {
     const float scaled = x[i] * inv;  // two statements: no fused multiply-add
-    const float r = std::round(fzp + scaled);
-    const float c = r < -128.f ? -128.f : (r > 127.f ? 127.f : r);
-    q[i] = static_cast<int8_t>(c);
+    q[i] = static_cast<int8_t>(RoundClamp(fzp + scaled, -128, 127));
   }
   *zero_point = zp;
   return fscale;
