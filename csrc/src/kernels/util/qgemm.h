@@ -164,16 +164,88 @@ inline int32_t RoundClamp(float v, int32_t lo, int32_t hi) {
   return i < lo ? lo : (i > hi ? hi : i);
 }
 
+#if TFC_QGEMM_X86
+// AVX2 forms of the loops below (same results, element by element).
+__attribute__((target("avx2"))) inline void MinMaxAvx2(const float* x, size_t n, float* lo,
+                                                       float* hi, size_t* done) {
+  __m256 vlo = _mm256_set1_ps(*lo), vhi = _mm256_set1_ps(*hi);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    vlo = _mm256_min_ps(v, vlo);  // NaN in v keeps vlo
+    vhi = _mm256_max_ps(v, vhi);
+  }
+  alignas(32) float a[8], b[8];
+  _mm256_store_ps(a, vlo);
+  _mm256_store_ps(b, vhi);
+  for (int j = 0; j < 8; ++j) {
+    *lo = a[j] < *lo ? a[j] : *lo;
+    *hi = b[j] > *hi ? b[j] : *hi;
+  }
+  *done = i;
+}
+
+__attribute__((target("avx2"))) inline size_t QuantizeLoopAvx2(const float* x, size_t n,
+                                                               float inv, float fzp, int32_t lo,
+                                                               int32_t hi, int8_t* q) {
+  const __m256 vinv = _mm256_set1_ps(inv), vzp = _mm256_set1_ps(fzp);
+  const __m256 vmin = _mm256_set1_ps(-256.f), vmax = _mm256_set1_ps(256.f);
+  const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f), one = _mm256_set1_ps(1.f);
+  const __m256i ilo = _mm256_set1_epi32(lo), ihi = _mm256_set1_epi32(hi);
+  alignas(32) int32_t t[8];
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 scaled = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
+    __m256 v = _mm256_add_ps(vzp, scaled);
+    v = _mm256_max_ps(v, vmin);  // NaN -> -256
+    v = _mm256_min_ps(v, vmax);
+    __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 d = _mm256_sub_ps(v, r);
+    r = _mm256_add_ps(r, _mm256_and_ps(_mm256_cmp_ps(d, half, _CMP_GE_OQ), one));
+    r = _mm256_sub_ps(r, _mm256_and_ps(_mm256_cmp_ps(d, mhalf, _CMP_LE_OQ), one));
+    __m256i k = _mm256_cvttps_epi32(r);
+    k = _mm256_min_epi32(_mm256_max_epi32(k, ilo), ihi);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(t), k);
+    for (int j = 0; j < 8; ++j) q[i + j] = static_cast<int8_t>(t[j]);
+  }
+  return i;
+}
+#endif
+
+// q[i] = RoundClamp(fzp + x[i] * inv, lo, hi).
+inline void QuantizeLoop(const float* x, size_t n, float inv, float fzp, int32_t lo, int32_t hi,
+                         int8_t* q) {
+  size_t i = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) i = QuantizeLoopAvx2(x, n, inv, fzp, lo, hi, q);
+#endif
+  for (; i < n; ++i) {
+    const float scaled = x[i] * inv;  // two statements: no fused multiply-add
+    q[i] = static_cast<int8_t>(RoundClamp(fzp + scaled, lo, hi));
+  }
+}
+
+// *lo = min(*lo, x...), *hi = max(*hi, x...), NaN ignored.
+inline void MinMax(const float* x, size_t n, float* lo, float* hi) {
+  size_t i = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) MinMaxAvx2(x, n, lo, hi, &i);
+#endif
+  for (; i < n; ++i) {
+    *lo = x[i] < *lo ? x[i] : *lo;
+    *hi = x[i] > *hi ? x[i] : *hi;
+  }
+}
+
 // Symmetric: scale = max|x| / 127, q = round(x * (127 / max|x|)) clamped to
 // [-127, 127]; all zeros give scale 1. Returns the scale.
 inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
   float lo = 0.f, hi = 0.f;
   if (n > 0) {
     lo = hi = x[0];
-    for (size_t i = 1; i < n; ++i) {
-      lo = x[i] < lo ? x[i] : lo;
-      hi = x[i] > hi ? x[i] : hi;
-    }
+    MinMax(x + 1, n - 1, &lo, &hi);
   }
   const float range = std::max(std::fabs(lo), std::fabs(hi));
   if (range == 0.f) {
@@ -181,7 +253,7 @@ inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
     return 1.f;
   }
   const float inv = 127.f / range;
-  for (size_t i = 0; i < n; ++i) q[i] = static_cast<int8_t>(RoundClamp(x[i] * inv, -127, 127));
+  QuantizeLoop(x, n, inv, 0.f, -127, 127, q);
   return range / 127.f;
 }
 
@@ -192,10 +264,7 @@ inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
 // point 0 (all q = 0). Returns the scale.
 inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* zero_point) {
   float lo = 0.f, hi = 0.f;
-  for (size_t i = 0; i < n; ++i) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
-  }
+  MinMax(x, n, &lo, &hi);
   float fscale = 0.f;
   int32_t zp = 0;
   if (lo != hi) {
@@ -218,10 +287,7 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
   }
   const float inv = fscale == 0.f ? 0.f : static_cast<float>(1.0 / static_cast<double>(fscale));
   const float fzp = static_cast<float>(zp);
-  for (size_t i = 0; i < n; ++i) {
-    const float scaled = x[i] * inv;  // two statements: no fused multiply-add
-    q[i] = static_cast<int8_t>(RoundClamp(fzp + scaled, -128, 127));
-  }
+  QuantizeLoop(x, n, inv, fzp, -128, 127, q);
   *zero_point = zp;
   return fscale;
 }
