@@ -631,6 +631,140 @@ qcase("TANH", "int8", [XQ(*NHWC, quant=Q(0.015, 4))], {}, version=2, dims=D4,
       out=["int8"], out_quant=[Q(1.0 / 128, 0)])
 
 
+# ------------------------------------------------------------- k-conv
+# Quantized and hybrid CONV_2D / DEPTHWISE_CONV_2D / TRANSPOSE_CONV. Goldens from
+# the optimized builtin kernels (the reference hybrid kernels compute differently);
+# lsb 0: bit-exact with them.
+_KC_NOREF = ["BUILTIN_REF"]
+_KCD = {"B": (1, 2), "H": (3, 8), "W": (3, 8), "C": (1, 6), "O": (1, 6)}
+
+
+def _kc(op, desc, inputs, options, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("dims", _KCD)
+    kw.setdefault("avoid", _KC_NOREF)
+    return qcase(op, desc, inputs, options, **kw)
+
+
+def _kc_u8(*shape, **kw):
+    return X(*shape, dtype="uint8", gen="qint", **kw)
+
+
+def _kc_i16(*shape, **kw):
+    return X(*shape, dtype="int16", gen="qint", **kw)
+
+
+def _kc_wu8(*shape, **kw):
+    return W(*shape, dtype="uint8", gen=("int", 0, 256), **kw)
+
+
+def _kc_bias(n, dtype="int32", lim=2000):
+    return W(n, dtype=dtype, gen=("int", -lim, lim), quant=Q(("product", 0, 1), 0))
+
+
+def _kc_fbias(n):
+    return W(n, gen=("normal", 0.5))
+
+
+_KC_PC = lambda n, lo=0.002, hi=0.01, axis=0: Q(("rand", lo, hi, n), 0, axis)  # noqa: E731
+
+_kc("CONV_2D", "int8_dil2_same_relu",
+    [XQ(*NHWC, quant=Q(0.04, 7)), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 2,
+     "dilation_h_factor": 2, "fused_activation_function": "RELU"},
+    version=3, out=["int8"], out_quant=[Q(0.05, -128)])
+_kc("CONV_2D", "int8_5x3_s2_valid_n1to1",
+    [XQ(*NHWC, quant=Q(0.03, -5)), WQ("O", 5, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 1, "fused_activation_function": "RELU_N1_TO_1"},
+    version=3, dims=dict(_KCD, H=(5, 9)), out=["int8"], out_quant=[Q(0.01, 3)])
+_kc("CONV_2D", "int8_1x1_s2",
+    [XQ(*NHWC, quant=Q(0.05, 0)), WQ("O", 1, 1, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2}, version=3, out=["int8"],
+    out_quant=[Q(0.02, 10)])
+_kc("CONV_2D", "uint8_per_tensor_relu6",
+    [_kc_u8(*NHWC, quant=Q(0.03, 128)), _kc_wu8("O", 3, 3, "C", quant=Q(0.004, 121)),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU6"},
+    version=1, out=["uint8"], out_quant=[Q(6.0 / 255, 0)])
+_kc("CONV_2D", "int16x8_same",
+    [_kc_i16(*NHWC, quant=Q(0.0005, 0)), WQ("O", 3, 3, "C", quant=_KC_PC("O")),
+     _kc_bias("O", "int64", 100000)],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=4, out=["int16"],
+    out_quant=[Q(0.002, 0)])
+_kc("CONV_2D", "hybrid_per_channel_relu",
+    [X(*NHWC), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_fbias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"},
+    version=5, out=["float32"], tol=1e-9)
+_kc("CONV_2D", "hybrid_per_channel_s2_valid",
+    [X(*NHWC, gen=("normal", 2)), WQ("O", 2, 3, "C", quant=_KC_PC("O")), _kc_fbias("O")],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 2}, version=5, out=["float32"], tol=1e-9)
+_kc("CONV_2D", "hybrid_per_tensor",
+    [X(*NHWC), WQ("O", 3, 3, "C", quant=Q(0.01, 0)), _kc_fbias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=2, out=["float32"], tol=1e-9)
+
+_kc("DEPTHWISE_CONV_2D", "int8_m1_dil2",
+    [XQ(*NHWC, quant=Q(0.05, -3)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+     "dilation_w_factor": 2, "dilation_h_factor": 2},
+    version=3, out=["int8"], out_quant=[Q(0.1, 2)])
+_kc("DEPTHWISE_CONV_2D", "int8_m3_5x5_valid_relu6",
+    [XQ(*NHWC, quant=Q(0.05, 10)), WQ(1, 5, 5, "C*3", quant=_KC_PC("C*3", 0.005, 0.02, 3)),
+     _kc_bias("C*3")],
+    {"padding": "VALID", "stride_w": 1, "stride_h": 2, "depth_multiplier": 3,
+     "fused_activation_function": "RELU6"},
+    version=3, dims=dict(_KCD, H=(5, 9), W=(5, 9)), out=["int8"], out_quant=[Q(0.03, -128)])
+_kc("DEPTHWISE_CONV_2D", "uint8_m1",
+    [_kc_u8(*NHWC, quant=Q(0.04, 120)), _kc_wu8(1, 3, 3, "C", quant=Q(0.01, 130)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2, "depth_multiplier": 1},
+    version=1, out=["uint8"], out_quant=[Q(0.08, 128)])
+_kc("DEPTHWISE_CONV_2D", "int16x8_m2",
+    [_kc_i16(*NHWC, quant=Q(0.0004, 0)), WQ(1, 3, 3, "C*2", quant=_KC_PC("C*2", 0.005, 0.02, 3)),
+     _kc_bias("C*2", "int64", 100000)],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 2},
+    version=5, out=["int16"], out_quant=[Q(0.001, 0)])
+_kc("DEPTHWISE_CONV_2D", "hybrid_m1_relu6",
+    [X(*NHWC), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)), _kc_fbias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+     "fused_activation_function": "RELU6"},
+    version=6, out=["float32"], tol=1e-9)
+_kc("DEPTHWISE_CONV_2D", "hybrid_m2_s2",
+    [X(*NHWC, gen=("normal", 3)), WQ(1, 3, 3, "C*2", quant=_KC_PC("C*2", 0.005, 0.02, 3)),
+     _kc_fbias("C*2")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2, "depth_multiplier": 2},
+    version=6, out=["float32"], tol=1e-9)
+
+
+def _kc_tconv(desc, kh, kwid, stride, padding, x, w, bias, out, out_quant, version, **kw):
+    if padding == "SAME":
+        oh, ow = "H*%d" % stride, "W*%d" % stride
+    else:
+        oh, ow = "(H-1)*%d+%d" % (stride, kh), "(W-1)*%d+%d" % (stride, kwid)
+    dims = {"B": (1, 2), "H": (1, 5), "W": (1, 5), "C": (1, 6), "O": (1, 6)}
+    ins = [K(["B", oh, ow, "O"]), w, x]
+    if bias is not None:
+        ins.append(bias)
+    opts = {"padding": padding, "stride_w": stride, "stride_h": stride}
+    _kc("TRANSPOSE_CONV", desc, ins, opts, dims=dims, version=version, out=out,
+        out_quant=out_quant, **kw)
+
+
+# TRANSPOSE_CONV's inputs: output_shape, weights (input 1), input (input 2): the
+# bias scale is the product of inputs 2 and 1.
+def _kc_tbias(n, dtype="int32", lim=2000):
+    return W(n, dtype=dtype, gen=("int", -lim, lim), quant=Q(("product", 2, 1), 0))
+
+
+_kc_tconv("int8_3x3_same_s2", 3, 3, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
+          WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.04, 1)], 3)
+_kc_tconv("int8_2x2_valid_s2_nobias", 2, 2, 2, "VALID", XQ(*NHWC, quant=Q(0.05, 6)),
+          WQ("O", 2, 2, "C", quant=_KC_PC("O")), None, ["int8"], [Q(0.03, -7)], 2)
+_kc_tconv("int16x8_3x3_same_s1", 3, 3, 1, "SAME", _kc_i16(*NHWC, quant=Q(0.0005, 0)),
+          WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O", "int64", 100000), ["int16"],
+          [Q(0.002, 0)], 3)
+
+
 # ------------------------------------------------------------- k-act
 # Quantized activations, softmax, unary math, L2 norm, quantize/dequantize.
 # Goldens from the optimized builtin kernels (avoid=["BUILTIN_REF"]) where the

@@ -6,6 +6,8 @@
 // and REDUCE_MIN float32/int32/int64 and int8/uint8/int16 with the output's
 // quantization; REDUCE_ANY/ALL bool. A non-constant axis makes the output
 // dynamic.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -13,6 +15,8 @@
 
 #include "kernels/kernel.h"
 #include "kernels/util/index_util.h"
+#include "kernels/util/quant_math.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -77,9 +81,11 @@ struct Reducer {
   }
 };
 
-template <Kind K, class T>
-void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
-  using R = Reducer<K, T>;
+// Reduces `in` into `out` (of type A, the accumulator: T itself, or int32 for
+// the sums of quantized values).
+template <Kind K, class T, class A = T>
+void RunReduce(const T* in, A* out, int64_t out_count, const ReducePlan& p) {
+  using R = Reducer<K, A>;
   for (int64_t i = 0; i < out_count; ++i) out[i] = R::Identity();
   if (p.n == 0) {
     out[0] = R::Apply(out[0], in[0]);
@@ -95,14 +101,14 @@ void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
     const int64_t len = p.size[inner];
     const bool inner_reduced = p.reduced[inner];
     int64_t idx[dm::kMaxRank] = {0};
-    T* o = out;
+    A* o = out;
     for (;;) {
       if (inner_reduced) {
-        T acc = *o;
+        A acc = *o;
         for (int64_t j = 0; j < len; ++j) acc = R::Apply(acc, in[j]);
         *o = acc;
       } else {
-        T* __restrict oo = o;
+        A* __restrict oo = o;
         const T* __restrict ii = in;
         for (int64_t j = 0; j < len; ++j) oo[j] = R::Apply(oo[j], ii[j]);
       }
@@ -117,7 +123,7 @@ void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
       if (k < 0) break;
     }
   }
-  if constexpr (K == Kind::kMean) {
+  if constexpr (K == Kind::kMean && std::is_same<T, A>::value) {
     const T count = static_cast<T>(p.reduce_count);
     for (int64_t i = 0; i < out_count; ++i) out[i] = out[i] / count;
   }
@@ -159,6 +165,13 @@ class Reduce final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     const int64_t out_count = out->num_elements();
     if (out_count == 0) return kTfLiteOk;
+    if ((K == Kind::kMean || K == Kind::kSum) && dm::IsQuantizedType(in->type)) {
+      switch (in->type) {
+        case kTfLiteInt8: return RunQuant<int8_t>(ctx, in, out, out_count);
+        case kTfLiteUInt8: return RunQuant<uint8_t>(ctx, in, out, out_count);
+        default: return RunQuant<int16_t>(ctx, in, out, out_count);
+      }
+    }
     switch (in->type) {
       case kTfLiteFloat32: Run<float>(in, out, out_count); break;
       case kTfLiteInt32: Run<int32_t>(in, out, out_count); break;
@@ -173,6 +186,78 @@ class Reduce final : public OpKernel {
   }
 
  private:
+  // Quantized MEAN and SUM, as TFLite's builtin kernels compute them:
+  // - MEAN of int8/uint8 over H and W of a 4-D input with keep_dims (axis
+  //   given as {1, 2} or {2, 1}): the optimized kernel. Raw sums per channel,
+  //   times in_scale / (count out_scale) as a fixed-point multiplier, plus
+  //   out_zp - round(in_zp in_scale / out_scale) (in float); channels in
+  //   blocks of 16 round the final shift half up (SIMD), the rest as
+  //   MultiplyByQuantizedMultiplier.
+  // - otherwise in float: MEAN round(sum / count * s + b) + out_zp with
+  //   s = in_scale / out_scale, b = -in_zp s, clamped; SUM round(sum s - in_zp
+  //   s count) + out_zp.
+  template <class T>
+  TfLiteStatus RunQuant(OpContext& ctx, const TfLiteTensor* in, TfLiteTensor* out,
+                        int64_t out_count) {
+    float si, so;
+    int32_t zi, zo;
+    TFC_OK(qp::PerTensor(ctx, in, &si, &zi));
+    TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+    T* o = out->data_as<T>();
+    const int32_t tmin = std::numeric_limits<T>::min(), tmax = std::numeric_limits<T>::max();
+    if (in->num_elements() == 0) {
+      for (int64_t i = 0; i < out_count; ++i) o[i] = 0;
+      return kTfLiteOk;
+    }
+    sums_.assign(static_cast<size_t>(out_count), 0);
+    RunReduce<Kind::kSum, T, int32_t>(in->data_as<const T>(), sums_.data(), out_count, plan_);
+    const int64_t count = plan_.reduce_count;
+    if (K == Kind::kMean && mean_hw_ && sizeof(T) == 1) {
+      const int depth = in->dim(3);
+      const float n = static_cast<float>(in->dim(1) * in->dim(2));
+      float temp = static_cast<float>(zi) * si / so;
+      temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
+      const int32_t bias = zo - static_cast<int32_t>(temp);
+      int32_t m;
+      int shift;
+      QuantizeMultiplier(static_cast<double>(si / (n * so)), &m, &shift);
+      const int blocks = depth / 16 * 16;
+      for (int64_t i = 0; i < out_count; ++i) {
+        const int d = static_cast<int>(i % depth);
+        int32_t v;
+        if (d < blocks) {
+          const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+          v = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(sums_[i], left), m);
+          if (right > 0) v = static_cast<int32_t>((int64_t{v} + (int64_t{1} << (right - 1))) >> right);
+        } else {
+          v = MultiplyByQuantizedMultiplier(sums_[i], m, shift);
+        }
+        v += bias;
+        o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
+      }
+      return kTfLiteOk;
+    }
+    const float scale = si / so;
+    if (K == Kind::kMean) {
+      const float bias = -static_cast<float>(zi) * scale;
+      for (int64_t i = 0; i < out_count; ++i) {
+        const float mean = static_cast<float>(sums_[i]) / static_cast<float>(count);
+        float r = std::round(mean * scale + bias) + static_cast<float>(zo);
+        r = std::min(r, static_cast<float>(tmax));
+        r = std::max(r, static_cast<float>(tmin));
+        o[i] = static_cast<T>(r);
+      }
+    } else {
+      const float bias = -static_cast<float>(zi) * scale * static_cast<float>(count);
+      for (int64_t i = 0; i < out_count; ++i) {
+        const float r = std::round(static_cast<float>(sums_[i]) * scale + bias);
+        const int32_t v = SaturatingDoubleToInt32(r, INT32_MIN, INT32_MAX, 0) + zo;
+        o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
+      }
+    }
+    return kTfLiteOk;
+  }
+
   template <class T>
   void Run(const TfLiteTensor* in, TfLiteTensor* out, int64_t out_count) {
     if constexpr ((K == Kind::kAny || K == Kind::kAll) != std::is_same<T, bool>::value) {
@@ -197,9 +282,16 @@ class Reduce final : public OpKernel {
     bool ok = false;
     switch (K) {
       case Kind::kMean:
-        ok = t == kTfLiteFloat32;
-        break;
       case Kind::kSum:
+        ok = t == kTfLiteFloat32 || (K == Kind::kSum && (t == kTfLiteInt32 || t == kTfLiteInt64)) ||
+             dm::IsQuantizedType(t);
+        if (ok && dm::IsQuantizedType(t)) {
+          float s;
+          int32_t z;
+          TFC_OK(qp::PerTensor(ctx, in, &s, &z));
+          TFC_OK(qp::PerTensor(ctx, out, &s, &z));
+        }
+        break;
       case Kind::kProd:
         ok = t == kTfLiteFloat32 || t == kTfLiteInt32 || t == kTfLiteInt64;
         break;
@@ -231,6 +323,9 @@ class Reduce final : public OpKernel {
     }
     dims_.clear();
     plan_ = ReducePlan();
+    mean_hw_ = keep_dims_ && rank == 4 && axis->num_elements() == 2 &&
+               ((dm::IntAt(axis, 0) == 1 && dm::IntAt(axis, 1) == 2) ||
+                (dm::IntAt(axis, 0) == 2 && dm::IntAt(axis, 1) == 1));
     for (int d = 0; d < rank; ++d) {
       const int64_t size = in->dim(d);
       if (red[d]) {
@@ -252,6 +347,8 @@ class Reduce final : public OpKernel {
   }
 
   bool keep_dims_ = false;
+  bool mean_hw_ = false;
+  std::vector<int32_t> sums_;
   ReducePlan plan_;
   std::vector<int32_t> dims_;
 };

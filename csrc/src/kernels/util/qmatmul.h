@@ -1,0 +1,348 @@
+// Integer matrix products shared by FULLY_CONNECTED and BATCH_MATMUL:
+// quantized (int8 / uint8 / int16 activations) and hybrid (float activations
+// quantized on the fly against int8 weights).
+//
+// Layout: every product here is "rows of A times rows of W": out[m][n] =
+// sum_k A[m][k] * W[n][k], A and W both row-major with K contiguous (W is the
+// FULLY_CONNECTED weights [units, K], or a BATCH_MATMUL rhs brought to
+// [N, K]). Dot products accumulate exactly (32-bit partial sums over chunks
+// short enough never to overflow, combined in 64 bits); callers wrap to 32
+// bits where the official kernels accumulate in int32.
+//
+// Rounding: the official runtime's optimized integer GEMM (ruy, behind
+// FULLY_CONNECTED and BATCH_MATMUL) applies the output multiplier as a
+// rounding doubling high multiply followed by a right shift that rounds
+// halves up (toward +inf): MulRoundHalfUp below. The reference kernels round
+// that last shift half away from zero (quant_math.h
+// MultiplyByQuantizedMultiplier); results differ by one at such ties.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/util/activation.h"
+#include "kernels/util/quant_math.h"
+#include "thread_pool.h"
+
+namespace tfc {
+namespace qmm {
+
+// x * multiplier * 2^(shift - 31) as the optimized GEMM computes it: x
+// scaled by 2^shift when shift > 0 (wrapping), a rounding doubling high
+// multiply, then for shift < 0 a right shift by -shift rounding halves up.
+inline int32_t MulRoundHalfUp(int32_t x, int32_t multiplier, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const int32_t high = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(x, left), multiplier);
+  if (right == 0) return high;
+  const int64_t rounded = (static_cast<int64_t>(high) + (int64_t{1} << (right - 1))) >> right;
+  return static_cast<int32_t>(rounded);
+}
+
+// Longest run whose 32-bit sum of products cannot overflow when |a| <=
+// max_abs_a and |w| <= max_abs_w (int8 x int8: 131063 elements).
+constexpr size_t ChunkFor(int64_t max_abs_a, int64_t max_abs_w) {
+  return static_cast<size_t>((int64_t{1} << 31) / (max_abs_a * max_abs_w + 1) - 1);
+}
+
+// sum_k a[k] * w[k] in 32 bits; the caller guarantees no overflow.
+template <class TA, class TW>
+inline int32_t Dot32(const TA* __restrict a, const TW* __restrict w, size_t k) {
+  int32_t s = 0;
+  for (size_t i = 0; i < k; ++i) s += static_cast<int32_t>(a[i]) * static_cast<int32_t>(w[i]);
+  return s;
+}
+
+// Four rows of W against one row of A, 32-bit (no overflow by contract).
+template <class TA, class TW>
+inline void Dot32x4(const TA* __restrict a, const TW* __restrict w0, const TW* __restrict w1,
+                    const TW* __restrict w2, const TW* __restrict w3, size_t k, int32_t* out) {
+  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i < k; ++i) {
+    const int32_t x = a[i];
+    s0 += x * static_cast<int32_t>(w0[i]);
+    s1 += x * static_cast<int32_t>(w1[i]);
+    s2 += x * static_cast<int32_t>(w2[i]);
+    s3 += x * static_cast<int32_t>(w3[i]);
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}
+
+// Exact sum_k a[k] * w[k] (64-bit), chunked so the 32-bit partial sums never
+// overflow.
+template <class TA, class TW>
+inline int64_t DotExact(const TA* a, const TW* w, size_t k, size_t chunk) {
+  int64_t s = 0;
+  for (size_t i = 0; i < k; i += chunk) {
+    const size_t len = std::min(chunk, k - i);
+    s += Dot32(a + i, w + i, len);
+  }
+  return s;
+}
+
+// Exact dot products of one row of A with rows [n0, n1) of W (row stride k),
+// into out[n - n0]; four rows at a time.
+template <class TA, class TW>
+inline void DotRows(const TA* a, const TW* w, size_t k, size_t n0, size_t n1, size_t chunk,
+                    int64_t* out) {
+  size_t n = n0;
+  int32_t part[4];
+  for (; n + 4 <= n1; n += 4) {
+    int64_t s[4] = {0, 0, 0, 0};
+    const TW* r = w + n * k;
+    for (size_t i = 0; i < k; i += chunk) {
+      const size_t len = std::min(chunk, k - i);
+      Dot32x4(a + i, r + i, r + k + i, r + 2 * k + i, r + 3 * k + i, len, part);
+      for (int j = 0; j < 4; ++j) s[j] += part[j];
+    }
+    for (int j = 0; j < 4; ++j) out[n - n0 + static_cast<size_t>(j)] = s[j];
+  }
+  for (; n < n1; ++n) out[n - n0] = DotExact(a, w + n * k, k, chunk);
+}
+
+// Sum of each row of W [n, k] (int8), exact in 32 bits for k < 2^24.
+inline void RowSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
+  for (size_t r = 0; r < n; ++r) {
+    int32_t s = 0;
+    const int8_t* row = w + r * k;
+    for (size_t i = 0; i < k; ++i) s += row[i];
+    sums[r] = s;
+  }
+}
+
+// round(y), ties away from zero, for y already clamped to a small range.
+inline int32_t RoundAwaySmall(float y) {
+  const int32_t t = static_cast<int32_t>(y);
+  const float frac = y - static_cast<float>(t);
+  return t + (frac >= 0.5f ? 1 : 0) - (frac <= -0.5f ? 1 : 0);
+}
+
+// Keeps y inside [-1000, 1000] (NaN -> 0) so integer conversion is defined;
+// results are clamped to int8 afterwards, so this changes nothing else.
+inline float ClampForConvert(float y) {
+  if (!(y > -1000.f)) y = (y != y) ? 0.f : -1000.f;
+  return y < 1000.f ? y : 1000.f;
+}
+
+// Symmetric per-row quantization of the hybrid kernels: range = max|v|,
+// scale = range / 127, q = clamp(round(v * (127 / range)), -127, 127) (both
+// quotients in float, rounding ties away from zero). An all-zero row gives
+// q = 0 and scale 1.
+inline void QuantizeSymmetric(const float* v, size_t n, int8_t* q, float* scale) {
+  if (n == 0) {
+    *scale = 1.f;
+    return;
+  }
+  float lo = v[0], hi = v[0];
+  for (size_t i = 1; i < n; ++i) {
+    lo = v[i] < lo ? v[i] : lo;
+    hi = v[i] > hi ? v[i] : hi;
+  }
+  const float range = std::max(std::fabs(lo), std::fabs(hi));
+  if (range == 0.f) {
+    std::memset(q, 0, n);
+    *scale = 1.f;
+    return;
+  }
+  *scale = range / 127.f;
+  const float inv = 127.f / range;
+  for (size_t i = 0; i < n; ++i) {
+    const float y = v[i] * inv;
+    int32_t r = RoundAwaySmall(ClampForConvert(y));
+    r = r < -127 ? -127 : (r > 127 ? 127 : r);
+    q[i] = static_cast<int8_t>(r);
+  }
+}
+
+// Asymmetric per-row quantization (asymmetric_quantize_inputs): the range
+// [min(0, min v), max(0, max v)] mapped onto [-128, 127]; scale and zero point
+// computed in double (the zero point from whichever end has the smaller
+// error, rounded half away from zero and clamped), then q = clamp(round(zp +
+// v * (1 / scale))) in float. A constant-zero row gives q = 0, scale 1, zp 0.
+inline void QuantizeAsymmetric(const float* v, size_t n, int8_t* q, float* scale, int32_t* zp) {
+  float lo = 0.f, hi = 0.f;
+  if (n > 0) {
+    float mn = v[0], mx = v[0];
+    for (size_t i = 1; i < n; ++i) {
+      mn = v[i] < mn ? v[i] : mn;
+      mx = v[i] > mx ? v[i] : mx;
+    }
+    lo = std::min(0.f, mn);
+    hi = std::max(0.f, mx);
+  }
+  const double rmin = lo, rmax = hi;
+  if (rmin == rmax) {
+    std::memset(q, 0, n);
+    *scale = 1.f;
+    *zp = 0;
+    return;
+  }
+  const double s = (rmax - rmin) / 255.0;
+  const double zp_from_min = -128.0 - rmin / s;
+  const double zp_from_max = 127.0 - rmax / s;
+  const double err_min = 128.0 + std::fabs(rmin / s);
+  const double err_max = 127.0 + std::fabs(rmax / s);
+  const double zpd = err_min < err_max ? zp_from_min : zp_from_max;
+  int32_t z;
+  if (zpd <= -128.0)
+    z = -128;
+  else if (zpd >= 127.0)
+    z = 127;
+  else
+    z = static_cast<int32_t>(std::round(zpd));
+  const float sf = static_cast<float>(s);
+  *scale = sf;
+  *zp = z;
+  const float inv = 1.0f / sf;
+  const float zf = static_cast<float>(z);
+  for (size_t i = 0; i < n; ++i) {
+    const float prod = v[i] * inv;
+    const float y = zf + prod;
+    int32_t r = RoundAwaySmall(ClampForConvert(y));
+    r = r < -128 ? -128 : (r > 127 ? 127 : r);
+    q[i] = static_cast<int8_t>(r);
+  }
+}
+
+// Output stage of a quantized product: acc (the exact sum of (a - a_zp) *
+// (w - w_zp) plus the bias) -> clamp(multiply(acc) + out_zp, qmin, qmax).
+struct Requant {
+  enum Mode {
+    kHalfUp,  // optimized GEMM: acc wrapped to int32, MulRoundHalfUp
+    kRef32,   // reference kernels, int32 accumulator: MultiplyByQuantizedMultiplier
+    kRef64,   // reference kernels, int64 accumulator (16x8 with int64 bias)
+  };
+  Mode mode = kHalfUp;
+  const int32_t* multiplier = nullptr;  // per output column when per_channel
+  const int* shift = nullptr;
+  bool per_channel = false;
+  int32_t out_zp = 0, qmin = 0, qmax = 0;
+
+  int32_t operator()(int64_t acc, size_t col) const {
+    const size_t c = per_channel ? col : 0;
+    int32_t v;
+    if (mode == kRef64)
+      v = MultiplyByQuantizedMultiplier64(acc, multiplier[c], shift[c]);
+    else if (mode == kRef32)
+      v = MultiplyByQuantizedMultiplier(WrapToInt32(acc), multiplier[c], shift[c]);
+    else
+      v = MulRoundHalfUp(WrapToInt32(acc), multiplier[c], shift[c]);
+    const int64_t o = static_cast<int64_t>(v) + out_zp;
+    return static_cast<int32_t>(o < qmin ? qmin : (o > qmax ? qmax : o));
+  }
+};
+
+constexpr size_t kBlockN = 64;  // output columns per inner block
+
+// Runs body(m0, m1, n0, n1) over the [m, n] output, split over threads along
+// n (or along m when there are more rows than columns) when the work is
+// large enough.
+template <class Body>
+void ParallelRowsCols(ThreadPool& pool, size_t m, size_t n, size_t k, Body&& body) {
+  const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (pool.num_threads() <= 1 || macs < 65536.0) {
+    body(size_t{0}, m, size_t{0}, n);
+    return;
+  }
+  if (m > n) {
+    pool.ParallelFor(static_cast<int64_t>(m), 1, [&](int64_t b, int64_t e) {
+      body(static_cast<size_t>(b), static_cast<size_t>(e), size_t{0}, n);
+    });
+  } else {
+    const int64_t blocks = static_cast<int64_t>((n + 3) / 4);
+    pool.ParallelFor(blocks, 1, [&](int64_t b, int64_t e) {
+      body(size_t{0}, m, static_cast<size_t>(b) * 4, std::min(n, static_cast<size_t>(e) * 4));
+    });
+  }
+}
+
+// out[i][j] = rq(sum_k (a[i][k] - a_zp) * (w[j][k] - w_zp) + colterm[j]) for
+// i < m, j < n; a is [m, k] (row stride k), w [n, k], out [m, n] (row
+// stride out_stride). colterm[j] = bias[j] - a_zp * sum_k w[j][k] +
+// k * a_zp * w_zp (see ColumnTerms). chunk: ChunkFor the operand types.
+template <class TA, class TW, class TO>
+void QuantMatMul(ThreadPool& pool, const TA* a, size_t m, size_t k, const TW* w, size_t n,
+                 int32_t w_zp, const int64_t* colterm, const Requant& rq, TO* out,
+                 size_t out_stride, size_t chunk) {
+  ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
+    int64_t dots[kBlockN];
+    for (size_t i = m0; i < m1; ++i) {
+      const TA* row = a + i * k;
+      int64_t rowterm = 0;
+      if (w_zp != 0) {
+        int64_t sa = 0;
+        for (size_t t = 0; t < k; ++t) sa += row[t];
+        rowterm = -static_cast<int64_t>(w_zp) * sa;
+      }
+      TO* o = out + i * out_stride;
+      for (size_t j0 = n0; j0 < n1; j0 += kBlockN) {
+        const size_t j1 = std::min(n1, j0 + kBlockN);
+        DotRows(row, w, k, j0, j1, chunk, dots);
+        for (size_t j = j0; j < j1; ++j)
+          o[j] = static_cast<TO>(rq(dots[j - j0] + rowterm + colterm[j], j));
+      }
+    }
+  });
+}
+
+// colterm[j] = bias[j] - a_zp * sum_k w[j][k] + k * a_zp * w_zp (exact).
+template <class TW, class TB>
+void ColumnTerms(const TW* w, size_t n, size_t k, const TB* bias, int32_t a_zp, int32_t w_zp,
+                 int64_t* colterm) {
+  for (size_t j = 0; j < n; ++j) {
+    int64_t s = 0;
+    const TW* r = w + j * k;
+    for (size_t t = 0; t < k; ++t) s += r[t];
+    int64_t v = bias ? static_cast<int64_t>(bias[j]) : 0;
+    v -= static_cast<int64_t>(a_zp) * s;
+    v += static_cast<int64_t>(k) * a_zp * w_zp;
+    colterm[j] = v;
+  }
+}
+
+// Hybrid product: q [m, k] int8 rows quantized with scale row_scale[i] (the
+// weights' scale already folded in when per tensor) and zero point row_zp[i]
+// (nullptr: symmetric); w [n, k] int8 with row sums w_sums (needed when
+// row_zp is given) and per-channel scales channel_scale[j] (nullptr: per
+// tensor). out[i][j] = act((bias[j] or 0) + float(dot - zp * w_sum) *
+// scale), the dot product in int32 and the scale the float product
+// channel_scale[j] * row_scale[i], as the official hybrid kernels compute it.
+inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_scale,
+                         const int32_t* row_zp, size_t m, size_t k, const int8_t* w, size_t n,
+                         const int32_t* w_sums, const float* channel_scale, const float* bias,
+                         FloatRange act, float* out, size_t out_stride) {
+  const size_t chunk = ChunkFor(128, 128);
+  ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
+    int64_t dots[kBlockN];
+    for (size_t i = m0; i < m1; ++i) {
+      const int8_t* row = q + i * k;
+      const float rs = row_scale[i];
+      const int32_t zp = row_zp ? row_zp[i] : 0;
+      float* o = out + i * out_stride;
+      for (size_t j0 = n0; j0 < n1; j0 += kBlockN) {
+        const size_t j1 = std::min(n1, j0 + kBlockN);
+        DotRows(row, w, k, j0, j1, chunk, dots);
+        for (size_t j = j0; j < j1; ++j) {
+          int32_t d = WrapToInt32(dots[j - j0]);
+          if (zp != 0)
+            d = WrapToInt32(static_cast<int64_t>(d) -
+                            static_cast<int64_t>(WrapToInt32(static_cast<int64_t>(zp) * w_sums[j])));
+          const float scale = channel_scale ? channel_scale[j] * rs : rs;
+          const float prod = static_cast<float>(d) * scale;
+          const float base = bias ? bias[j] : 0.0f;
+          const float sum = base + prod;
+          o[j] = act.Apply(sum);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace qmm
+}  // namespace tfc
