@@ -896,10 +896,10 @@ bool Log2Exact(float x, int* out) {
   return std::fabs(l - r) < 1e-3f;
 }
 
-inline int16_t Clamp16(int32_t v) {
+inline int16_t Clamp16(int64_t v) {
   return static_cast<int16_t>(v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
 }
-inline int8_t Clamp8(int32_t v) {
+inline int8_t Clamp8(int64_t v) {
   return static_cast<int8_t>(v > 127 ? 127 : (v < -128 ? -128 : v));
 }
 inline int32_t WrapAdd(int32_t a, int32_t b) {
@@ -929,7 +929,9 @@ void IntegerLayerNorm(int16_t* v, size_t n, const int16_t* weight, const int32_t
   for (size_t j = 0; j < n; ++j) {
     const int32_t shifted = WrapToInt32(int64_t{1024} * v[j] - mean);
     const int32_t rescaled = MultiplyByQuantizedMultiplier(shifted, inv_mult, inv_shift);
-    const int64_t val3 = int64_t{WrapToInt32(int64_t{rescaled} * weight[j])} + bias[j];
+    // int32 arithmetic (wrapping) widened afterwards, as the official kernel.
+    const int64_t val3 =
+        WrapToInt32(int64_t{WrapToInt32(int64_t{rescaled} * weight[j])} + bias[j]);
     const int32_t val4 = WrapToInt32((val3 > 0 ? val3 + 512 : val3 - 512) / 1024);
     const int32_t val5 = MultiplyByQuantizedMultiplier(val4, mult, shift + 12);
     v[j] = Clamp16(val5);
@@ -1021,6 +1023,8 @@ TfLiteStatus UnidirectionalSequenceLstm::PrepareInteger(OpContext& ctx, int64_t 
                  "cell state scale 2^%d is not supported with CIFG", cell_log2_);
   hidden_zp_ = inter_zp[4];
   TFC_ENSURE_MSG(ctx, hidden_zp_ >= -128 && hidden_zp_ <= 127, "hidden zero point out of range");
+  TFC_ENSURE_MSG(ctx, n_input_ <= (1 << 16) && n_output_ <= (1 << 16) && n_cell_ <= (1 << 16),
+                 "integer LSTM sizes above 65536 are not supported");
   if (peephole_)
     TFC_ENSURE_MSG(ctx, n_output_ == n_cell_,
                    "peephole weights with a projection to another size are not supported");
@@ -1070,6 +1074,8 @@ TfLiteStatus UnidirectionalSequenceLstm::PrepareInteger(OpContext& ctx, int64_t 
     float ln_s = 1.f;
     if (layer_norm_) TFC_OK(scale_of(kInputLayerNorm + g, &ln_s));
     QuantizeMultiplier(static_cast<double>(ln_s), &q.ln_mult, &q.ln_shift);
+    TFC_ENSURE_MSG(ctx, q.ln_shift + 12 <= 30, "layer norm coefficient scale %g is too large",
+                   static_cast<double>(ln_s));
     q.variance_guard = std::max(1, static_cast<int32_t>(10000.f * ln_s));
     const TfLiteTensor* bias = layer_norm_ ? nullptr : ctx.input(kInputGateBias + g);
     row_sum_bias(ctx.input(kInputToInput + g), bias, -in_zp, nc, ni, q.x_bias);
@@ -1142,13 +1148,13 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalInteger(OpContext& ctx) {
         const int32_t ax = WrapAdd(q.x_bias[j], DotInt8(wx[g] + j * ni, x, ni));
         const int32_t vx = Clamp16(MultiplyByQuantizedMultiplier(ax, q.x_mult, q.x_shift));
         const int32_t ah = WrapAdd(q.h_bias[j], DotInt8(wh[g] + j * no, h, no));
-        o[j] = Clamp16(MultiplyByQuantizedMultiplier(ah, q.h_mult, q.h_shift) + vx);
+        o[j] = Clamp16(int64_t{MultiplyByQuantizedMultiplier(ah, q.h_mult, q.h_shift)} + vx);
       }
       const int p = g == kI ? 0 : (g == kF ? 1 : (g == kO ? 2 : -1));
       if (p >= 0 && peep[p]) {
         for (size_t j = 0; j < nc; ++j) {
           const int32_t prod = int32_t{peep[p][j]} * int32_t{c[j]};
-          o[j] = Clamp16(MultiplyByQuantizedMultiplier(prod, q.c_mult, q.c_shift) + o[j]);
+          o[j] = Clamp16(int64_t{MultiplyByQuantizedMultiplier(prod, q.c_mult, q.c_shift)} + o[j]);
         }
       }
       if (ln[g]) IntegerLayerNorm(o, nc, ln[g], lnb[g], q.ln_mult, q.ln_shift, q.variance_guard);
@@ -1186,18 +1192,20 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalInteger(OpContext& ctx) {
     if (!projection_) {
       for (size_t j = 0; j < nc; ++j) {
         const int32_t prod = int32_t{og[j]} * int32_t{th[j]};
-        hs[j] = Clamp8(MultiplyByQuantizedMultiplier(prod, hidden_mult_, hidden_shift_) + hidden_zp_);
+        hs[j] = Clamp8(int64_t{MultiplyByQuantizedMultiplier(prod, hidden_mult_, hidden_shift_)} +
+                       hidden_zp_);
       }
     } else {
       int8_t* hid = hidden + b * nc;
       for (size_t j = 0; j < nc; ++j) {
         const int32_t prod = int32_t{og[j]} * int32_t{th[j]};
-        hid[j] = Clamp8(MultiplyByQuantizedMultiplier(prod, hidden_mult_, hidden_shift_) - hidden_zp_);
+        hid[j] = Clamp8(int64_t{MultiplyByQuantizedMultiplier(prod, hidden_mult_, hidden_shift_)} -
+                        hidden_zp_);
       }
       for (size_t j = 0; j < no; ++j) {
         const int32_t acc = WrapAdd(proj_bias_eff_[j], DotInt8(pw + j * nc, hid, nc));
-        int32_t v = MultiplyByQuantizedMultiplier(acc, proj_mult_, proj_shift_) + output_state_zp_;
-        int8_t r = Clamp8(v);
+        int8_t r = Clamp8(int64_t{MultiplyByQuantizedMultiplier(acc, proj_mult_, proj_shift_)} +
+                          output_state_zp_);
         if (qproj_clip_ > 0) r = std::max<int8_t>(std::min<int8_t>(r, qproj_clip_), static_cast<int8_t>(-qproj_clip_));
         hs[j] = r;
       }
