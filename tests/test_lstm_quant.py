@@ -12,23 +12,31 @@ reset_all_variables; the outputs must match the official runtime's
 optimized builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES): integer
 outputs exactly, hybrid outputs within float rounding (the official runtime
 evaluates its float sigmoid / tanh with Eigen's vectorized approximations).
+
+test_lstm_golden runs the models stored in tests/data/lstm (model, inputs and
+the official runtime's outputs, written by
+`PYTHONPATH=tests python tests/test_lstm_quant.py` where ai_edge_litert and
+the `tflite` schema package are installed); test_lstm_oracle rebuilds them
+and asks the official runtime live.
 """
 
+import os
+import sys
 import zlib
 
 import numpy as np
 import pytest
 
 import tflite_cffi
-from opgen.builder import OpSpec, QuantSpec, TensorSpec, build_graph
-
-pytestmark = pytest.mark.oracle
 
 LSTM = "UNIDIRECTIONAL_SEQUENCE_LSTM"
+GOLDEN_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "lstm")
 
 
 def _build(cfg, rng):
     """A one-op LSTM model (bytes) for a config dict."""
+    from opgen.builder import OpSpec, QuantSpec, TensorSpec, build_graph
+
     integer = cfg["kind"] == "int8"
     B, T, ni, nc = cfg["B"], cfg["T"], cfg["ni"], cfg["nc"]
     proj = cfg.get("proj", False)
@@ -164,25 +172,78 @@ def _id(cfg):
     return "-".join("%s=%s" % (k, v) for k, v in cfg.items() if k not in ("inter",))
 
 
-@pytest.mark.parametrize("cfg", HYBRID + INTEGER, ids=_id)
-def test_lstm_quantized_matches_official(cfg, oracle):
+def _name(cfg):
+    return "%s-%d" % (cfg["kind"], (HYBRID + INTEGER).index(cfg))
+
+
+def _make(cfg):
+    """(model bytes, the inputs of the invokes) for a config, deterministic."""
     rng = np.random.default_rng(zlib.crc32(_id(cfg).encode()))
     model = _build(cfg, rng)
-    theirs = oracle.Interpreter(
-        model_content=model,
-        experimental_op_resolver_type=oracle.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    ours = tflite_cffi.Interpreter(model_content=model)
-    shape = theirs.get_input_details()[0]["shape"]
+    in_shape = [cfg["T"], cfg["B"], cfg["ni"]] if cfg.get("time_major") else [cfg["B"], cfg["T"], cfg["ni"]]
     if cfg["kind"] == "int8":
-        xs = [rng.integers(-128, 128, size=shape).astype(np.int8) for _ in range(3)]
+        xs = [rng.integers(-128, 128, size=in_shape).astype(np.int8) for _ in range(3)]
     else:
-        xs = [rng.normal(0, 1, size=shape).astype(np.float32) for _ in range(3)]
+        xs = [rng.normal(0, 1, size=in_shape).astype(np.float32) for _ in range(3)]
         xs[1][..., 0, :] = 0.0  # an all-zero row and step
     xs.append(xs[0])  # after reset_all_variables: as the first invoke
-    ref, got = _run(theirs, xs), _run(ours, xs)
+    return model, xs
+
+
+def _official(oracle, model):
+    return oracle.Interpreter(
+        model_content=model,
+        experimental_op_resolver_type=oracle.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+
+
+def _compare(cfg, ref, got):
     for k, (r, g) in enumerate(zip(ref, got)):
         if cfg["kind"] == "int8":
             np.testing.assert_array_equal(g, r, err_msg="invoke %d" % k)
         else:
-            np.testing.assert_allclose(g, r, rtol=0, atol=2e-6, err_msg="invoke %d" % k)
+            tol = 2e-6 * max(1.0, float(np.abs(r).max()))
+            np.testing.assert_allclose(g, r, rtol=0, atol=tol, err_msg="invoke %d" % k)
     np.testing.assert_array_equal(got[-1], got[0])
+
+
+@pytest.mark.parametrize("cfg", HYBRID + INTEGER, ids=_name)
+def test_lstm_golden(cfg):
+    path = os.path.join(GOLDEN_DIR, _name(cfg) + ".npz")
+    if not os.path.exists(path):
+        pytest.skip("no golden %s" % path)
+    data = np.load(path)
+    n = int(data["n"])
+    xs = [data["x%d" % k] for k in range(n)]
+    ref = [data["y%d" % k] for k in range(n)]
+    got = _run(tflite_cffi.Interpreter(model_content=data["model"].tobytes()), xs)
+    _compare(cfg, ref, got)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("cfg", HYBRID + INTEGER, ids=_name)
+def test_lstm_oracle(cfg, oracle):
+    pytest.importorskip("tflite", reason="the `tflite` schema package builds the models")
+    model, xs = _make(cfg)
+    ref = _run(_official(oracle, model), xs)
+    got = _run(tflite_cffi.Interpreter(model_content=model), xs)
+    _compare(cfg, ref, got)
+
+
+def _write_goldens():
+    from ai_edge_litert import interpreter as oracle
+
+    os.makedirs(GOLDEN_DIR, exist_ok=True)
+    for cfg in HYBRID + INTEGER:
+        model, xs = _make(cfg)
+        ref = _run(_official(oracle, model), xs)
+        arrays = {"model": np.frombuffer(model, np.uint8), "n": np.array(len(xs))}
+        for k, (x, y) in enumerate(zip(xs, ref)):
+            arrays["x%d" % k] = x
+            arrays["y%d" % k] = y
+        np.savez_compressed(os.path.join(GOLDEN_DIR, _name(cfg) + ".npz"), **arrays)
+        print(_name(cfg), _id(cfg))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    _write_goldens()
