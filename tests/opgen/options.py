@@ -27,6 +27,10 @@ _POOL = {"padding": PADDING, "stride_w": INT, "stride_h": INT,
 _REDUCER = ("ReducerOptions", {"keep_dims": BOOL})
 
 OPTIONS = {
+    # k-lstm
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", {
+        "fused_activation_function": ACT, "cell_clip": FLOAT, "proj_clip": FLOAT,
+        "time_major": BOOL, "asymmetric_quantize_inputs": BOOL}),
     # elementwise binary
     "ADD": ("AddOptions", dict(_FAF, pot_scale_int16=BOOL)),
     "SUB": ("SubOptions", dict(_FAF, pot_scale_int16=BOOL)),

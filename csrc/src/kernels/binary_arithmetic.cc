@@ -3,7 +3,7 @@
 //
 // Types: float32 for all; int32 for all; int64 for ADD SUB MUL MAXIMUM MINIMUM
 // FLOOR_MOD. Quantized (per-tensor): ADD SUB MUL MAXIMUM MINIMUM on
-// int8/uint8/int16, SQUARED_DIFFERENCE on int8, DIV on uint8 (see
+// int8/uint8/int16, SQUARED_DIFFERENCE on int8, DIV on int8/uint8 (see
 // QuantBinary below); other quantized combinations are rejected
 // (kTfLiteUnresolvedOps).
 // Integer arithmetic wraps (two's complement). Integer division by zero (and
@@ -327,7 +327,9 @@ class BinaryArithmetic final : public OpKernel {
     TFC_ENSURE(ctx, a != nullptr && b != nullptr && out != nullptr);
     quant_ = ew::IsQuantizedIntType(a->type);
     if (quant_) TFC_OK(PrepareQuant(ctx, a, b, out));
-    same_shape_ = a->dims == b->dims;
+    same_shape_ = SameExtendedShape(a->dims, b->dims);
+    fivefold_ = qbin::FiveFold();
+    if (quant_ && !same_shape_) fivefold_.Init(a->dims, b->dims);
     if (!quant_) TFC_ENSURE_MSG(ctx, SupportsType<OP>(a->type), "%s does not support %s inputs", OpLabel(OP),
                    TypeName(a->type));
     TFC_ENSURE_TYPE(ctx, b, a->type);
@@ -385,6 +387,17 @@ class BinaryArithmetic final : public OpKernel {
   }
 
  private:
+  // Equal after prepending 1s to the shorter shape.
+  static bool SameExtendedShape(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    const size_t r = std::max(a.size(), b.size());
+    for (size_t i = 0; i < r; ++i) {
+      const int32_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+      const int32_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+      if (da != db) return false;
+    }
+    return true;
+  }
+
   TfLiteStatus PrepareQuant(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
                             const TfLiteTensor* out) {
     const TfLiteType t = a->type;
@@ -397,7 +410,7 @@ class BinaryArithmetic final : public OpKernel {
         ok = t == kTfLiteInt8;
         break;
       case Bin::kDiv:
-        ok = t == kTfLiteUInt8;
+        ok = t == kTfLiteUInt8 || t == kTfLiteInt8;
         break;
       default:
         break;
@@ -469,6 +482,10 @@ class BinaryArithmetic final : public OpKernel {
     if (same_shape_ && OP != Bin::kSub) {
       // Same shapes: the official optimized kernel's elementwise loop.
       qbin::Elementwise(p, pa, pb, po, plan_.size);
+      return kTfLiteOk;
+    }
+    if (OP == Bin::kAdd && sizeof(T) == 1 && !fivefold_.generic) {
+      qbin::AddFiveFold(p, fivefold_, pa, pb, po);
       return kTfLiteOk;
     }
     const int64_t sa = plan_.inner_stride(0);
@@ -619,6 +636,7 @@ class BinaryArithmetic final : public OpKernel {
   bool float_clamp_ = false;
   bool quant_ = false;
   bool same_shape_ = false;
+  qbin::FiveFold fivefold_;
   qbin::Params qparams_;
 };
 

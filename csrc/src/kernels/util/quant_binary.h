@@ -18,7 +18,7 @@
 // MUL: q = (q1 - z1) (q2 - z2) * (s1 s2 / so) + zo.
 // SQUARED_DIFFERENCE (int8): inputs at 7 bits of headroom as ADD does, the
 // difference squared, scaled by (2 max)^2 / (2^14 so).
-// DIV (uint8): the quotient from a fixed-point reciprocal of the divisor
+// DIV (int8/uint8): the quotient from a fixed-point reciprocal of the divisor
 // (Newton-Raphson, gemmlowp's one_over_one_plus_x), scaled by s1 / (s2 so).
 #pragma once
 
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/util/quant_math.h"
 #include "tensor.h"
@@ -147,12 +148,12 @@ inline int32_t SaturatingShiftLeft(int32_t x, int s) {
 
 inline int CountLeadingZeros32(uint32_t x) { return x == 0 ? 32 : __builtin_clz(x); }
 
-// TFLite's CountLeadingSignBits for int32.
+// Redundant leading sign bits of x (31 for 0), as TFLite's
+// CountLeadingSignBits evaluates with GCC's __builtin_clrsb.
 inline int CountLeadingSignBits(int32_t x) {
-  if (x >= 0) return CountLeadingZeros32(static_cast<uint32_t>(x)) - 1;
-  if (x == std::numeric_limits<int32_t>::min()) return 0;
-  const uint32_t mag = static_cast<uint32_t>(-static_cast<int64_t>(x));
-  return CountLeadingZeros32(2u * mag);
+  const uint32_t u = static_cast<uint32_t>(x);
+  const uint32_t v = x < 0 ? ~u : u;  // leading sign bits become leading zeros
+  return CountLeadingZeros32(v) - 1;
 }
 
 // 1 / (1 + a) for a in [0, 1) as Q0.31 (gemmlowp's Newton-Raphson with three
@@ -180,6 +181,19 @@ inline int32_t Reciprocal(int32_t x, int integer_digits, int* bits_over_unit) {
   const int32_t shifted_minus_one = static_cast<int32_t>(
       (static_cast<uint32_t>(x) << headroom_plus_one) - (uint32_t{1} << 31));
   return OneOverOnePlusX(shifted_minus_one);
+}
+
+// RoundingDivideByPOT for any exponent, computed the way the official x86
+// build evaluates gemmlowp's formula when the exponent leaves [0, 31] (as
+// DIV's total shift can): the mask is the low 32 bits of 2^(e mod 64) - 1 and
+// the arithmetic shift counts modulo 32. For 0 <= e <= 31 this is the usual
+// rounding right shift.
+inline int32_t RoundingDivideByPOTAsX86(int32_t x, int e) {
+  const unsigned e64 = static_cast<unsigned>(e) & 63u;
+  const int32_t mask = static_cast<int32_t>(static_cast<uint32_t>((uint64_t{1} << e64) - 1u));
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> (static_cast<unsigned>(e) & 31u)) + (remainder > threshold ? 1 : 0);
 }
 
 // ---- one element ----
@@ -213,12 +227,15 @@ inline int32_t RefValue(const Params& p, int32_t q1, int32_t q2) {
       return MultiplyByQuantizedMultiplier(sq, p.mo, p.eo) + p.out_zp;
     }
     case Kind::kDiv: {
+      // A negative divisor: both signs flipped (the reciprocal is of |b|).
+      const int32_t num = b < 0 ? -a : a, den = b < 0 ? -b : b;
       int recip_shift = 0;
-      const int32_t inv = b > 0 ? Reciprocal(b, 31, &recip_shift) : -Reciprocal(-b, 31, &recip_shift);
-      const int headroom = CountLeadingSignBits(a);
-      const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(a, headroom), inv);
+      const int32_t inv = Reciprocal(den, 31, &recip_shift);
+      const int headroom = CountLeadingSignBits(num);
+      const int32_t unscaled = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(num, headroom), inv);
       const int total_shift = p.eo - recip_shift - headroom;
-      return MulSmallExp(unscaled, p.mo, total_shift) + p.out_zp;
+      return RoundingDivideByPOTAsX86(SaturatingRoundingDoublingHighMul(unscaled, p.mo), -total_shift) +
+             p.out_zp;
     }
   }
   return 0;
@@ -229,12 +246,14 @@ inline T Clamp(const Params& p, int32_t v) {
   return static_cast<T>(std::min(p.act_max, std::max(p.act_min, v)));
 }
 
-// The SIMD block of the optimized 8-bit ADD/SUB (see the top).
+// The SIMD blocks of the optimized 8-bit ADD (see the top). `after`: the
+// input exponent is applied by a truncating shift after the multiply (uint8,
+// and the scalar-broadcast loop) instead of being folded into the left shift.
 template <class T>
-inline T AddSimd(const Params& p, int32_t q1, int32_t q2) {
+inline T AddSimd(const Params& p, int32_t q1, int32_t q2, bool after = std::is_same<T, uint8_t>::value) {
   const int32_t a = q1 - p.zp1, b = q2 - p.zp2;
   int32_t x, y;
-  if (std::is_same<T, uint8_t>::value) {
+  if (after) {
     // the uint8 kernel shifts after the multiply
     x = ShiftTrunc(SaturatingRoundingDoublingHighMul(WrappingShiftLeft(a, p.left_shift), p.m1), p.e1);
     y = ShiftTrunc(SaturatingRoundingDoublingHighMul(WrappingShiftLeft(b, p.left_shift), p.m2), p.e2);
@@ -261,7 +280,120 @@ inline void Elementwise(const Params& p, const T* a, const T* b, T* out, int64_t
     const int64_t blocks = n / 16 * 16;
     for (; i < blocks; ++i) out[i] = AddSimd<T>(p, a[i], b[i]);
   }
+  if (sizeof(T) == 2 && p.kind == Kind::kAdd && !p.pot16) {
+    // int16 with general scales: the folded input shift too, in blocks of 8.
+    const int64_t blocks = n / 8 * 8;
+    for (; i < blocks; ++i) {
+      const int32_t x = SaturatingRoundingDoublingHighMul(ShiftTrunc(a[i] - p.zp1, p.left_shift + p.e1), p.m1);
+      const int32_t y = SaturatingRoundingDoublingHighMul(ShiftTrunc(b[i] - p.zp2, p.left_shift + p.e2), p.m2);
+      const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(x) + static_cast<uint32_t>(y));
+      out[i] = Clamp<T>(p, MulSmallExp(sum, p.mo, p.eo) + p.out_zp);
+    }
+  }
   for (; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, a[i], b[i]));
+}
+
+// The parameters with the two inputs' roles exchanged.
+inline Params Swapped(const Params& p) {
+  Params q = p;
+  q.zp1 = p.zp2;
+  q.zp2 = p.zp1;
+  q.m1 = p.m2;
+  q.m2 = p.m1;
+  q.e1 = p.e2;
+  q.e2 = p.e1;
+  return q;
+}
+
+// The scalar-broadcast loop of the optimized 8-bit ADD: x (with input 1's
+// parameters) plus each of b[0..n) (input 2's): blocks of 8 in SIMD, the rest
+// with the reference rounding.
+template <class T>
+inline void AddScalarRow(const Params& p, T x, const T* b, T* out, int64_t n) {
+  int64_t i = 0;
+  const int64_t blocks = n / 8 * 8;
+  for (; i < blocks; ++i) out[i] = AddSimd<T>(p, x, b[i], true);
+  for (; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, x, b[i]));
+}
+
+// Broadcasting of the optimized 8-bit ADD (TFLite's fivefold pattern). The
+// shapes are split, from the innermost dim, into [y0, y1, y2, y3, y4] where
+// the "fast-broadcasting" input has extent 1 along y3 and the other along y1.
+struct FiveFold {
+  bool generic = true;      // no fivefold split: reference loop
+  bool swap = false;        // the second input is the fast-broadcasting one
+  int64_t y[5] = {1, 1, 1, 1, 1};
+
+  // TFLite's ProcessBroadcastShapes on the two input shapes (not equal).
+  void Init(const std::vector<int32_t>& s0, const std::vector<int32_t>& s1) {
+    const size_t r = std::max(s0.size(), s1.size());
+    std::vector<int64_t> a(r, 1), b(r, 1);
+    for (size_t i = 0; i < s0.size(); ++i) a[r - s0.size() + i] = s0[i];
+    for (size_t i = 0; i < s1.size(); ++i) b[r - s1.size() + i] = s1[i];
+    generic = true;
+    int cat = 0;  // 1: first broadcasts fast, 2: second
+    for (int i = static_cast<int>(r) - 1; i >= 0; --i) {
+      if (a[i] == b[i]) continue;
+      if (a[i] == 1) { cat = 1; break; }
+      if (b[i] == 1) { cat = 2; break; }
+      return;
+    }
+    if (cat == 0) return;
+    swap = cat == 2;
+    const std::vector<int64_t>& sa = swap ? b : a;
+    const std::vector<int64_t>& sb = swap ? a : b;
+    for (int k = 0; k < 5; ++k) y[k] = 1;
+    int i = static_cast<int>(r) - 1;
+    for (; i >= 0 && sa[i] == sb[i]; --i) y[4] *= sb[i];
+    for (; i >= 0 && sa[i] == 1; --i) y[3] *= sb[i];
+    for (; i >= 0 && sa[i] == sb[i]; --i) y[2] *= sa[i];
+    for (; i >= 0 && sb[i] == 1; --i) y[1] *= sa[i];
+    for (; i >= 0 && sa[i] == sb[i]; --i) y[0] *= sb[i];
+    generic = i >= 0;
+  }
+};
+
+// ADD over a fivefold split (f.generic false): input1/input2 as given to the
+// op; out in output order.
+template <class T>
+inline void AddFiveFold(const Params& unswitched, const FiveFold& f, const T* in1, const T* in2,
+                        T* out) {
+  const Params p = f.swap ? Swapped(unswitched) : unswitched;
+  const T* a = f.swap ? in2 : in1;  // the fast-broadcasting input
+  const T* b_reset = f.swap ? in1 : in2;
+  const int64_t y0 = f.y[0], y1 = f.y[1], y2 = f.y[2], y3 = f.y[3], y4 = f.y[4];
+  T* o = out;
+  if (y4 > 1) {
+    for (int64_t i0 = 0; i0 < y0; ++i0) {
+      const T* b = b_reset;
+      for (int64_t i1 = 0; i1 < y1; ++i1) {
+        b = b_reset;
+        for (int64_t i2 = 0; i2 < y2; ++i2) {
+          for (int64_t i3 = 0; i3 < y3; ++i3) {
+            Elementwise(p, a, b, o, y4);
+            b += y4;
+            o += y4;
+          }
+          a += y4;
+        }
+      }
+      b_reset = b;
+    }
+  } else {
+    for (int64_t i0 = 0; i0 < y0; ++i0) {
+      const T* b = b_reset;
+      for (int64_t i1 = 0; i1 < y1; ++i1) {
+        b = b_reset;
+        for (int64_t i2 = 0; i2 < y2; ++i2) {
+          AddScalarRow(p, *a, b, o, y3);
+          b += y3;
+          o += y3;
+          ++a;
+        }
+      }
+      b_reset = b;
+    }
+  }
 }
 
 // One broadcast row: sa/sb are 0 (repeat) or 1 (advance).
