@@ -14,7 +14,7 @@
 // Integer dot products (util/qmatmul.h), the bias and zero-point terms
 // folded per unit at Prepare, the output multiplier per unit rounded as the
 // official optimized kernels do (16x8 with an INT64 bias or non-zero zero
-// points goes through the official reference kernel's 64-bit arithmetic).
+// points goes through the official reference kernel, which scales in double).
 //
 // Hybrid (FLOAT32 input, INT8 weights, FLOAT32 output): each input row is
 // quantized to int8 on the fly (symmetric, or asymmetric when
@@ -102,6 +102,7 @@ class FullyConnected final : public OpKernel {
   std::vector<int64_t> colterm_;
   std::vector<int32_t> multipliers_;
   std::vector<int> shifts_;
+  std::vector<double> real_scales_;
   qmm::Requant rq_;
   size_t chunk_ = 0;
   // hybrid
@@ -305,9 +306,11 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   // Multipliers: input_scale * weight_scale / output_scale, in double.
   multipliers_.assign(nscales, 0);
   shifts_.assign(nscales, 0);
+  real_scales_.assign(nscales, 0.0);
   for (size_t c = 0; c < nscales; ++c) {
     const double real = static_cast<double>(in_scale) * static_cast<double>(wq.scale[c]) /
                         static_cast<double>(out_scale);
+    real_scales_[c] = real;
     QuantizeMultiplier(real, &multipliers_[c], &shifts_[c]);
   }
   int32_t qmin = 0, qmax = 0;
@@ -317,9 +320,15 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   rq_.per_channel = per_channel;
   rq_.multiplier = multipliers_.data();
   rq_.shift = shifts_.data();
+  rq_.real_scale = real_scales_.data();
   rq_.mode = qmm::Requant::kHalfUp;
-  if (x16x8 && (bias_type == kTfLiteInt64 || w_zp_ != 0))
-    rq_.mode = bias_type == kTfLiteInt64 ? qmm::Requant::kRef64 : qmm::Requant::kRef32;
+  // 16x8 with an INT64 bias or a non-zero weight zero point: the official
+  // runtime runs its reference kernel, which scales in double and rounds
+  // half away from zero (accumulating in the bias type).
+  if (x16x8 && (bias_type == kTfLiteInt64 || w_zp_ != 0)) {
+    rq_.mode = qmm::Requant::kDouble;
+    rq_.wrap32 = bias_type != kTfLiteInt64;
+  }
 
   // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp.
   colterm_.assign(n_, 0);

@@ -161,10 +161,11 @@ inline void QuantizeSymmetric(const float* v, size_t n, int8_t* q, float* scale)
 }
 
 // Asymmetric per-row quantization (asymmetric_quantize_inputs): the range
-// [min(0, min v), max(0, max v)] mapped onto [-128, 127]; scale and zero point
-// computed in double (the zero point from whichever end has the smaller
-// error, rounded half away from zero and clamped), then q = clamp(round(zp +
-// v * (1 / scale))) in float. A constant-zero row gives q = 0, scale 1, zp 0.
+// [min(0, min v), max(0, max v)] mapped onto [-128, 127], all in float as
+// the official runtime computes it: scale = (max - min) / 255, the zero point
+// from whichever end has the smaller error (-128 - min / scale or 127 - max /
+// scale), rounded half away from zero and clamped; then q = clamp(round(zp +
+// v * (1 / scale))). A constant-zero row gives q = 0, scale 1, zp 0.
 inline void QuantizeAsymmetric(const float* v, size_t n, int8_t* q, float* scale, int32_t* zp) {
   float lo = 0.f, hi = 0.f;
   if (n > 0) {
@@ -176,27 +177,26 @@ inline void QuantizeAsymmetric(const float* v, size_t n, int8_t* q, float* scale
     lo = std::min(0.f, mn);
     hi = std::max(0.f, mx);
   }
-  const double rmin = lo, rmax = hi;
-  if (rmin == rmax) {
+  if (lo == hi) {
     std::memset(q, 0, n);
     *scale = 1.f;
     *zp = 0;
     return;
   }
-  const double s = (rmax - rmin) / 255.0;
-  const double zp_from_min = -128.0 - rmin / s;
-  const double zp_from_max = 127.0 - rmax / s;
-  const double err_min = 128.0 + std::fabs(rmin / s);
-  const double err_max = 127.0 + std::fabs(rmax / s);
-  const double zpd = err_min < err_max ? zp_from_min : zp_from_max;
+  const float sf = (hi - lo) / 255.f;
+  const float lo_s = lo / sf, hi_s = hi / sf;
+  const float zp_from_min = -128.f - lo_s;
+  const float zp_from_max = 127.f - hi_s;
+  const float err_min = 128.f + std::fabs(lo_s);
+  const float err_max = 127.f + std::fabs(hi_s);
+  const float zpf = err_min < err_max ? zp_from_min : zp_from_max;
   int32_t z;
-  if (zpd <= -128.0)
+  if (!(zpf > -128.f))
     z = -128;
-  else if (zpd >= 127.0)
+  else if (zpf >= 127.f)
     z = 127;
   else
-    z = static_cast<int32_t>(std::round(zpd));
-  const float sf = static_cast<float>(s);
+    z = static_cast<int32_t>(std::round(zpf));
   *scale = sf;
   *zp = z;
   const float inv = 1.0f / sf;
@@ -217,17 +217,26 @@ struct Requant {
     kHalfUp,  // optimized GEMM: acc wrapped to int32, MulRoundHalfUp
     kRef32,   // reference kernels, int32 accumulator: MultiplyByQuantizedMultiplier
     kRef64,   // reference kernels, int64 accumulator (16x8 with int64 bias)
+    kRaw,     // no output stage: acc wrapped to int32 (INT8 x INT8 -> INT32)
+    kDouble,  // reference kernels taking float scales: round(double(acc) *
+              // real_scale) (acc wrapped to int32 first when wrap32)
   };
   Mode mode = kHalfUp;
   const int32_t* multiplier = nullptr;  // per output column when per_channel
   const int* shift = nullptr;
+  const double* real_scale = nullptr;  // kDouble
+  bool wrap32 = false;                 // kDouble
   bool per_channel = false;
   int32_t out_zp = 0, qmin = 0, qmax = 0;
 
   int32_t operator()(int64_t acc, size_t col) const {
+    if (mode == kRaw) return WrapToInt32(acc);
     const size_t c = per_channel ? col : 0;
     int32_t v;
-    if (mode == kRef64)
+    if (mode == kDouble) {
+      const double a = wrap32 ? static_cast<double>(WrapToInt32(acc)) : static_cast<double>(acc);
+      v = SaturatingDoubleToInt32(std::round(a * real_scale[c]), INT32_MIN, INT32_MAX, 0);
+    } else if (mode == kRef64)
       v = MultiplyByQuantizedMultiplier64(acc, multiplier[c], shift[c]);
     else if (mode == kRef32)
       v = MultiplyByQuantizedMultiplier(WrapToInt32(acc), multiplier[c], shift[c]);
