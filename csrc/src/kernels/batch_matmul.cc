@@ -425,7 +425,7 @@ TfLiteStatus BatchMatMul::EvalHybrid(OpContext& ctx) {
         float* o = out + (b * m_ + i) * n_;
         for (size_t j0 = n0; j0 < n1; j0 += qmm::kBlockN) {
           const size_t j1 = std::min(n1, j0 + qmm::kBlockN);
-          qmm::DotRows(q + r * k_, w, k_, j0, j1, chunk, dots);
+          qmm::DotBlock(q + r * k_, k_, 1, w, k_, j0, j1, chunk, dots, qmm::kBlockN);
           for (size_t j = j0; j < j1; ++j) {
             const float offset = static_cast<float>(sums[j]) * zpf;
             const float diff = static_cast<float>(WrapToInt32(dots[j - j0])) - offset;

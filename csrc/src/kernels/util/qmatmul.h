@@ -22,10 +22,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
+#include "cpu_features.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/quant_math.h"
 #include "thread_pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFC_QMM_X86 1
+#define TFC_QMM_AVX2_FN __attribute__((target("avx2,fma")))
+#else
+#define TFC_QMM_X86 0
+#endif
 
 namespace tfc {
 namespace qmm {
@@ -86,6 +96,107 @@ inline int64_t DotExact(const TA* a, const TW* w, size_t k, size_t chunk) {
   return s;
 }
 
+#if TFC_QMM_X86
+// Sum of the eight int32 lanes.
+TFC_QMM_AVX2_FN inline int32_t HorizontalSumAvx2(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x55));
+  return _mm_cvtsi128_si32(s);
+}
+
+// 16 int8 at p sign-extended to 16 int16.
+TFC_QMM_AVX2_FN inline __m256i Load16x8Avx2(const int8_t* p) {
+  return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// Scalar tail of a tile: a[t..k) . w[t..k).
+inline int32_t DotTail(const int8_t* a, const int8_t* w, size_t t, size_t k) {
+  int32_t s = 0;
+  for (; t < k; ++t) s += static_cast<int32_t>(a[t]) * static_cast<int32_t>(w[t]);
+  return s;
+}
+
+// out[0][j] = a . w_j for one row of A and the four rows w[0..3] of W,
+// exact in int32 (k within the int8 chunk). Accumulators are named
+// variables so they stay in registers at every optimization level.
+TFC_QMM_AVX2_FN inline void DotTile1x4Avx2(const int8_t* a, size_t /*lda*/,
+                                           const int8_t* const* w, size_t k, int32_t (*out)[4]) {
+  const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+  __m256i c0 = _mm256_setzero_si256(), c1 = c0, c2 = c0, c3 = c0;
+  size_t t = 0;
+  for (; t + 16 <= k; t += 16) {
+    const __m256i av = Load16x8Avx2(a + t);
+    c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(av, Load16x8Avx2(w0 + t)));
+    c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(av, Load16x8Avx2(w1 + t)));
+    c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(av, Load16x8Avx2(w2 + t)));
+    c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(av, Load16x8Avx2(w3 + t)));
+  }
+  out[0][0] = HorizontalSumAvx2(c0) + DotTail(a, w0, t, k);
+  out[0][1] = HorizontalSumAvx2(c1) + DotTail(a, w1, t, k);
+  out[0][2] = HorizontalSumAvx2(c2) + DotTail(a, w2, t, k);
+  out[0][3] = HorizontalSumAvx2(c3) + DotTail(a, w3, t, k);
+}
+
+// The same for two rows of A (a and a + lda).
+TFC_QMM_AVX2_FN inline void DotTile2x4Avx2(const int8_t* a, size_t lda, const int8_t* const* w,
+                                           size_t k, int32_t (*out)[4]) {
+  const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
+  const int8_t* b = a + lda;
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c02 = c00, c03 = c00;
+  __m256i c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  size_t t = 0;
+  for (; t + 16 <= k; t += 16) {
+    const __m256i av = Load16x8Avx2(a + t);
+    const __m256i bv = Load16x8Avx2(b + t);
+    __m256i wv = Load16x8Avx2(w0 + t);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(av, wv));
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(bv, wv));
+    wv = Load16x8Avx2(w1 + t);
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(av, wv));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(bv, wv));
+    wv = Load16x8Avx2(w2 + t);
+    c02 = _mm256_add_epi32(c02, _mm256_madd_epi16(av, wv));
+    c12 = _mm256_add_epi32(c12, _mm256_madd_epi16(bv, wv));
+    wv = Load16x8Avx2(w3 + t);
+    c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(av, wv));
+    c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(bv, wv));
+  }
+  out[0][0] = HorizontalSumAvx2(c00) + DotTail(a, w0, t, k);
+  out[0][1] = HorizontalSumAvx2(c01) + DotTail(a, w1, t, k);
+  out[0][2] = HorizontalSumAvx2(c02) + DotTail(a, w2, t, k);
+  out[0][3] = HorizontalSumAvx2(c03) + DotTail(a, w3, t, k);
+  out[1][0] = HorizontalSumAvx2(c10) + DotTail(b, w0, t, k);
+  out[1][1] = HorizontalSumAvx2(c11) + DotTail(b, w1, t, k);
+  out[1][2] = HorizontalSumAvx2(c12) + DotTail(b, w2, t, k);
+  out[1][3] = HorizontalSumAvx2(c13) + DotTail(b, w3, t, k);
+}
+
+// Exact dot products of rows [m0, m0 + ma) of A (ma 1 or 2, row stride lda)
+// with rows [n0, n1) of W (row stride k): out[i * ostride + (j - n0)].
+TFC_QMM_AVX2_FN inline void DotBlockInt8Avx2(const int8_t* a, size_t lda, size_t ma,
+                                             const int8_t* w, size_t k, size_t n0, size_t n1,
+                                             size_t chunk, int64_t* out, size_t ostride) {
+  for (size_t i = 0; i < ma; ++i)
+    for (size_t j = n0; j < n1; ++j) out[i * ostride + (j - n0)] = 0;
+  for (size_t c0 = 0; c0 < k; c0 += chunk) {
+    const size_t len = std::min(chunk, k - c0);
+    for (size_t j = n0; j < n1; j += 4) {
+      const int8_t* rows[4];
+      const size_t nj = std::min<size_t>(4, n1 - j);
+      for (size_t r = 0; r < 4; ++r) rows[r] = w + (j + (r < nj ? r : nj - 1)) * k + c0;
+      int32_t part[2][4];
+      if (ma == 2)
+        DotTile2x4Avx2(a + c0, lda, rows, len, part);
+      else
+        DotTile1x4Avx2(a + c0, lda, rows, len, part);
+      for (size_t i = 0; i < ma; ++i)
+        for (size_t r = 0; r < nj; ++r) out[i * ostride + (j + r - n0)] += part[i][r];
+    }
+  }
+}
+#endif  // TFC_QMM_X86
+
 // Exact dot products of one row of A with rows [n0, n1) of W (row stride k),
 // into out[n - n0]; four rows at a time.
 template <class TA, class TW>
@@ -104,6 +215,22 @@ inline void DotRows(const TA* a, const TW* w, size_t k, size_t n0, size_t n1, si
     for (int j = 0; j < 4; ++j) out[n - n0 + static_cast<size_t>(j)] = s[j];
   }
   for (; n < n1; ++n) out[n - n0] = DotExact(a, w + n * k, k, chunk);
+}
+
+// Dot products of rows [i, i + ma) of A (ma 1 or 2, row stride lda) with
+// rows [n0, n1) of W: out[r * ostride + (j - n0)]. The int8 x int8 case runs
+// the AVX2 kernel where the CPU has it.
+template <class TA, class TW>
+inline void DotBlock(const TA* a, size_t lda, size_t ma, const TW* w, size_t k, size_t n0,
+                     size_t n1, size_t chunk, int64_t* out, size_t ostride) {
+#if TFC_QMM_X86
+  if (std::is_same<TA, int8_t>::value && std::is_same<TW, int8_t>::value && cpu::HasAvx2Fma()) {
+    DotBlockInt8Avx2(reinterpret_cast<const int8_t*>(a), lda, ma,
+                     reinterpret_cast<const int8_t*>(w), k, n0, n1, chunk, out, ostride);
+    return;
+  }
+#endif
+  for (size_t r = 0; r < ma; ++r) DotRows(a + r * lda, w, k, n0, n1, chunk, out + r * ostride);
 }
 
 // Sum of each row of W [n, k] (int8), exact in 32 bits for k < 2^24.
@@ -280,21 +407,25 @@ void QuantMatMul(ThreadPool& pool, const TA* a, size_t m, size_t k, const TW* w,
                  int32_t w_zp, const int64_t* colterm, const Requant& rq, TO* out,
                  size_t out_stride, size_t chunk) {
   ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
-    int64_t dots[kBlockN];
-    for (size_t i = m0; i < m1; ++i) {
-      const TA* row = a + i * k;
-      int64_t rowterm = 0;
-      if (w_zp != 0) {
+    int64_t dots[2 * kBlockN];
+    for (size_t i = m0; i < m1; i += 2) {
+      const size_t ma = std::min<size_t>(2, m1 - i);
+      int64_t rowterm[2] = {0, 0};
+      for (size_t r = 0; r < ma && w_zp != 0; ++r) {
+        const TA* row = a + (i + r) * k;
         int64_t sa = 0;
         for (size_t t = 0; t < k; ++t) sa += row[t];
-        rowterm = -static_cast<int64_t>(w_zp) * sa;
+        rowterm[r] = -static_cast<int64_t>(w_zp) * sa;
       }
-      TO* o = out + i * out_stride;
       for (size_t j0 = n0; j0 < n1; j0 += kBlockN) {
         const size_t j1 = std::min(n1, j0 + kBlockN);
-        DotRows(row, w, k, j0, j1, chunk, dots);
-        for (size_t j = j0; j < j1; ++j)
-          o[j] = static_cast<TO>(rq(dots[j - j0] + rowterm + colterm[j], j));
+        DotBlock(a + i * k, k, ma, w, k, j0, j1, chunk, dots, kBlockN);
+        for (size_t r = 0; r < ma; ++r) {
+          TO* o = out + (i + r) * out_stride;
+          const int64_t* d = dots + r * kBlockN;
+          for (size_t j = j0; j < j1; ++j)
+            o[j] = static_cast<TO>(rq(d[j - j0] + rowterm[r] + colterm[j], j));
+        }
       }
     }
   });
@@ -328,17 +459,20 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
                          FloatRange act, float* out, size_t out_stride) {
   const size_t chunk = ChunkFor(128, 128);
   ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
-    int64_t dots[kBlockN];
-    for (size_t i = m0; i < m1; ++i) {
-      const int8_t* row = q + i * k;
-      const float rs = row_scale[i];
-      const int32_t zp = row_zp ? row_zp[i] : 0;
-      float* o = out + i * out_stride;
+    int64_t dots[2 * kBlockN];
+    for (size_t i0 = m0; i0 < m1; i0 += 2) {
+      const size_t ma = std::min<size_t>(2, m1 - i0);
       for (size_t j0 = n0; j0 < n1; j0 += kBlockN) {
         const size_t j1 = std::min(n1, j0 + kBlockN);
-        DotRows(row, w, k, j0, j1, chunk, dots);
+        DotBlock(q + i0 * k, k, ma, w, k, j0, j1, chunk, dots, kBlockN);
+        for (size_t r = 0; r < ma; ++r) {
+        const size_t i = i0 + r;
+        const float rs = row_scale[i];
+        const int32_t zp = row_zp ? row_zp[i] : 0;
+        float* o = out + i * out_stride;
+        const int64_t* dr = dots + r * kBlockN;
         for (size_t j = j0; j < j1; ++j) {
-          int32_t d = WrapToInt32(dots[j - j0]);
+          int32_t d = WrapToInt32(dr[j - j0]);
           if (zp != 0)
             d = WrapToInt32(static_cast<int64_t>(d) -
                             static_cast<int64_t>(WrapToInt32(static_cast<int64_t>(zp) * w_sums[j])));
@@ -347,6 +481,7 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
           const float base = bias ? bias[j] : 0.0f;
           const float sum = base + prod;
           o[j] = act.Apply(sum);
+        }
         }
       }
     }
