@@ -864,3 +864,9 @@ fcase("BATCH_MATMUL", "hybrid_pc_asym_adj", [X("B", "K", "M", gen=("uniform", -1
 fcase("BATCH_MATMUL", "hybrid_pc_bcast", [X("B", "C", "M", "K"),
       WQ("K", "N", quant=Q(("rand", 0.002, 0.02, "N"), 0, 1))], version=1,
       dims=_BMMQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int8_runtime_weights", [XQ("B", "I", quant=Q(0.05, 2)),
+      XQ("O", "I", quant=Q(0.01, 0)), None], version=4, dims=_FCQ,
+      out=["int8"], out_quant=[Q(0.3, -4)])
+fcase("FULLY_CONNECTED", "hybrid_runtime_weights_asym", [X("B", "I"),
+      XQ("O", "I", quant=Q(0.01, 0)), None], {"asymmetric_quantize_inputs": True},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)

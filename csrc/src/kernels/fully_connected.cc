@@ -8,7 +8,7 @@
 // (gemm::PackB); a batch of one runs the GEMM's one-row kernel split over
 // output columns.
 //
-// Quantized (constant weights): INT8 input x INT8 weights (per-tensor, or
+// Quantized: INT8 input x INT8 weights (per-tensor, or
 // per-channel along units) -> INT8; UINT8 x UINT8 (per-tensor, asymmetric
 // weights) -> UINT8; INT16 x INT8 ("16x8", INT32 or INT64 bias) -> INT16.
 // Integer dot products (util/qmatmul.h), the bias and zero-point terms
@@ -93,12 +93,17 @@ class FullyConnected final : public OpKernel {
                              const TfLiteTensor* weights, const TfLiteTensor* bias,
                              const fb::FullyConnectedOptions* opt);
   TfLiteStatus EvalQuantized(OpContext& ctx);
+  void ComputeColumnTerms(const TfLiteTensor* weights, const TfLiteTensor* bias,
+                          int64_t* colterm) const;
   TfLiteStatus EvalHybrid(OpContext& ctx);
 
   Mode mode_ = Mode::kFloat;
   // quantized
   TfLiteType in_type_ = kTfLiteNoType, w_type_ = kTfLiteNoType, out_type_ = kTfLiteNoType;
-  int32_t w_zp_ = 0;
+  int32_t w_zp_ = 0, in_zp_ = 0;
+  TfLiteType bias_type_ = kTfLiteNoType;
+  bool runtime_terms_ = false;  // weights or bias computed at run time
+  int scratch_colterm_ = -1, scratch_wsums_ = -1;
   std::vector<int64_t> colterm_;
   std::vector<int32_t> multipliers_;
   std::vector<int> shifts_;
@@ -243,12 +248,6 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
                            "input %s, weights %s, output %s: supported are INT8 x INT8 -> INT8, "
                            "UINT8 x UINT8 -> UINT8 and INT16 x INT8 -> INT16",
                            TypeName(in_type_), TypeName(w_type_), TypeName(out_type_));
-  if (!weights->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "quantized weights computed at run time are not supported");
-  if (bias && !bias->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "quantized bias computed at run time is not supported");
   if (act != fb::ActivationFunctionType_NONE && act != fb::ActivationFunctionType_RELU &&
       act != fb::ActivationFunctionType_RELU6 && act != fb::ActivationFunctionType_RELU_N1_TO_1)
     return ctx.Error("fused activation %d is not supported for quantized inputs",
@@ -330,19 +329,18 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     rq_.wrap32 = bias_type != kTfLiteInt64;
   }
 
-  // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp.
-  colterm_.assign(n_, 0);
-  if (w_type_ == kTfLiteInt8) {
-    if (bias_type == kTfLiteInt64)
-      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_, bias->data_as<int64_t>(), in_zp, w_zp_,
-                       colterm_.data());
-    else
-      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_,
-                       bias ? bias->data_as<int32_t>() : nullptr, in_zp, w_zp_,
-                       colterm_.data());
+  // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp, once here for
+  // constant weights and bias, else at every Eval into scratch.
+  in_zp_ = in_zp;
+  bias_type_ = bias_type;
+  runtime_terms_ = !weights->is_constant() || (bias && !bias->is_constant());
+  scratch_colterm_ = -1;
+  if (runtime_terms_) {
+    colterm_.clear();
+    scratch_colterm_ = ctx.RequestScratch(n_ * sizeof(int64_t) + 64);
   } else {
-    qmm::ColumnTerms(weights->data_as<uint8_t>(), n_, k_,
-                     bias ? bias->data_as<int32_t>() : nullptr, in_zp, w_zp_, colterm_.data());
+    colterm_.assign(n_, 0);
+    ComputeColumnTerms(weights, bias, colterm_.data());
   }
   if (in_type_ == kTfLiteInt8)
     chunk_ = qmm::ChunkFor(128, 128);
@@ -353,14 +351,26 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   return kTfLiteOk;
 }
 
+void FullyConnected::ComputeColumnTerms(const TfLiteTensor* weights, const TfLiteTensor* bias,
+                                        int64_t* colterm) const {
+  if (w_type_ == kTfLiteInt8) {
+    if (bias_type_ == kTfLiteInt64)
+      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_, bias->data_as<int64_t>(), in_zp_,
+                       w_zp_, colterm);
+    else
+      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_,
+                       bias ? bias->data_as<int32_t>() : nullptr, in_zp_, w_zp_, colterm);
+  } else {
+    qmm::ColumnTerms(weights->data_as<uint8_t>(), n_, k_,
+                     bias ? bias->data_as<int32_t>() : nullptr, in_zp_, w_zp_, colterm);
+  }
+}
+
 TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* input,
                                            const TfLiteTensor* weights, const TfLiteTensor* bias,
                                            const fb::FullyConnectedOptions* opt) {
   (void)input;
   (void)bias;
-  if (!weights->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "hybrid: quantized weights computed at run time are not supported");
   asymmetric_ = opt && opt->asymmetric_quantize_inputs();
   const Quantization& wq = weights->quant;
   const size_t nscales = wq.scale.size();
@@ -384,9 +394,16 @@ TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* i
   }
   // The hybrid kernels take the weights as symmetric int8 (UINT8 weights are
   // read as INT8 bytes, as the official kernel does).
-  const int8_t* w = weights->data_as<int8_t>();
-  w_sums_.assign(n_, 0);
-  qmm::RowSums(w, n_, k_, w_sums_.data());
+  // Row sums of the weights (asymmetric inputs): once here for constant
+  // weights, else at every Eval into scratch.
+  scratch_wsums_ = -1;
+  if (weights->is_constant()) {
+    w_sums_.assign(n_, 0);
+    qmm::RowSums(weights->data_as<int8_t>(), n_, k_, w_sums_.data());
+  } else {
+    w_sums_.clear();
+    scratch_wsums_ = ctx.RequestScratch(n_ * sizeof(int32_t) + 64);
+  }
   scratch_q_ = ctx.RequestScratch(m_ * k_ + 64);
   scratch_scale_ = ctx.RequestScratch(m_ * sizeof(float) + 64);
   scratch_zp_ = ctx.RequestScratch(m_ * sizeof(int32_t) + 64);
@@ -398,15 +415,21 @@ TfLiteStatus FullyConnected::EvalQuantized(OpContext& ctx) {
   const TfLiteTensor* weights = ctx.input(1);
   TfLiteTensor* output = ctx.output(0);
   ThreadPool& pool = ctx.pool();
+  const int64_t* colterm = colterm_.data();
+  if (runtime_terms_) {
+    int64_t* ct = static_cast<int64_t*>(ctx.Scratch(scratch_colterm_));
+    ComputeColumnTerms(weights, ctx.input(2), ct);
+    colterm = ct;
+  }
   if (in_type_ == kTfLiteInt8) {
     qmm::QuantMatMul(pool, input->data_as<int8_t>(), m_, k_, weights->data_as<int8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<int8_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<int8_t>(), n_, chunk_);
   } else if (in_type_ == kTfLiteUInt8) {
     qmm::QuantMatMul(pool, input->data_as<uint8_t>(), m_, k_, weights->data_as<uint8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<uint8_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<uint8_t>(), n_, chunk_);
   } else {
     qmm::QuantMatMul(pool, input->data_as<int16_t>(), m_, k_, weights->data_as<int8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<int16_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<int16_t>(), n_, chunk_);
   }
   return kTfLiteOk;
 }
@@ -429,8 +452,14 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
     }
     if (channel_scales_.empty()) scales[i] *= weight_scale_;
   }
+  const int32_t* sums = w_sums_.data();
+  if (scratch_wsums_ >= 0 && asymmetric_) {
+    int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));
+    qmm::RowSums(weights->data_as<int8_t>(), n_, k_, ws);
+    sums = ws;
+  }
   qmm::HybridMatMul(ctx.pool(), q, scales, asymmetric_ ? zps : nullptr, m_, k_,
-                    weights->data_as<int8_t>(), n_, w_sums_.data(),
+                    weights->data_as<int8_t>(), n_, sums,
                     channel_scales_.empty() ? nullptr : channel_scales_.data(),
                     bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_);
   return kTfLiteOk;
