@@ -870,3 +870,12 @@ fcase("FULLY_CONNECTED", "int8_runtime_weights", [XQ("B", "I", quant=Q(0.05, 2))
 fcase("FULLY_CONNECTED", "hybrid_runtime_weights_asym", [X("B", "I"),
       XQ("O", "I", quant=Q(0.01, 0)), None], {"asymmetric_quantize_inputs": True},
       version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int16_nobias_int64_type", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.001, 0)), _wq_pc("O", "I"), None], {"quantized_bias_type": "INT64"},
+      version=11, dims=_FCQ, out=["int16"], out_quant=[Q(0.003, 0)])
+fcase("BATCH_MATMUL", "int8_to_int32", [XQ("B", "M", "K", quant=Q(0.05, -5)),
+      XQ("B", "K", "N", quant=Q(0.03, 7))], version=2, dims=_BMMQ,
+      out=["int32"])
+fcase("BATCH_MATMUL", "int16x8", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], version=3, dims=_BMMQ,
+      out=["int16"], out_quant=[Q(0.05, 0)])

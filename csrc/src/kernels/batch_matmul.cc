@@ -260,6 +260,9 @@ TfLiteStatus BatchMatMul::PrepareQuantized(OpContext& ctx, const TfLiteTensor* l
     const double real =
         static_cast<double>(ls) * static_cast<double>(rs) / static_cast<double>(os);
     QuantizeMultiplier(real, &multiplier_, &shift_);
+    // The 64-bit multiply of the INT16 kernels shifts right by 15 - shift.
+    TFC_ENSURE_MSG(ctx, !wide || shift_ <= 14,
+                   "lhs scale x rhs scale / output scale = %g is too large (at most 2^14)", real);
   }
   rq_ = qmm::Requant();
   rq_.multiplier = &multiplier_;

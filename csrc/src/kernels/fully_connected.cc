@@ -324,9 +324,16 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   // 16x8 with an INT64 bias or a non-zero weight zero point: the official
   // runtime runs its reference kernel, which scales in double and rounds
   // half away from zero (accumulating in the bias type).
-  if (x16x8 && (bias_type == kTfLiteInt64 || w_zp_ != 0)) {
+  const auto* opt = ctx.options<fb::FullyConnectedOptions>();
+  const bool int64_bias_type =
+      opt && opt->quantized_bias_type() == fb::TensorType_INT64;
+  if (x16x8 && int64_bias_type && bias)
+    TFC_ENSURE_MSG(ctx, bias_type == kTfLiteInt64,
+                   "quantized_bias_type is INT64 but bias '%s' is %s", bias->name.c_str(),
+                   TypeName(bias_type));
+  if (x16x8 && (bias_type == kTfLiteInt64 || int64_bias_type || w_zp_ != 0)) {
     rq_.mode = qmm::Requant::kDouble;
-    rq_.wrap32 = bias_type != kTfLiteInt64;
+    rq_.wrap32 = bias_type != kTfLiteInt64 && !int64_bias_type;
   }
 
   // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp, once here for
