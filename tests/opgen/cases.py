@@ -879,3 +879,6 @@ fcase("BATCH_MATMUL", "int8_to_int32", [XQ("B", "M", "K", quant=Q(0.05, -5)),
 fcase("BATCH_MATMUL", "int16x8", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
       XQ("B", "K", "N", quant=Q(0.02, 0))], version=3, dims=_BMMQ,
       out=["int16"], out_quant=[Q(0.05, 0)])
+fcase("BATCH_MATMUL", "hybrid_runtime_rhs_asym", [X("B", "M", "K"),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], {"asymmetric_quantize_inputs": True}, version=4,
+      dims=_BMMQ, out=["float32"], tol=1e-6)

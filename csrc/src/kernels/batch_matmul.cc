@@ -12,8 +12,8 @@
 // INT8 -> INT8 (zero points on both sides, int32 accumulation, TensorFlow
 // Lite's double-rounding multiplier) or -> INT32 (raw products, zero points
 // ignored as the official kernel does); INT16 x INT16 and INT16 x INT8 ->
-// INT16 (zero points 0, int64 accumulation). Hybrid: FLOAT32 lhs x constant
-// INT8 rhs -> FLOAT32, each lhs row quantized on the fly (symmetric, or
+// INT16 (zero points 0, int64 accumulation). Hybrid: FLOAT32 lhs x INT8 rhs
+// -> FLOAT32, each lhs row quantized on the fly (symmetric, or
 // asymmetric with asymmetric_quantize_inputs), per-tensor or per-channel (N)
 // rhs scales, with the official kernel's float arithmetic.
 //
@@ -91,10 +91,10 @@ class BatchMatMul final : public OpKernel {
   int32_t multiplier_ = 0;
   int shift_ = 0;
   qmm::Requant rq_;
-  bool rhs_rows_const_ = false;    // rows_ holds the constant rhs^T
+  bool rhs_rows_const_ = false;    // rows8_ holds the constant rhs^T
   std::vector<int8_t> rows8_;      // constant int8 rhs as [rb][N][K]
   std::vector<int64_t> colterm_;   // constant: per rhs batch and column
-  int scratch_rows_ = -1, scratch_colterm_ = -1;
+  int scratch_rows_ = -1, scratch_colterm_ = -1, scratch_wsums_ = -1;
   // hybrid
   bool asymmetric_ = false;
   float rhs_scale_ = 1.f;
@@ -304,9 +304,6 @@ TfLiteStatus BatchMatMul::PrepareQuantized(OpContext& ctx, const TfLiteTensor* l
 TfLiteStatus BatchMatMul::PrepareHybrid(OpContext& ctx, const TfLiteTensor* lhs,
                                         const TfLiteTensor* rhs) {
   (void)lhs;
-  if (!rhs->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "hybrid: INT8 rhs computed at run time is not supported");
   const auto* opt = ctx.options<fb::BatchMatMulOptions>();
   asymmetric_ = opt && opt->asymmetric_quantize_inputs();
   const Quantization& q = rhs->quant;
@@ -328,15 +325,25 @@ TfLiteStatus BatchMatMul::PrepareHybrid(OpContext& ctx, const TfLiteTensor* lhs,
   } else {
     rhs_scale_ = q.scale[0];
   }
+  // rhs^T and its row sums: once here for a constant rhs, else per Eval.
   const size_t per = n_ * k_;
-  rows8_.resize(rhs_batches_ * per);
-  if (adj_y_)
-    std::memcpy(rows8_.data(), rhs->data, rows8_.size());
-  else
-    TransposeBatches(rhs->data_as<int8_t>(), rhs_batches_, k_, n_, rows8_.data());
-  w_sums_.assign(rhs_batches_ * n_, 0);
-  for (size_t b = 0; b < rhs_batches_; ++b)
-    qmm::RowSums(rows8_.data() + b * per, n_, k_, w_sums_.data() + b * n_);
+  rhs_rows_const_ = rhs->is_constant();
+  scratch_rows_ = scratch_wsums_ = -1;
+  if (rhs_rows_const_) {
+    rows8_.resize(rhs_batches_ * per);
+    if (adj_y_)
+      std::memcpy(rows8_.data(), rhs->data, rows8_.size());
+    else
+      TransposeBatches(rhs->data_as<int8_t>(), rhs_batches_, k_, n_, rows8_.data());
+    w_sums_.assign(rhs_batches_ * n_, 0);
+    for (size_t b = 0; b < rhs_batches_; ++b)
+      qmm::RowSums(rows8_.data() + b * per, n_, k_, w_sums_.data() + b * n_);
+  } else {
+    rows8_.clear();
+    w_sums_.clear();
+    if (!adj_y_) scratch_rows_ = ctx.RequestScratch(rhs_batches_ * per + 64);
+    scratch_wsums_ = ctx.RequestScratch(rhs_batches_ * n_ * sizeof(int32_t) + 64);
+  }
   const size_t rows = lhs_batches_ * m_;
   if (adj_x_) scratch_lhs_ = ctx.RequestScratch(rows * k_ * sizeof(float) + 64);
   scratch_q_ = ctx.RequestScratch(rows * k_ + 64);
@@ -412,13 +419,21 @@ TfLiteStatus BatchMatMul::EvalHybrid(OpContext& ctx) {
   // The official kernel: total = int32(float(dot) - float(row_sum) * float(zp)),
   // out = 0 + scale * float(total), scale = row scale x channel scale.
   const size_t per = n_ * k_;
+  const int8_t* rows8 = rows8_.data();
+  const int32_t* all_sums = w_sums_.data();
+  if (!rhs_rows_const_) {
+    rows8 = RhsRows<int8_t>(ctx);
+    int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));
+    for (size_t b = 0; b < rhs_batches_; ++b) qmm::RowSums(rows8 + b * per, n_, k_, ws + b * n_);
+    all_sums = ws;
+  }
   const float* cs = channel_scales_.empty() ? nullptr : channel_scales_.data();
   float* out = output->data_as<float>();
   const size_t chunk = qmm::ChunkFor(128, 128);
   for (size_t b = 0; b < lhs_index_.size(); ++b) {
     const size_t li = lhs_index_[b], ri = rhs_index_[b];
-    const int8_t* w = rows8_.data() + ri * per;
-    const int32_t* sums = w_sums_.data() + ri * n_;
+    const int8_t* w = rows8 + ri * per;
+    const int32_t* sums = all_sums + ri * n_;
     qmm::ParallelRowsCols(ctx.pool(), m_, n_, k_, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
       int64_t dots[qmm::kBlockN];
       for (size_t i = m0; i < m1; ++i) {
