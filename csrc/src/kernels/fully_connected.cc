@@ -321,6 +321,7 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   rq_.shift = shifts_.data();
   rq_.real_scale = real_scales_.data();
   rq_.mode = qmm::Requant::kHalfUp;
+  rq_.Finalize(nscales);
   // 16x8 with an INT64 bias or a non-zero weight zero point: the official
   // runtime runs its reference kernel, which scales in double and rounds
   // half away from zero (accumulating in the bias type).

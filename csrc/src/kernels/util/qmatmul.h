@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "cpu_features.h"
 #include "kernels/util/activation.h"
@@ -105,6 +106,15 @@ TFC_QMM_AVX2_FN inline int32_t HorizontalSumAvx2(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// The lane sums of four accumulators, as four int32 in one register.
+TFC_QMM_AVX2_FN inline __m128i HorizontalSum4Avx2(__m256i c0, __m256i c1, __m256i c2,
+                                                  __m256i c3) {
+  const __m256i s01 = _mm256_hadd_epi32(c0, c1);
+  const __m256i s23 = _mm256_hadd_epi32(c2, c3);
+  const __m256i s = _mm256_hadd_epi32(s01, s23);
+  return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
 // 16 int8 at p sign-extended to 16 int16.
 TFC_QMM_AVX2_FN inline __m256i Load16x8Avx2(const int8_t* p) {
   return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -132,10 +142,13 @@ TFC_QMM_AVX2_FN inline void DotTile1x4Avx2(const int8_t* a, size_t /*lda*/,
     c2 = _mm256_add_epi32(c2, _mm256_madd_epi16(av, Load16x8Avx2(w2 + t)));
     c3 = _mm256_add_epi32(c3, _mm256_madd_epi16(av, Load16x8Avx2(w3 + t)));
   }
-  out[0][0] = HorizontalSumAvx2(c0) + DotTail(a, w0, t, k);
-  out[0][1] = HorizontalSumAvx2(c1) + DotTail(a, w1, t, k);
-  out[0][2] = HorizontalSumAvx2(c2) + DotTail(a, w2, t, k);
-  out[0][3] = HorizontalSumAvx2(c3) + DotTail(a, w3, t, k);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]), HorizontalSum4Avx2(c0, c1, c2, c3));
+  if (t < k) {
+    out[0][0] += DotTail(a, w0, t, k);
+    out[0][1] += DotTail(a, w1, t, k);
+    out[0][2] += DotTail(a, w2, t, k);
+    out[0][3] += DotTail(a, w3, t, k);
+  }
 }
 
 // The same for two rows of A (a and a + lda).
@@ -162,14 +175,18 @@ TFC_QMM_AVX2_FN inline void DotTile2x4Avx2(const int8_t* a, size_t lda, const in
     c03 = _mm256_add_epi32(c03, _mm256_madd_epi16(av, wv));
     c13 = _mm256_add_epi32(c13, _mm256_madd_epi16(bv, wv));
   }
-  out[0][0] = HorizontalSumAvx2(c00) + DotTail(a, w0, t, k);
-  out[0][1] = HorizontalSumAvx2(c01) + DotTail(a, w1, t, k);
-  out[0][2] = HorizontalSumAvx2(c02) + DotTail(a, w2, t, k);
-  out[0][3] = HorizontalSumAvx2(c03) + DotTail(a, w3, t, k);
-  out[1][0] = HorizontalSumAvx2(c10) + DotTail(b, w0, t, k);
-  out[1][1] = HorizontalSumAvx2(c11) + DotTail(b, w1, t, k);
-  out[1][2] = HorizontalSumAvx2(c12) + DotTail(b, w2, t, k);
-  out[1][3] = HorizontalSumAvx2(c13) + DotTail(b, w3, t, k);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out[0]), HorizontalSum4Avx2(c00, c01, c02, c03));
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out[1]), HorizontalSum4Avx2(c10, c11, c12, c13));
+  if (t < k) {
+    out[0][0] += DotTail(a, w0, t, k);
+    out[0][1] += DotTail(a, w1, t, k);
+    out[0][2] += DotTail(a, w2, t, k);
+    out[0][3] += DotTail(a, w3, t, k);
+    out[1][0] += DotTail(b, w0, t, k);
+    out[1][1] += DotTail(b, w1, t, k);
+    out[1][2] += DotTail(b, w2, t, k);
+    out[1][3] += DotTail(b, w3, t, k);
+  }
 }
 
 // Exact dot products of rows [m0, m0 + ma) of A (ma 1 or 2, row stride lda)
@@ -177,21 +194,22 @@ TFC_QMM_AVX2_FN inline void DotTile2x4Avx2(const int8_t* a, size_t lda, const in
 TFC_QMM_AVX2_FN inline void DotBlockInt8Avx2(const int8_t* a, size_t lda, size_t ma,
                                              const int8_t* w, size_t k, size_t n0, size_t n1,
                                              size_t chunk, int64_t* out, size_t ostride) {
-  for (size_t i = 0; i < ma; ++i)
-    for (size_t j = n0; j < n1; ++j) out[i * ostride + (j - n0)] = 0;
   for (size_t c0 = 0; c0 < k; c0 += chunk) {
     const size_t len = std::min(chunk, k - c0);
+    const bool first = c0 == 0;
     for (size_t j = n0; j < n1; j += 4) {
       const int8_t* rows[4];
       const size_t nj = std::min<size_t>(4, n1 - j);
       for (size_t r = 0; r < 4; ++r) rows[r] = w + (j + (r < nj ? r : nj - 1)) * k + c0;
-      int32_t part[2][4];
+      alignas(16) int32_t part[2][4];
       if (ma == 2)
         DotTile2x4Avx2(a + c0, lda, rows, len, part);
       else
         DotTile1x4Avx2(a + c0, lda, rows, len, part);
-      for (size_t i = 0; i < ma; ++i)
-        for (size_t r = 0; r < nj; ++r) out[i * ostride + (j + r - n0)] += part[i][r];
+      for (size_t i = 0; i < ma; ++i) {
+        int64_t* o = out + i * ostride + (j - n0);
+        for (size_t r = 0; r < nj; ++r) o[r] = (first ? 0 : o[r]) + part[i][r];
+      }
     }
   }
 }
@@ -356,21 +374,95 @@ struct Requant {
   bool per_channel = false;
   int32_t out_zp = 0, qmin = 0, qmax = 0;
 
+  // kHalfUp per channel, folded into one multiply and one shift: with r =
+  // max(0, -shift), the doubling high multiply's rounding and the right
+  // shift's nest into a single floor, (x * 2^left * m + 2^30 + [r > 0]
+  // 2^(30 + r)) >> (31 + r), exact in int64 (|x * 2^left * m| < 2^62).
+  struct HalfUpChannel {
+    int64_t multiplier;
+    int64_t round;
+    int left;
+    int total_shift;
+  };
+  std::vector<HalfUpChannel> half_up;
+
+  // Call once multiplier / shift are set (channels: how many they hold).
+  void Finalize(size_t channels) {
+    half_up.resize(channels);
+    for (size_t c = 0; c < channels; ++c) {
+      const int sh = shift[c];
+      const int left = sh > 0 ? sh : 0;
+      const int right = sh > 0 ? 0 : -sh;
+      HalfUpChannel& h = half_up[c];
+      h.multiplier = multiplier[c];
+      h.left = left;
+      h.total_shift = 31 + right;
+      h.round = (int64_t{1} << 30) + (right > 0 ? (int64_t{1} << (30 + right)) : 0);
+    }
+  }
+
   int32_t operator()(int64_t acc, size_t col) const {
-    if (mode == kRaw) return WrapToInt32(acc);
+    switch (mode) {
+      case kRaw:
+        return Apply<kRaw>(acc, col);
+      case kDouble:
+        return Apply<kDouble>(acc, col);
+      case kRef64:
+        return Apply<kRef64>(acc, col);
+      case kRef32:
+        return Apply<kRef32>(acc, col);
+      default:
+        return Apply<kHalfUp>(acc, col);
+    }
+  }
+
+  template <Mode M>
+  inline int32_t Apply(int64_t acc, size_t col) const {
+    if (M == kRaw) return WrapToInt32(acc);
     const size_t c = per_channel ? col : 0;
     int32_t v;
-    if (mode == kDouble) {
+    if (M == kDouble) {
       const double a = wrap32 ? static_cast<double>(WrapToInt32(acc)) : static_cast<double>(acc);
       v = SaturatingDoubleToInt32(std::round(a * real_scale[c]), INT32_MIN, INT32_MAX, 0);
-    } else if (mode == kRef64)
+    } else if (M == kRef64) {
       v = MultiplyByQuantizedMultiplier64(acc, multiplier[c], shift[c]);
-    else if (mode == kRef32)
+    } else if (M == kRef32) {
       v = MultiplyByQuantizedMultiplier(WrapToInt32(acc), multiplier[c], shift[c]);
-    else
+    } else if (!half_up.empty()) {
+      const HalfUpChannel& h = half_up[c];
+      const int32_t x = WrappingShiftLeft(WrapToInt32(acc), h.left);
+      v = static_cast<int32_t>((x * h.multiplier + h.round) >> h.total_shift);
+    } else {
       v = MulRoundHalfUp(WrapToInt32(acc), multiplier[c], shift[c]);
+    }
     const int64_t o = static_cast<int64_t>(v) + out_zp;
     return static_cast<int32_t>(o < qmin ? qmin : (o > qmax ? qmax : o));
+  }
+
+  // o[j] = this(d[j - j0] + rowterm + colterm[j], j) for j in [j0, j1), the
+  // mode chosen once.
+  template <class TO>
+  void Row(const int64_t* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
+           TO* o) const {
+    switch (mode) {
+      case kRaw:
+        return RowImpl<kRaw>(d, rowterm, colterm, j0, j1, o);
+      case kDouble:
+        return RowImpl<kDouble>(d, rowterm, colterm, j0, j1, o);
+      case kRef64:
+        return RowImpl<kRef64>(d, rowterm, colterm, j0, j1, o);
+      case kRef32:
+        return RowImpl<kRef32>(d, rowterm, colterm, j0, j1, o);
+      default:
+        return RowImpl<kHalfUp>(d, rowterm, colterm, j0, j1, o);
+    }
+  }
+
+  template <Mode M, class TO>
+  void RowImpl(const int64_t* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
+               TO* o) const {
+    for (size_t j = j0; j < j1; ++j)
+      o[j] = static_cast<TO>(Apply<M>(d[j - j0] + rowterm + colterm[j], j));
   }
 };
 
@@ -421,10 +513,7 @@ void QuantMatMul(ThreadPool& pool, const TA* a, size_t m, size_t k, const TW* w,
         const size_t j1 = std::min(n1, j0 + kBlockN);
         DotBlock(a + i * k, k, ma, w, k, j0, j1, chunk, dots, kBlockN);
         for (size_t r = 0; r < ma; ++r) {
-          TO* o = out + (i + r) * out_stride;
-          const int64_t* d = dots + r * kBlockN;
-          for (size_t j = j0; j < j1; ++j)
-            o[j] = static_cast<TO>(rq(d[j - j0] + rowterm[r] + colterm[j], j));
+          rq.Row(dots + r * kBlockN, rowterm[r], colterm, j0, j1, out + (i + r) * out_stride);
         }
       }
     }
