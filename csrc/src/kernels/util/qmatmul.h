@@ -461,6 +461,19 @@ struct Requant {
   template <Mode M, class TO>
   void RowImpl(const int64_t* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
                TO* o) const {
+    if (M == kHalfUp && !half_up.empty()) {
+      const HalfUpChannel* hc = half_up.data();
+      const size_t step = per_channel ? 1 : 0;
+      const int64_t lo = qmin, hi = qmax, zp = out_zp;
+      for (size_t j = j0; j < j1; ++j) {
+        const HalfUpChannel& h = hc[j * step];
+        const int32_t x = WrappingShiftLeft(WrapToInt32(d[j - j0] + rowterm + colterm[j]), h.left);
+        int64_t v = ((x * h.multiplier + h.round) >> h.total_shift) + zp;
+        v = v < lo ? lo : (v > hi ? hi : v);
+        o[j] = static_cast<TO>(v);
+      }
+      return;
+    }
     for (size_t j = j0; j < j1; ++j)
       o[j] = static_cast<TO>(Apply<M>(d[j - j0] + rowterm + colterm[j], j));
   }
