@@ -568,22 +568,25 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
         const size_t j1 = std::min(n1, j0 + kBlockN);
         DotBlock(q + i0 * k, k, ma, w, k, j0, j1, chunk, dots, kBlockN);
         for (size_t r = 0; r < ma; ++r) {
-        const size_t i = i0 + r;
-        const float rs = row_scale[i];
-        const int32_t zp = row_zp ? row_zp[i] : 0;
-        float* o = out + i * out_stride;
-        const int64_t* dr = dots + r * kBlockN;
-        for (size_t j = j0; j < j1; ++j) {
-          int32_t d = WrapToInt32(dr[j - j0]);
-          if (zp != 0)
-            d = WrapToInt32(static_cast<int64_t>(d) -
-                            static_cast<int64_t>(WrapToInt32(static_cast<int64_t>(zp) * w_sums[j])));
-          const float scale = channel_scale ? channel_scale[j] * rs : rs;
-          const float prod = static_cast<float>(d) * scale;
-          const float base = bias ? bias[j] : 0.0f;
-          const float sum = base + prod;
-          o[j] = act.Apply(sum);
-        }
+          const size_t i = i0 + r;
+          const float rs = row_scale[i];
+          const int32_t zp = row_zp ? row_zp[i] : 0;
+          float* o = out + i * out_stride;
+          const int64_t* dr = dots + r * kBlockN;
+          for (size_t j = j0; j < j1; ++j) {
+            int32_t d = WrapToInt32(dr[j - j0]);
+            if (zp != 0) {
+              const int32_t offset = WrapToInt32(static_cast<int64_t>(zp) * w_sums[j]);
+              d = WrapToInt32(static_cast<int64_t>(d) - offset);
+            }
+            // Separate statements: no fused multiply-add, as the official
+            // kernel rounds the product before adding the bias.
+            const float scale = channel_scale ? channel_scale[j] * rs : rs;
+            const float prod = static_cast<float>(d) * scale;
+            const float base = bias ? bias[j] : 0.0f;
+            const float sum = base + prod;
+            o[j] = act.Apply(sum);
+          }
         }
       }
     }
