@@ -448,6 +448,17 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
   const TfLiteTensor* bias = ctx.input(2);
   TfLiteTensor* output = ctx.output(0);
   const float* in = input->data_as<float>();
+  // An all-zero input gives the bias (through the activation) exactly, as the
+  // official kernel's shortcut does.
+  bool all_zero = true;
+  for (size_t i = 0, e = m_ * k_; i < e && all_zero; ++i) all_zero = in[i] == 0.f;
+  if (all_zero) {
+    float* out = output->data_as<float>();
+    const float* b = bias ? bias->data_as<float>() : nullptr;
+    for (size_t i = 0; i < m_; ++i)
+      for (size_t j = 0; j < n_; ++j) out[i * n_ + j] = act_.Apply(b ? b[j] : 0.0f);
+    return kTfLiteOk;
+  }
   int8_t* q = static_cast<int8_t*>(ctx.Scratch(scratch_q_));
   float* scales = static_cast<float*>(ctx.Scratch(scratch_scale_));
   int32_t* zps = static_cast<int32_t*>(ctx.Scratch(scratch_zp_));
