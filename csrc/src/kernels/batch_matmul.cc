@@ -95,6 +95,10 @@ class BatchMatMul final : public OpKernel {
   std::vector<int8_t> rows8_;      // constant int8 rhs as [rb][N][K]
   std::vector<int64_t> colterm_;   // constant: per rhs batch and column
   int scratch_rows_ = -1, scratch_colterm_ = -1, scratch_wsums_ = -1;
+  // INT8 x INT8 with several rows: the packed GEMM (qmatmul.h)
+  bool use_packed_ = false;
+  std::vector<int16_t> packed_w16_;  // constant rhs, packed per rhs batch
+  int scratch_packed_w_ = -1, scratch_packed_a_ = -1;
   // hybrid
   bool asymmetric_ = false;
   float rhs_scale_ = 1.f;
@@ -298,6 +302,22 @@ TfLiteStatus BatchMatMul::PrepareQuantized(OpContext& ctx, const TfLiteTensor* l
     const size_t asize = wide ? sizeof(int16_t) : sizeof(int8_t);
     scratch_lhs_ = ctx.RequestScratch(lhs_batches_ * m_ * k_ * asize + 64);
   }
+  use_packed_ = (mode_ == Mode::kInt8 || mode_ == Mode::kInt8ToInt32) &&
+                m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+                qmm::PackedGemmAvailable();
+  scratch_packed_w_ = scratch_packed_a_ = -1;
+  packed_w16_.clear();
+  if (use_packed_) {
+    const size_t pw = qmm::PackedW16Size(n_, k_);
+    if (rhs_rows_const_) {
+      packed_w16_.resize(rhs_batches_ * pw);
+      for (size_t b = 0; b < rhs_batches_; ++b)
+        qmm::PackW16(rows8_.data() + b * per, n_, k_, packed_w16_.data() + b * pw);
+    } else {
+      scratch_packed_w_ = ctx.RequestScratch(rhs_batches_ * pw * sizeof(int16_t) + 64);
+    }
+    scratch_packed_a_ = ctx.RequestScratch(qmm::PackedA16Size(m_, k_) * sizeof(int32_t) + 64);
+  }
   return kTfLiteOk;
 }
 
@@ -386,10 +406,25 @@ TfLiteStatus BatchMatMul::EvalInteger(OpContext& ctx, size_t chunk) {
     a = t;
   }
   TO* out = output->data_as<TO>();
+  const int16_t* packed_w = nullptr;
+  int32_t* packed_a = nullptr;
+  const size_t pw = qmm::PackedW16Size(n_, k_);
+  if (use_packed_) {
+    if (rhs_rows_const_) {
+      packed_w = packed_w16_.data();
+    } else {
+      int16_t* dst = static_cast<int16_t*>(ctx.Scratch(scratch_packed_w_));
+      for (size_t b = 0; b < rhs_batches_; ++b)
+        qmm::PackW16(reinterpret_cast<const int8_t*>(rows) + b * per, n_, k_, dst + b * pw);
+      packed_w = dst;
+    }
+    packed_a = static_cast<int32_t*>(ctx.Scratch(scratch_packed_a_));
+  }
   for (size_t b = 0; b < lhs_index_.size(); ++b) {
     const size_t ri = rhs_index_[b];
     qmm::QuantMatMul(ctx.pool(), a + lhs_index_[b] * m_ * k_, m_, k_, rows + ri * per, n_,
-                     rhs_zp_, colterm + ri * n_, rq_, out + b * m_ * n_, n_, chunk);
+                     rhs_zp_, colterm + ri * n_, rq_, out + b * m_ * n_, n_, chunk,
+                     packed_w ? packed_w + ri * pw : nullptr, packed_a);
   }
   return kTfLiteOk;
 }

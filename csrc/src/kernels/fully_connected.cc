@@ -104,6 +104,10 @@ class FullyConnected final : public OpKernel {
   TfLiteType bias_type_ = kTfLiteNoType;
   bool runtime_terms_ = false;  // weights or bias computed at run time
   int scratch_colterm_ = -1, scratch_wsums_ = -1;
+  // INT8 x INT8 with several rows: the packed GEMM (qmatmul.h)
+  bool use_packed_ = false;
+  std::vector<int16_t> packed_w16_;  // constant weights, packed
+  int scratch_packed_w_ = -1, scratch_packed_a_ = -1;
   std::vector<int64_t> colterm_;
   std::vector<int32_t> multipliers_;
   std::vector<int> shifts_;
@@ -350,6 +354,21 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     colterm_.assign(n_, 0);
     ComputeColumnTerms(weights, bias, colterm_.data());
   }
+  // Several INT8 rows on a CPU with the packed GEMM: pack the weights once
+  // (or per Eval when computed at run time).
+  use_packed_ = int8 && m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+                qmm::PackedGemmAvailable();
+  scratch_packed_w_ = scratch_packed_a_ = -1;
+  packed_w16_.clear();
+  if (use_packed_) {
+    if (weights->is_constant()) {
+      packed_w16_.resize(qmm::PackedW16Size(n_, k_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, packed_w16_.data());
+    } else {
+      scratch_packed_w_ = ctx.RequestScratch(qmm::PackedW16Size(n_, k_) * sizeof(int16_t) + 64);
+    }
+    scratch_packed_a_ = ctx.RequestScratch(qmm::PackedA16Size(m_, k_) * sizeof(int32_t) + 64);
+  }
   if (in_type_ == kTfLiteInt8)
     chunk_ = qmm::ChunkFor(128, 128);
   else if (in_type_ == kTfLiteUInt8)
@@ -430,8 +449,21 @@ TfLiteStatus FullyConnected::EvalQuantized(OpContext& ctx) {
     colterm = ct;
   }
   if (in_type_ == kTfLiteInt8) {
+    const int16_t* packed_w = nullptr;
+    int32_t* packed_a = nullptr;
+    if (use_packed_) {
+      if (scratch_packed_w_ >= 0) {
+        int16_t* pw = static_cast<int16_t*>(ctx.Scratch(scratch_packed_w_));
+        qmm::PackW16(weights->data_as<int8_t>(), n_, k_, pw);
+        packed_w = pw;
+      } else {
+        packed_w = packed_w16_.data();
+      }
+      packed_a = static_cast<int32_t*>(ctx.Scratch(scratch_packed_a_));
+    }
     qmm::QuantMatMul(pool, input->data_as<int8_t>(), m_, k_, weights->data_as<int8_t>(), n_,
-                     w_zp_, colterm, rq_, output->data_as<int8_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<int8_t>(), n_, chunk_, packed_w,
+                     packed_a);
   } else if (in_type_ == kTfLiteUInt8) {
     qmm::QuantMatMul(pool, input->data_as<uint8_t>(), m_, k_, weights->data_as<uint8_t>(), n_,
                      w_zp_, colterm, rq_, output->data_as<uint8_t>(), n_, chunk_);

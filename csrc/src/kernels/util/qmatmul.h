@@ -213,6 +213,52 @@ TFC_QMM_AVX2_FN inline void DotBlockInt8Avx2(const int8_t* a, size_t lda, size_t
     }
   }
 }
+
+// 6 rows x 16 columns of C (int32) from A as int16 pairs (a[r * kp + p] holds
+// (A[r][2p], A[r][2p+1]) as two int16 in one int32) and two panels of packed
+// W (PackW16). Broadcast A pair x 8 columns per madd: no horizontal sums.
+TFC_QMM_AVX2_FN inline void GemmTile6x16Avx2(const int32_t* a, size_t kp, const int16_t* w0,
+                                             const int16_t* w1, int32_t* c /* [6][16] */) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const int32_t *a0 = a, *a1 = a + kp, *a2 = a + 2 * kp, *a3 = a + 3 * kp, *a4 = a + 4 * kp,
+                *a5 = a + 5 * kp;
+  for (size_t p = 0; p < kp; ++p) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + p * 16));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w1 + p * 16));
+    __m256i b = _mm256_set1_epi32(a0[p]);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(b, v0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(b, v1));
+    b = _mm256_set1_epi32(a1[p]);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(b, v0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(b, v1));
+    b = _mm256_set1_epi32(a2[p]);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(b, v0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(b, v1));
+    b = _mm256_set1_epi32(a3[p]);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(b, v0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(b, v1));
+    b = _mm256_set1_epi32(a4[p]);
+    c40 = _mm256_add_epi32(c40, _mm256_madd_epi16(b, v0));
+    c41 = _mm256_add_epi32(c41, _mm256_madd_epi16(b, v1));
+    b = _mm256_set1_epi32(a5[p]);
+    c50 = _mm256_add_epi32(c50, _mm256_madd_epi16(b, v0));
+    c51 = _mm256_add_epi32(c51, _mm256_madd_epi16(b, v1));
+  }
+  __m256i* o = reinterpret_cast<__m256i*>(c);
+  _mm256_storeu_si256(o + 0, c00);
+  _mm256_storeu_si256(o + 1, c01);
+  _mm256_storeu_si256(o + 2, c10);
+  _mm256_storeu_si256(o + 3, c11);
+  _mm256_storeu_si256(o + 4, c20);
+  _mm256_storeu_si256(o + 5, c21);
+  _mm256_storeu_si256(o + 6, c30);
+  _mm256_storeu_si256(o + 7, c31);
+  _mm256_storeu_si256(o + 8, c40);
+  _mm256_storeu_si256(o + 9, c41);
+  _mm256_storeu_si256(o + 10, c50);
+  _mm256_storeu_si256(o + 11, c51);
+}
 #endif  // TFC_QMM_X86
 
 // Exact dot products of one row of A with rows [n0, n1) of W (row stride k),
@@ -441,25 +487,25 @@ struct Requant {
 
   // o[j] = this(d[j - j0] + rowterm + colterm[j], j) for j in [j0, j1), the
   // mode chosen once.
-  template <class TO>
-  void Row(const int64_t* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
+  template <class TD, class TO>
+  void Row(const TD* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
            TO* o) const {
     switch (mode) {
       case kRaw:
-        return RowImpl<kRaw>(d, rowterm, colterm, j0, j1, o);
+        return RowImpl<kRaw, TD, TO>(d, rowterm, colterm, j0, j1, o);
       case kDouble:
-        return RowImpl<kDouble>(d, rowterm, colterm, j0, j1, o);
+        return RowImpl<kDouble, TD, TO>(d, rowterm, colterm, j0, j1, o);
       case kRef64:
-        return RowImpl<kRef64>(d, rowterm, colterm, j0, j1, o);
+        return RowImpl<kRef64, TD, TO>(d, rowterm, colterm, j0, j1, o);
       case kRef32:
-        return RowImpl<kRef32>(d, rowterm, colterm, j0, j1, o);
+        return RowImpl<kRef32, TD, TO>(d, rowterm, colterm, j0, j1, o);
       default:
-        return RowImpl<kHalfUp>(d, rowterm, colterm, j0, j1, o);
+        return RowImpl<kHalfUp, TD, TO>(d, rowterm, colterm, j0, j1, o);
     }
   }
 
-  template <Mode M, class TO>
-  void RowImpl(const int64_t* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
+  template <Mode M, class TD, class TO>
+  void RowImpl(const TD* d, int64_t rowterm, const int64_t* colterm, size_t j0, size_t j1,
                TO* o) const {
     if (M == kHalfUp && !half_up.empty()) {
       const HalfUpChannel* hc = half_up.data();
@@ -467,7 +513,8 @@ struct Requant {
       const int64_t lo = qmin, hi = qmax, zp = out_zp;
       for (size_t j = j0; j < j1; ++j) {
         const HalfUpChannel& h = hc[j * step];
-        const int32_t x = WrappingShiftLeft(WrapToInt32(d[j - j0] + rowterm + colterm[j]), h.left);
+        const int64_t acc = static_cast<int64_t>(d[j - j0]) + rowterm + colterm[j];
+        const int32_t x = WrappingShiftLeft(WrapToInt32(acc), h.left);
         int64_t v = ((x * h.multiplier + h.round) >> h.total_shift) + zp;
         v = v < lo ? lo : (v > hi ? hi : v);
         o[j] = static_cast<TO>(v);
@@ -475,7 +522,7 @@ struct Requant {
       return;
     }
     for (size_t j = j0; j < j1; ++j)
-      o[j] = static_cast<TO>(Apply<M>(d[j - j0] + rowterm + colterm[j], j));
+      o[j] = static_cast<TO>(Apply<M>(static_cast<int64_t>(d[j - j0]) + rowterm + colterm[j], j));
   }
 };
 
@@ -503,6 +550,64 @@ void ParallelRowsCols(ThreadPool& pool, size_t m, size_t n, size_t k, Body&& bod
   }
 }
 
+// ---------------------------------------------------------------------------
+// Packed int8 GEMM (AVX2, several activation rows): W as int16 panels of 8
+// columns with k in pairs, A as int16 pairs, 6 x 16 register tiles.
+// ---------------------------------------------------------------------------
+
+constexpr size_t kPackMR = 6;    // rows of a tile
+constexpr size_t kPackNR = 16;   // columns of a tile (two panels)
+constexpr size_t kPackMinRows = 4;  // fewer rows: the dot-product kernels
+
+// Whether the packed path runs here (x86 with AVX2).
+inline bool PackedGemmAvailable() {
+#if TFC_QMM_X86
+  return cpu::HasAvx2Fma();
+#else
+  return false;
+#endif
+}
+
+// int16 elements of packed W for n columns and depth k (panel pairs, k even).
+inline size_t PackedW16Size(size_t n, size_t k) {
+  return ((n + kPackNR - 1) / kPackNR) * 2 * ((k + 1) / 2) * 16;
+}
+
+// W [n, k] int8 -> panels of 8 columns: dst[(panel * kp + p) * 16 + c * 2 + e]
+// = W[panel * 8 + c][2p + e] (zero beyond n or k), kp = ceil(k / 2).
+inline void PackW16(const int8_t* w, size_t n, size_t k, int16_t* dst) {
+  const size_t kp = (k + 1) / 2;
+  const size_t panels = ((n + kPackNR - 1) / kPackNR) * 2;
+  for (size_t pn = 0; pn < panels; ++pn)
+    for (size_t p = 0; p < kp; ++p)
+      for (size_t c = 0; c < 8; ++c)
+        for (size_t e = 0; e < 2; ++e) {
+          const size_t j = pn * 8 + c, t = 2 * p + e;
+          dst[(pn * kp + p) * 16 + c * 2 + e] = (j < n && t < k) ? w[j * k + t] : 0;
+        }
+}
+
+// int32 elements of the packed A scratch for m rows (whole tiles).
+inline size_t PackedA16Size(size_t m, size_t k) {
+  return ((m + kPackMR - 1) / kPackMR) * kPackMR * ((k + 1) / 2);
+}
+
+// A [m, k] int8 -> dst[r * kp + p] = (A[r][2p], A[r][2p+1]) as two int16
+// (low half first), rows padded with zeros to whole tiles.
+inline void PackA16(const int8_t* a, size_t m, size_t k, int32_t* dst) {
+  const size_t kp = (k + 1) / 2;
+  const size_t rows = ((m + kPackMR - 1) / kPackMR) * kPackMR;
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t p = 0; p < kp; ++p) {
+      const size_t t = 2 * p;
+      const int16_t lo = (r < m) ? a[r * k + t] : 0;
+      const int16_t hi = (r < m && t + 1 < k) ? a[r * k + t + 1] : 0;
+      const uint32_t v = static_cast<uint32_t>(static_cast<uint16_t>(lo)) |
+                         (static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16);
+      dst[r * kp + p] = static_cast<int32_t>(v);
+    }
+}
+
 // out[i][j] = rq(sum_k (a[i][k] - a_zp) * (w[j][k] - w_zp) + colterm[j]) for
 // i < m, j < n; a is [m, k] (row stride k), w [n, k], out [m, n] (row
 // stride out_stride). colterm[j] = bias[j] - a_zp * sum_k w[j][k] +
@@ -510,7 +615,55 @@ void ParallelRowsCols(ThreadPool& pool, size_t m, size_t n, size_t k, Body&& bod
 template <class TA, class TW, class TO>
 void QuantMatMul(ThreadPool& pool, const TA* a, size_t m, size_t k, const TW* w, size_t n,
                  int32_t w_zp, const int64_t* colterm, const Requant& rq, TO* out,
-                 size_t out_stride, size_t chunk) {
+                 size_t out_stride, size_t chunk, const int16_t* packed_w = nullptr,
+                 int32_t* a_scratch = nullptr) {
+#if TFC_QMM_X86
+  if (std::is_same<TA, int8_t>::value && std::is_same<TW, int8_t>::value && packed_w &&
+      a_scratch && m >= kPackMinRows && k <= ChunkFor(128, 128) && PackedGemmAvailable()) {
+    const size_t kp = (k + 1) / 2;
+    PackA16(reinterpret_cast<const int8_t*>(a), m, k, a_scratch);
+    const size_t col_tiles = (n + kPackNR - 1) / kPackNR;
+    const size_t row_tiles = (m + kPackMR - 1) / kPackMR;
+    auto run = [&](size_t ct0, size_t ct1, size_t rt0, size_t rt1) {
+      alignas(32) int32_t tile[kPackMR * kPackNR];
+      for (size_t ct = ct0; ct < ct1; ++ct) {
+        const int16_t* w0 = packed_w + (2 * ct) * kp * 16;
+        const int16_t* w1 = w0 + kp * 16;
+        const size_t j0 = ct * kPackNR, j1 = std::min(n, j0 + kPackNR);
+        for (size_t rt = rt0; rt < rt1; ++rt) {
+          GemmTile6x16Avx2(a_scratch + rt * kPackMR * kp, kp, w0, w1, tile);
+          for (size_t r = 0; r < kPackMR; ++r) {
+            const size_t i = rt * kPackMR + r;
+            if (i >= m) break;
+            int64_t rowterm = 0;
+            if (w_zp != 0) {
+              int64_t sa = 0;
+              for (size_t t = 0; t < k; ++t) sa += a[i * k + t];
+              rowterm = -static_cast<int64_t>(w_zp) * sa;
+            }
+            rq.Row(tile + r * kPackNR, rowterm, colterm, j0, j1, out + i * out_stride);
+          }
+        }
+      }
+    };
+    const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    if (pool.num_threads() <= 1 || macs < 65536.0) {
+      run(0, col_tiles, 0, row_tiles);
+    } else if (col_tiles >= static_cast<size_t>(pool.num_threads())) {
+      pool.ParallelFor(static_cast<int64_t>(col_tiles), 1, [&](int64_t b, int64_t e) {
+        run(static_cast<size_t>(b), static_cast<size_t>(e), 0, row_tiles);
+      });
+    } else {
+      pool.ParallelFor(static_cast<int64_t>(row_tiles), 1, [&](int64_t b, int64_t e) {
+        run(0, col_tiles, static_cast<size_t>(b), static_cast<size_t>(e));
+      });
+    }
+    return;
+  }
+#else
+  (void)packed_w;
+  (void)a_scratch;
+#endif
   ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
     int64_t dots[2 * kBlockN];
     for (size_t i = m0; i < m1; i += 2) {
