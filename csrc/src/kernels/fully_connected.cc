@@ -431,6 +431,20 @@ TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* i
     w_sums_.clear();
     scratch_wsums_ = ctx.RequestScratch(n_ * sizeof(int32_t) + 64);
   }
+  // Several rows on a CPU with the packed GEMM: constant weights packed once.
+  use_packed_ = m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+                qmm::PackedGemmAvailable();
+  scratch_packed_w_ = scratch_packed_a_ = -1;
+  packed_w16_.clear();
+  if (use_packed_) {
+    if (weights->is_constant()) {
+      packed_w16_.resize(qmm::PackedW16Size(n_, k_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, packed_w16_.data());
+    } else {
+      scratch_packed_w_ = ctx.RequestScratch(qmm::PackedW16Size(n_, k_) * sizeof(int16_t) + 64);
+    }
+    scratch_packed_a_ = ctx.RequestScratch(qmm::PackedA16Size(m_, k_) * sizeof(int32_t) + 64);
+  }
   scratch_q_ = ctx.RequestScratch(m_ * k_ + 64);
   scratch_scale_ = ctx.RequestScratch(m_ * sizeof(float) + 64);
   scratch_zp_ = ctx.RequestScratch(m_ * sizeof(int32_t) + 64);
@@ -509,10 +523,23 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
     qmm::RowSums(weights->data_as<int8_t>(), n_, k_, ws);
     sums = ws;
   }
+  const int16_t* packed_w = nullptr;
+  int32_t* packed_a = nullptr;
+  if (use_packed_) {
+    if (scratch_packed_w_ >= 0) {
+      int16_t* pw = static_cast<int16_t*>(ctx.Scratch(scratch_packed_w_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, pw);
+      packed_w = pw;
+    } else {
+      packed_w = packed_w16_.data();
+    }
+    packed_a = static_cast<int32_t*>(ctx.Scratch(scratch_packed_a_));
+  }
   qmm::HybridMatMul(ctx.pool(), q, scales, asymmetric_ ? zps : nullptr, m_, k_,
                     weights->data_as<int8_t>(), n_, sums,
                     channel_scales_.empty() ? nullptr : channel_scales_.data(),
-                    bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_);
+                    bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_,
+                    packed_w, packed_a);
   return kTfLiteOk;
 }
 

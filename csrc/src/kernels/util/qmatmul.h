@@ -708,11 +708,75 @@ void ColumnTerms(const TW* w, size_t n, size_t k, const TB* bias, int32_t a_zp, 
 // tensor). out[i][j] = act((bias[j] or 0) + float(dot - zp * w_sum) *
 // scale), the dot product in int32 and the scale the float product
 // channel_scale[j] * row_scale[i], as the official hybrid kernels compute it.
+// The output stage of the hybrid product for row i, columns [j0, j1), from
+// int32 dot products d[j - j0].
+template <class TD>
+inline void HybridRow(const TD* d, size_t j0, size_t j1, float rs, int32_t zp,
+                      const int32_t* w_sums, const float* channel_scale, const float* bias,
+                      FloatRange act, float* o) {
+  for (size_t j = j0; j < j1; ++j) {
+    int32_t v = WrapToInt32(static_cast<int64_t>(d[j - j0]));
+    if (zp != 0) {
+      const int32_t offset = WrapToInt32(static_cast<int64_t>(zp) * w_sums[j]);
+      v = WrapToInt32(static_cast<int64_t>(v) - offset);
+    }
+    // Separate statements: no fused multiply-add, as the official kernel
+    // rounds the product before adding the bias.
+    const float scale = channel_scale ? channel_scale[j] * rs : rs;
+    const float prod = static_cast<float>(v) * scale;
+    const float base = bias ? bias[j] : 0.0f;
+    const float sum = base + prod;
+    o[j] = act.Apply(sum);
+  }
+}
+
 inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_scale,
                          const int32_t* row_zp, size_t m, size_t k, const int8_t* w, size_t n,
                          const int32_t* w_sums, const float* channel_scale, const float* bias,
-                         FloatRange act, float* out, size_t out_stride) {
+                         FloatRange act, float* out, size_t out_stride,
+                         const int16_t* packed_w = nullptr, int32_t* a_scratch = nullptr) {
   const size_t chunk = ChunkFor(128, 128);
+#if TFC_QMM_X86
+  if (packed_w && a_scratch && m >= kPackMinRows && k <= chunk && PackedGemmAvailable()) {
+    const size_t kp = (k + 1) / 2;
+    PackA16(q, m, k, a_scratch);
+    const size_t col_tiles = (n + kPackNR - 1) / kPackNR;
+    const size_t row_tiles = (m + kPackMR - 1) / kPackMR;
+    auto run = [&](size_t ct0, size_t ct1, size_t rt0, size_t rt1) {
+      alignas(32) int32_t tile[kPackMR * kPackNR];
+      for (size_t ct = ct0; ct < ct1; ++ct) {
+        const int16_t* w0 = packed_w + (2 * ct) * kp * 16;
+        const int16_t* w1 = w0 + kp * 16;
+        const size_t j0 = ct * kPackNR, j1 = std::min(n, j0 + kPackNR);
+        for (size_t rt = rt0; rt < rt1; ++rt) {
+          GemmTile6x16Avx2(a_scratch + rt * kPackMR * kp, kp, w0, w1, tile);
+          for (size_t r = 0; r < kPackMR; ++r) {
+            const size_t i = rt * kPackMR + r;
+            if (i >= m) break;
+            HybridRow(tile + r * kPackNR, j0, j1, row_scale[i], row_zp ? row_zp[i] : 0, w_sums,
+                      channel_scale, bias, act, out + i * out_stride);
+          }
+        }
+      }
+    };
+    const double macs = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    if (pool.num_threads() <= 1 || macs < 65536.0) {
+      run(0, col_tiles, 0, row_tiles);
+    } else if (col_tiles >= static_cast<size_t>(pool.num_threads())) {
+      pool.ParallelFor(static_cast<int64_t>(col_tiles), 1, [&](int64_t b, int64_t e) {
+        run(static_cast<size_t>(b), static_cast<size_t>(e), 0, row_tiles);
+      });
+    } else {
+      pool.ParallelFor(static_cast<int64_t>(row_tiles), 1, [&](int64_t b, int64_t e) {
+        run(0, col_tiles, static_cast<size_t>(b), static_cast<size_t>(e));
+      });
+    }
+    return;
+  }
+#else
+  (void)packed_w;
+  (void)a_scratch;
+#endif
   ParallelRowsCols(pool, m, n, k, [&](size_t m0, size_t m1, size_t n0, size_t n1) {
     int64_t dots[2 * kBlockN];
     for (size_t i0 = m0; i0 < m1; i0 += 2) {
@@ -722,24 +786,8 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
         DotBlock(q + i0 * k, k, ma, w, k, j0, j1, chunk, dots, kBlockN);
         for (size_t r = 0; r < ma; ++r) {
           const size_t i = i0 + r;
-          const float rs = row_scale[i];
-          const int32_t zp = row_zp ? row_zp[i] : 0;
-          float* o = out + i * out_stride;
-          const int64_t* dr = dots + r * kBlockN;
-          for (size_t j = j0; j < j1; ++j) {
-            int32_t d = WrapToInt32(dr[j - j0]);
-            if (zp != 0) {
-              const int32_t offset = WrapToInt32(static_cast<int64_t>(zp) * w_sums[j]);
-              d = WrapToInt32(static_cast<int64_t>(d) - offset);
-            }
-            // Separate statements: no fused multiply-add, as the official
-            // kernel rounds the product before adding the bias.
-            const float scale = channel_scale ? channel_scale[j] * rs : rs;
-            const float prod = static_cast<float>(d) * scale;
-            const float base = bias ? bias[j] : 0.0f;
-            const float sum = base + prod;
-            o[j] = act.Apply(sum);
-          }
+          HybridRow(dots + r * kBlockN, j0, j1, row_scale[i], row_zp ? row_zp[i] : 0, w_sums,
+                    channel_scale, bias, act, out + i * out_stride);
         }
       }
     }
