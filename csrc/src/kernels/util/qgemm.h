@@ -151,18 +151,27 @@ inline int32_t Requantize16(int64_t acc, int32_t mult, int shift, int32_t out_zp
 // On-the-fly quantization of float activations (hybrid kernels)
 // ---------------------------------------------------------------------------
 
-// round(v) (ties away from zero) clamped to [lo, hi], for the on-the-fly
-// quantization loops: v is first bounded to +-256 (NaN to the low end, where
-// x86 conversions of NaN land), then truncated and corrected, which the
-// compiler vectorizes (std::round is a library call).
-inline int32_t RoundClamp(float v, int32_t lo, int32_t hi) {
-  if (!(v >= -256.f)) v = -256.f;
-  if (v > 256.f) v = 256.f;
-  int32_t i = static_cast<int32_t>(v);  // truncation toward zero
-  const float d = v - static_cast<float>(i);
-  i += (d >= 0.5f ? 1 : 0) - (d <= -0.5f ? 1 : 0);
-  return i < lo ? lo : (i > hi ? hi : i);
+// On-the-fly quantization q = clamp(rounded(x * inv) + zp, lo, hi), as
+// TensorFlow Lite's x86 build does it (its NEON code through an SSE
+// emulation): elements in whole groups of 8 round as trunc(v +- 0.5) (v + 0.5
+// is itself rounded in float, so e.g. 0.49999997 goes to 1), the remaining
+// tail rounds exactly (ties away from zero). v is bounded to +-512 first (NaN
+// to the low end), which leaves every clamped result unchanged.
+inline float BoundForRounding(float v) {
+  if (!(v >= -512.f)) v = -512.f;
+  return v > 512.f ? 512.f : v;
 }
+inline int32_t RoundVectorStyle(float v) {  // trunc(v +- 0.5) in float
+  v = BoundForRounding(v);
+  return static_cast<int32_t>(v + (v < 0.f ? -0.5f : 0.5f));
+}
+inline int32_t RoundExact(float v) {  // ties away from zero
+  v = BoundForRounding(v);
+  int32_t i = static_cast<int32_t>(v);
+  const float d = v - static_cast<float>(i);
+  return i + (d >= 0.5f ? 1 : 0) - (d <= -0.5f ? 1 : 0);
+}
+inline int32_t ClampInt(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 #if TFC_QGEMM_X86
 // AVX2 forms of the loops below (same results, element by element).
@@ -185,25 +194,26 @@ __attribute__((target("avx2"))) inline void MinMaxAvx2(const float* x, size_t n,
   *done = i;
 }
 
-__attribute__((target("avx2"))) inline size_t QuantizeLoopAvx2(const float* x, size_t n,
-                                                               float inv, float fzp, int32_t lo,
-                                                               int32_t hi, int8_t* q) {
-  const __m256 vinv = _mm256_set1_ps(inv), vzp = _mm256_set1_ps(fzp);
-  const __m256 vmin = _mm256_set1_ps(-256.f), vmax = _mm256_set1_ps(256.f);
-  const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f), one = _mm256_set1_ps(1.f);
+// The whole groups of 8 (vector-style rounding); returns the count done.
+__attribute__((target("avx2"))) inline size_t QuantizeGroupsAvx2(const float* x, size_t n8,
+                                                                 float inv, int32_t zp,
+                                                                 int32_t lo, int32_t hi,
+                                                                 int8_t* q) {
+  const __m256 vinv = _mm256_set1_ps(inv);
+  const __m256 vmin = _mm256_set1_ps(-512.f), vmax = _mm256_set1_ps(512.f);
+  const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i izp = _mm256_set1_epi32(zp);
   const __m256i ilo = _mm256_set1_epi32(lo), ihi = _mm256_set1_epi32(hi);
   alignas(32) int32_t t[8];
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 scaled = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
-    __m256 v = _mm256_add_ps(vzp, scaled);
-    v = _mm256_max_ps(v, vmin);  // NaN -> -256
+  for (; i < n8; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
+    v = _mm256_max_ps(v, vmin);  // NaN -> -512
     v = _mm256_min_ps(v, vmax);
-    __m256 r = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    const __m256 d = _mm256_sub_ps(v, r);
-    r = _mm256_add_ps(r, _mm256_and_ps(_mm256_cmp_ps(d, half, _CMP_GE_OQ), one));
-    r = _mm256_sub_ps(r, _mm256_and_ps(_mm256_cmp_ps(d, mhalf, _CMP_LE_OQ), one));
-    __m256i k = _mm256_cvttps_epi32(r);
+    const __m256 add = _mm256_blendv_ps(half, mhalf, _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    __m256i k = _mm256_cvttps_epi32(_mm256_add_ps(v, add));
+    k = _mm256_add_epi32(k, izp);
     k = _mm256_min_epi32(_mm256_max_epi32(k, ilo), ihi);
     _mm256_store_si256(reinterpret_cast<__m256i*>(t), k);
     for (int j = 0; j < 8; ++j) q[i + j] = static_cast<int8_t>(t[j]);
@@ -212,18 +222,16 @@ __attribute__((target("avx2"))) inline size_t QuantizeLoopAvx2(const float* x, s
 }
 #endif
 
-// q[i] = RoundClamp(fzp + x[i] * inv, lo, hi).
-inline void QuantizeLoop(const float* x, size_t n, float inv, float fzp, int32_t lo, int32_t hi,
+inline void QuantizeLoop(const float* x, size_t n, float inv, int32_t zp, int32_t lo, int32_t hi,
                          int8_t* q) {
+  const size_t n8 = n / 8 * 8;
   size_t i = 0;
 #if TFC_QGEMM_X86
   static const bool avx2 = cpu::HasAvx2Fma();
-  if (avx2) i = QuantizeLoopAvx2(x, n, inv, fzp, lo, hi, q);
+  if (avx2) i = QuantizeGroupsAvx2(x, n8, inv, zp, lo, hi, q);
 #endif
-  for (; i < n; ++i) {
-    const float scaled = x[i] * inv;  // two statements: no fused multiply-add
-    q[i] = static_cast<int8_t>(RoundClamp(fzp + scaled, lo, hi));
-  }
+  for (; i < n8; ++i) q[i] = static_cast<int8_t>(ClampInt(RoundVectorStyle(x[i] * inv) + zp, lo, hi));
+  for (; i < n; ++i) q[i] = static_cast<int8_t>(ClampInt(RoundExact(x[i] * inv) + zp, lo, hi));
 }
 
 // *lo = min(*lo, x...), *hi = max(*hi, x...), NaN ignored.
@@ -239,7 +247,7 @@ inline void MinMax(const float* x, size_t n, float* lo, float* hi) {
   }
 }
 
-// Symmetric: scale = max|x| / 127, q = round(x * (127 / max|x|)) clamped to
+// Symmetric: scale = max|x| / 127, q = rounded(x * (127 / max|x|)) clamped to
 // [-127, 127]; all zeros give scale 1. Returns the scale.
 inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
   float lo = 0.f, hi = 0.f;
@@ -253,13 +261,13 @@ inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
     return 1.f;
   }
   const float inv = 127.f / range;
-  QuantizeLoop(x, n, inv, 0.f, -127, 127, q);
+  QuantizeLoop(x, n, inv, 0, -127, 127, q);
   return range / 127.f;
 }
 
 // Asymmetric over [min(0, min x), max(0, max x)] to [-128, 127]: the range
 // rmax - rmin in float, the scale (range / 255) and the zero point in double,
-// the scale stored as float; q = round(zp + x * inv) with inv = 1 / scale
+// the scale stored as float; q = rounded(x * inv) + zp with inv = 1 / scale
 // (in double, stored as float). A constant-zero input gives scale 0 and zero
 // point 0 (all q = 0). Returns the scale.
 inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* zero_point) {
@@ -286,8 +294,7 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
     fscale = static_cast<float>(scale);
   }
   const float inv = fscale == 0.f ? 0.f : static_cast<float>(1.0 / static_cast<double>(fscale));
-  const float fzp = static_cast<float>(zp);
-  QuantizeLoop(x, n, inv, fzp, -128, 127, q);
+  QuantizeLoop(x, n, inv, zp, -128, 127, q);
   *zero_point = zp;
   return fscale;
 }
