@@ -19,7 +19,8 @@
 #include <cstring>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
+// TFC_QGEMM_PORTABLE_ONLY (a test build) keeps x86 on the portable loops.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(TFC_QGEMM_PORTABLE_ONLY)
 #include <immintrin.h>
 #define TFC_QGEMM_X86 1
 #else
