@@ -1190,6 +1190,13 @@ for _dt, _z in [("int8", 3), ("uint8", 131), ("int16", 0)]:
         ecase(_op, _dt + "_axes_0_2", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([0, 2])],
               {"keep_dims": False}, version=3, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
 
+for _dt, _z in [("int8", 2), ("int16", 0)]:
+    ecase("REDUCE_PROD", _dt + "_last", [XT(_dt, "B", "H", 5, gen=("int", -20, 20), quant=Q(0.05, _z)),
+                                         K([2])], {"keep_dims": False}, version=2, dims=_DR,
+          out=[_dt], out_quant=[Q(0.2, 4 if _dt == "int8" else 0)])
+    ecase("REDUCE_PROD", _dt + "_axis0_keep", [XT(_dt, 4, "H", quant=Q(0.05, _z)), K([0])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+
 # concatenation: uint8 inputs with other parameters are requantized
 ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
                                          XT("uint8", "A", "C", quant=Q(0.07, 120))],

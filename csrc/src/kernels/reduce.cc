@@ -2,7 +2,8 @@
 // REDUCE_MIN, REDUCE_ANY, REDUCE_ALL. Inputs (input, axis); axis is an int
 // scalar or vector, entries may be negative and repeat; an empty axis list
 // copies the input. keep_dims (ReducerOptions) keeps reduced dims as 1.
-// Types: MEAN float32; SUM and REDUCE_PROD float32/int32/int64; REDUCE_MAX
+// Types: MEAN float32 and int8/uint8/int16; SUM float32/int32/int64 and
+// int8/uint8/int16; REDUCE_PROD float32/int32/int64 and int8/int16; REDUCE_MAX
 // and REDUCE_MIN float32/int32/int64 and int8/uint8/int16 with the output's
 // quantization; REDUCE_ANY/ALL bool. A non-constant axis makes the output
 // dynamic.
@@ -165,6 +166,10 @@ class Reduce final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     const int64_t out_count = out->num_elements();
     if (out_count == 0) return kTfLiteOk;
+    if (K == Kind::kProd && (in->type == kTfLiteInt8 || in->type == kTfLiteInt16)) {
+      if (in->type == kTfLiteInt8) return RunQuantProd<int8_t>(ctx, in, out, out_count);
+      return RunQuantProd<int16_t>(ctx, in, out, out_count);
+    }
     if ((K == Kind::kMean || K == Kind::kSum) && dm::IsQuantizedType(in->type)) {
       switch (in->type) {
         case kTfLiteInt8: return RunQuant<int8_t>(ctx, in, out, out_count);
@@ -271,6 +276,66 @@ class Reduce final : public OpKernel {
     return kTfLiteOk;
   }
 
+  // Quantized REDUCE_PROD (TFLite's rule): with s = in_scale /
+  // out_scale^(1/n), n the reduced count, p = q0 - zp, then for each further
+  // value p = (p * (q - zp)) * s (64-bit product, the 64-bit fixed-point
+  // multiply); the result is p * s + out_zp, clamped. An empty input leaves
+  // the output untouched (zeros).
+  template <class T>
+  TfLiteStatus RunQuantProd(OpContext& ctx, const TfLiteTensor* in, TfLiteTensor* out,
+                            int64_t out_count) {
+    float si, so;
+    int32_t zi, zo;
+    TFC_OK(qp::PerTensor(ctx, in, &si, &zi));
+    TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+    T* o = out->data_as<T>();
+    const int64_t n_in = in->num_elements();
+    if (n_in == 0) {
+      for (int64_t i = 0; i < out_count; ++i) o[i] = 0;
+      return kTfLiteOk;
+    }
+    const int64_t n = n_in / out_count;
+    const double scaling =
+        static_cast<double>(si) / std::pow(static_cast<double>(so), 1.0 / static_cast<double>(n));
+    int32_t m;
+    int shift;
+    QuantizeMultiplier(scaling, &m, &shift);
+    prods_.assign(static_cast<size_t>(out_count), 0);
+    seen_.assign(static_cast<size_t>(out_count), 0);
+    const T* x = in->data_as<const T>();
+    // Output offset of each input element, in input order (plan dims).
+    const ReducePlan& p = plan_;
+    int64_t ostride[dm::kMaxRank];
+    int64_t st = 1;
+    for (int d = p.n - 1; d >= 0; --d) {
+      ostride[d] = p.reduced[d] ? 0 : st;
+      if (!p.reduced[d]) st *= p.size[d];
+    }
+    int64_t idx[dm::kMaxRank] = {0};
+    int64_t off = 0;
+    for (int64_t i = 0; i < n_in; ++i) {
+      const int32_t v = int32_t{x[i]} - zi;
+      if (!seen_[off]) {
+        prods_[off] = v;
+        seen_[off] = 1;
+      } else {
+        prods_[off] = MultiplyByQuantizedMultiplier64(int64_t{prods_[off]} * v, m, shift);
+      }
+      for (int d = p.n - 1; d >= 0; --d) {
+        off += ostride[d];
+        if (++idx[d] < p.size[d]) break;
+        off -= ostride[d] * p.size[d];
+        idx[d] = 0;
+      }
+    }
+    const int32_t tmin = std::numeric_limits<T>::min(), tmax = std::numeric_limits<T>::max();
+    for (int64_t i = 0; i < out_count; ++i) {
+      const int64_t r = int64_t{MultiplyByQuantizedMultiplier64(prods_[i], m, shift)} + zo;
+      o[i] = static_cast<T>(std::min<int64_t>(tmax, std::max<int64_t>(tmin, r)));
+    }
+    return kTfLiteOk;
+  }
+
   template <class T>
   void Run(const TfLiteTensor* in, TfLiteTensor* out, int64_t out_count) {
     if constexpr ((K == Kind::kAny || K == Kind::kAll) != std::is_same<T, bool>::value) {
@@ -306,7 +371,14 @@ class Reduce final : public OpKernel {
         }
         break;
       case Kind::kProd:
-        ok = t == kTfLiteFloat32 || t == kTfLiteInt32 || t == kTfLiteInt64;
+        ok = t == kTfLiteFloat32 || t == kTfLiteInt32 || t == kTfLiteInt64 ||
+             t == kTfLiteInt8 || t == kTfLiteInt16;
+        if (ok && (t == kTfLiteInt8 || t == kTfLiteInt16)) {
+          float s;
+          int32_t z;
+          TFC_OK(qp::PerTensor(ctx, in, &s, &z));
+          TFC_OK(qp::PerTensor(ctx, out, &s, &z));
+        }
         break;
       case Kind::kMax:
       case Kind::kMin:
@@ -362,6 +434,8 @@ class Reduce final : public OpKernel {
   bool keep_dims_ = false;
   bool mean_hw_ = false;
   std::vector<int32_t> sums_;
+  std::vector<int32_t> prods_;
+  std::vector<uint8_t> seen_;
   ReducePlan plan_;
   std::vector<int32_t> dims_;
 };
