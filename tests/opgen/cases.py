@@ -1197,6 +1197,12 @@ for _dt, _z in [("int8", 2), ("int16", 0)]:
     ecase("REDUCE_PROD", _dt + "_axis0_keep", [XT(_dt, 4, "H", quant=Q(0.05, _z)), K([0])],
           {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
 
+for _op, _v in [("SELECT", 2), ("SELECT_V2", 1)]:
+    ecase(_op, "int8_other_params", [X("A", "B", dtype="bool", gen="bool"),
+                                     XT("int8", "A", "B", quant=Q(0.05, 3)),
+                                     XT("int8", "A", "B", quant=Q(0.07, -2))], {},
+          version=_v, dims=D3, out=["int8"], out_quant=[Q(0.06, 1)])
+
 # concatenation: uint8 inputs with other parameters are requantized
 ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
                                          XT("uint8", "A", "C", quant=Q(0.07, 120))],
