@@ -129,7 +129,9 @@ class Concatenation final : public OpKernel {
     T* out = reinterpret_cast<T*>(dst);
     const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
     for (int64_t j = 0; j < n; ++j) {
-      const int32_t v = static_cast<int32_t>(std::round(static_cast<float>(in[j]) * s + b)) + zo;
+      float r = std::round(static_cast<float>(in[j]) * s + b);
+      r = std::min(std::max(r, -65536.0f), 65536.0f);  // (far outside the type: same clamp)
+      const int32_t v = static_cast<int32_t>(r) + zo;
       out[j] = static_cast<T>(std::max(lo, std::min(hi, v)));
     }
   }
