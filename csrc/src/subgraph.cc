@@ -70,6 +70,14 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
   return kTfLiteOk;
 }
 
+// The byte a variable tensor without initial data is filled with: its zero
+// point for int8 (as TensorFlow Lite resets int8 variables, e.g. the output
+// state of an integer LSTM), 0 otherwise.
+static int VariableFill(const TfLiteTensor& t) {
+  if (t.type == kTfLiteInt8 && !t.quant.zero_point.empty()) return static_cast<int>(t.quant.zero_point[0]);
+  return 0;
+}
+
 TfLiteStatus Subgraph::InitVariable(TfLiteTensor& t) {
   TFC_OK(AllocateHeap(t, Storage::kPersistent));
   for (const auto& v : variable_init_) {
@@ -77,7 +85,7 @@ TfLiteStatus Subgraph::InitVariable(TfLiteTensor& t) {
     if (v.second.first && v.second.second == t.bytes)
       memcpy(t.data, v.second.first, t.bytes);
     else
-      memset(t.data, 0, t.bytes);
+      memset(t.data, VariableFill(t), t.bytes);
   }
   return kTfLiteOk;
 }
@@ -89,7 +97,7 @@ void Subgraph::ResetVariables() {
     if (v.second.first && v.second.second == t.bytes)
       memcpy(t.data, v.second.first, t.bytes);
     else
-      memset(t.data, 0, t.bytes);
+      memset(t.data, VariableFill(t), t.bytes);
   }
 }
 

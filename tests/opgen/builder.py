@@ -67,6 +67,7 @@ class TensorSpec:
     data: Optional[np.ndarray] = None
     quant: Optional[QuantSpec] = None
     name: Optional[str] = None
+    variable: bool = False  # a variable tensor (e.g. an LSTM state)
 
     @property
     def np_dtype(self):
@@ -85,6 +86,7 @@ class OpSpec:
     outputs: List[int]
     options: dict = field(default_factory=dict)
     version: int = 1
+    intermediates: List[int] = field(default_factory=list)  # operator intermediates
 
 
 def tensor_type(dtype):
@@ -276,6 +278,8 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
         T.TensorAddName(b, name)
         if quant is not None:
             T.TensorAddQuantization(b, quant)
+        if t.variable:
+            T.TensorAddIsVariable(b, True)
         tensor_offsets.append(T.TensorEnd(b))
 
     # operators
@@ -284,11 +288,14 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
         opt_type, opt = _write_options(b, o.op, o.options)
         ins = _int32_vector(b, o.inputs)
         outs = _int32_vector(b, o.outputs)
+        inter = _int32_vector(b, o.intermediates) if o.intermediates else None
         op_mod = _mod("Operator")
         op_mod.OperatorStart(b)
         op_mod.OperatorAddOpcodeIndex(b, codes.index((o.op, int(o.version))))
         op_mod.OperatorAddInputs(b, ins)
         op_mod.OperatorAddOutputs(b, outs)
+        if inter is not None:
+            op_mod.OperatorAddIntermediates(b, inter)
         if opt is not None:
             op_mod.OperatorAddBuiltinOptionsType(b, opt_type)
             op_mod.OperatorAddBuiltinOptions(b, opt)

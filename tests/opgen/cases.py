@@ -629,3 +629,628 @@ qcase("LOGISTIC", "int8", [XQ(*NHWC, quant=Q(0.05, 0))], {}, version=2, dims=D4,
       out=["int8"], out_quant=[Q(1.0 / 256, -128)])
 qcase("TANH", "int8", [XQ(*NHWC, quant=Q(0.015, 4))], {}, version=2, dims=D4,
       out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+
+
+# ------------------------------------------------------------- k-conv
+# Quantized and hybrid CONV_2D / DEPTHWISE_CONV_2D / TRANSPOSE_CONV. Goldens from
+# the optimized builtin kernels (the reference hybrid kernels compute differently);
+# lsb 0: bit-exact with them.
+_KC_NOREF = ["BUILTIN_REF"]
+_KCD = {"B": (1, 2), "H": (3, 8), "W": (3, 8), "C": (1, 6), "O": (1, 6)}
+
+
+def _kc(op, desc, inputs, options, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("dims", _KCD)
+    kw.setdefault("avoid", _KC_NOREF)
+    return qcase(op, desc, inputs, options, **kw)
+
+
+def _kc_u8(*shape, **kw):
+    return X(*shape, dtype="uint8", gen="qint", **kw)
+
+
+def _kc_i16(*shape, **kw):
+    return X(*shape, dtype="int16", gen="qint", **kw)
+
+
+def _kc_wu8(*shape, **kw):
+    return W(*shape, dtype="uint8", gen=("int", 0, 256), **kw)
+
+
+def _kc_bias(n, dtype="int32", lim=2000):
+    return W(n, dtype=dtype, gen=("int", -lim, lim), quant=Q(("product", 0, 1), 0))
+
+
+def _kc_fbias(n):
+    return W(n, gen=("normal", 0.5))
+
+
+_KC_PC = lambda n, lo=0.002, hi=0.01, axis=0: Q(("rand", lo, hi, n), 0, axis)  # noqa: E731
+
+_kc("CONV_2D", "int8_dil2_same_relu",
+    [XQ(*NHWC, quant=Q(0.04, 7)), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 2,
+     "dilation_h_factor": 2, "fused_activation_function": "RELU"},
+    version=3, out=["int8"], out_quant=[Q(0.05, -128)])
+_kc("CONV_2D", "int8_5x3_s2_valid_n1to1",
+    [XQ(*NHWC, quant=Q(0.03, -5)), WQ("O", 5, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 1, "fused_activation_function": "RELU_N1_TO_1"},
+    version=3, dims=dict(_KCD, H=(5, 9)), out=["int8"], out_quant=[Q(0.01, 3)])
+_kc("CONV_2D", "int8_1x1_s2",
+    [XQ(*NHWC, quant=Q(0.05, 0)), WQ("O", 1, 1, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2}, version=3, out=["int8"],
+    out_quant=[Q(0.02, 10)])
+_kc("CONV_2D", "uint8_per_tensor_relu6",
+    [_kc_u8(*NHWC, quant=Q(0.03, 128)), _kc_wu8("O", 3, 3, "C", quant=Q(0.004, 121)),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU6"},
+    version=1, out=["uint8"], out_quant=[Q(6.0 / 255, 0)])
+_kc("CONV_2D", "int16x8_same",
+    [_kc_i16(*NHWC, quant=Q(0.0005, 0)), WQ("O", 3, 3, "C", quant=_KC_PC("O")),
+     _kc_bias("O", "int64", 100000)],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=4, out=["int16"],
+    out_quant=[Q(0.002, 0)])
+_kc("CONV_2D", "hybrid_per_channel_relu",
+    [X(*NHWC), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_fbias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"},
+    version=5, out=["float32"], tol=1e-9)
+_kc("CONV_2D", "hybrid_per_channel_s2_valid",
+    [X(*NHWC, gen=("normal", 2)), WQ("O", 2, 3, "C", quant=_KC_PC("O")), _kc_fbias("O")],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 2}, version=5, out=["float32"], tol=1e-9)
+_kc("CONV_2D", "hybrid_per_tensor",
+    [X(*NHWC), WQ("O", 3, 3, "C", quant=Q(0.01, 0)), _kc_fbias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=2, out=["float32"], tol=1e-9)
+
+_kc("DEPTHWISE_CONV_2D", "int8_m1_dil2",
+    [XQ(*NHWC, quant=Q(0.05, -3)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+     "dilation_w_factor": 2, "dilation_h_factor": 2},
+    version=3, out=["int8"], out_quant=[Q(0.1, 2)])
+_kc("DEPTHWISE_CONV_2D", "int8_m3_5x5_valid_relu6",
+    [XQ(*NHWC, quant=Q(0.05, 10)), WQ(1, 5, 5, "C*3", quant=_KC_PC("C*3", 0.005, 0.02, 3)),
+     _kc_bias("C*3")],
+    {"padding": "VALID", "stride_w": 1, "stride_h": 2, "depth_multiplier": 3,
+     "fused_activation_function": "RELU6"},
+    version=3, dims=dict(_KCD, H=(5, 9), W=(5, 9)), out=["int8"], out_quant=[Q(0.03, -128)])
+_kc("DEPTHWISE_CONV_2D", "uint8_m1",
+    [_kc_u8(*NHWC, quant=Q(0.04, 120)), _kc_wu8(1, 3, 3, "C", quant=Q(0.01, 130)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2, "depth_multiplier": 1},
+    version=1, out=["uint8"], out_quant=[Q(0.08, 128)])
+_kc("DEPTHWISE_CONV_2D", "int16x8_m2",
+    [_kc_i16(*NHWC, quant=Q(0.0004, 0)), WQ(1, 3, 3, "C*2", quant=_KC_PC("C*2", 0.005, 0.02, 3)),
+     _kc_bias("C*2", "int64", 100000)],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 2},
+    version=5, out=["int16"], out_quant=[Q(0.001, 0)])
+_kc("DEPTHWISE_CONV_2D", "hybrid_m1_relu6",
+    [X(*NHWC), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)), _kc_fbias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+     "fused_activation_function": "RELU6"},
+    version=6, out=["float32"], tol=1e-9)
+_kc("DEPTHWISE_CONV_2D", "hybrid_m2_s2",
+    [X(*NHWC, gen=("normal", 3)), WQ(1, 3, 3, "C*2", quant=_KC_PC("C*2", 0.005, 0.02, 3)),
+     _kc_fbias("C*2")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2, "depth_multiplier": 2},
+    version=6, out=["float32"], tol=1e-9)
+
+
+# wide channel counts without activation: negative ties reach the output, and
+# whole vector blocks of channels (8 or 16) take TFLite's vectorized output stages
+_KCW = {"B": (1, 2), "H": (3, 9), "W": (3, 9), "C": (16, 40), "O": (9, 40)}
+_kc("DEPTHWISE_CONV_2D", "int8_wide_noact",
+    [XQ(*NHWC, quant=Q(0.05, -1)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=3, dims=_KCW, out=["int8"], out_quant=[Q(0.04, 0)])
+_kc("DEPTHWISE_CONV_2D", "int8_c9to15_noact",
+    [XQ(*NHWC, quant=Q(0.05, -1)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=3, dims=dict(_KCW, C=(9, 16)), out=["int8"], out_quant=[Q(0.04, 0)])
+_kc("DEPTHWISE_CONV_2D", "uint8_wide_noact",
+    [_kc_u8(*NHWC, quant=Q(0.05, 127)), _kc_wu8(1, 3, 3, "C", quant=Q(0.01, 128)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=1, dims=dict(_KCW, C=(9, 40)), out=["uint8"], out_quant=[Q(0.04, 128)])
+_kc("CONV_2D", "uint8_wide_noact",
+    [_kc_u8(*NHWC, quant=Q(0.05, 127)), _kc_wu8("O", 1, 1, "C", quant=Q(0.01, 128)),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=1, dims=_KCW, out=["uint8"],
+    out_quant=[Q(0.05, 128)])
+_kc("CONV_2D", "int8_wide_noact",
+    [XQ(*NHWC, quant=Q(0.05, 2)), WQ("O", 1, 1, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=3, dims=_KCW, out=["int8"],
+    out_quant=[Q(0.05, 0)])
+
+
+def _kc_tconv(desc, kh, kwid, stride, padding, x, w, bias, out, out_quant, version,
+              dims_override=None, **kw):
+    if padding == "SAME":
+        oh, ow = "H*%d" % stride, "W*%d" % stride
+    else:
+        oh, ow = "(H-1)*%d+%d" % (stride, kh), "(W-1)*%d+%d" % (stride, kwid)
+    dims = {"B": (1, 2), "H": (1, 5), "W": (1, 5), "C": (1, 6), "O": (1, 6)}
+    dims.update(dims_override or {})
+    ins = [K(["B", oh, ow, "O"]), w, x]
+    if bias is not None:
+        ins.append(bias)
+    opts = {"padding": padding, "stride_w": stride, "stride_h": stride}
+    _kc("TRANSPOSE_CONV", desc, ins, opts, dims=dims, version=version, out=out,
+        out_quant=out_quant, **kw)
+
+
+# TRANSPOSE_CONV's inputs: output_shape, weights (input 1), input (input 2): the
+# bias scale is the product of inputs 2 and 1.
+def _kc_tbias(n, dtype="int32", lim=2000):
+    return W(n, dtype=dtype, gen=("int", -lim, lim), quant=Q(("product", 2, 1), 0))
+
+
+_kc_tconv("int8_3x3_same_s2", 3, 3, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
+          WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.04, 1)], 3)
+_kc_tconv("int8_2x2_valid_s2_nobias", 2, 2, 2, "VALID", XQ(*NHWC, quant=Q(0.05, 6)),
+          WQ("O", 2, 2, "C", quant=_KC_PC("O")), None, ["int8"], [Q(0.03, -7)], 2)
+_kc_tconv("int16x8_3x3_same_s1", 3, 3, 1, "SAME", _kc_i16(*NHWC, quant=Q(0.0005, 0)),
+          WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O", "int64", 100000), ["int16"],
+          [Q(0.002, 0)], 3)
+_kc_tconv("int8_wide_2x2_s2", 2, 2, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
+          WQ("O", 2, 2, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.02, 0)], 3,
+          dims_override={"C": (8, 20), "O": (9, 30)})
+
+
+# ------------------------------------------------------------- k-act
+# Quantized activations, softmax, unary math, L2 norm, quantize/dequantize.
+# Goldens from the optimized builtin kernels (avoid=["BUILTIN_REF"]) where the
+# reference kernels compute differently (softmax, log-softmax); lsb 0: we
+# match the optimized kernels bit for bit.
+_NOREF = ["BUILTIN_REF"]
+_DL = {"B": (1, 2), "H": (2, 9), "W": (2, 9), "C": (3, 8)}  # enough elements to hit most table entries
+
+
+def UQ(*shape, **kw):  # uint8 runtime input, full range
+    return X(*shape, dtype="uint8", gen="qint", **kw)
+
+
+def SQ(*shape, **kw):  # int16 runtime input, full range
+    return X(*shape, dtype="int16", gen="qint", **kw)
+
+
+def acase(op, desc, inputs, options=None, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("dims", _DL)
+    return qcase(op, desc, inputs, options or {}, **kw)
+
+
+_SMD = {"B": (1, 3), "C": (1, 1001)}
+acase("SOFTMAX", "int8_beta_half", [XQ("B", "C", quant=Q(0.1, 3))], {"beta": 0.5}, version=2,
+      dims=_SMD, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("SOFTMAX", "int8_classifier", [XQ("B", "C", quant=Q(0.17, -20))], {"beta": 1.0}, version=2,
+      dims=_SMD, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("SOFTMAX", "uint8", [UQ("B", "C", quant=Q(0.05, 128))], {"beta": 1.0}, version=2,
+      dims=_SMD, out=["uint8"], out_quant=[Q(1.0 / 256, 0)], avoid=_NOREF)
+acase("SOFTMAX", "int8_to_int16", [XQ("B", "C", quant=Q(0.08, 0))], {"beta": 1.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)], avoid=_NOREF)
+acase("SOFTMAX", "uint8_to_int16", [UQ("B", "C", quant=Q(0.08, 100))], {"beta": 2.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)], avoid=_NOREF)
+acase("SOFTMAX", "int8_rank4", [XQ(*NHWC, quant=Q(0.05, -5))], {"beta": 1.0}, version=2,
+      dims=D4, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("LOG_SOFTMAX", "int8", [XQ("B", "C", quant=Q(0.1, 2))], version=2, dims=_SMD,
+      out=["int8"], out_quant=[Q(16.0 / 256, 127)], avoid=_NOREF)
+acase("LOG_SOFTMAX", "uint8", [UQ("B", "C", quant=Q(0.07, 130))], version=2, dims=_SMD,
+      out=["uint8"], out_quant=[Q(16.0 / 256, 255)], avoid=_NOREF)
+
+acase("LOGISTIC", "int8_full", [XQ(*NHWC, quant=Q(0.06, -10))], version=2,
+      out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+acase("LOGISTIC", "uint8", [UQ(*NHWC, quant=Q(0.05, 120))], version=2,
+      out=["uint8"], out_quant=[Q(1.0 / 256, 0)])
+acase("TANH", "int8_full", [XQ(*NHWC, quant=Q(0.03, 7))], version=2,
+      out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("TANH", "uint8", [UQ(*NHWC, quant=Q(0.02, 128))], version=2,
+      out=["uint8"], out_quant=[Q(1.0 / 128, 128)])
+acase("LOGISTIC", "int16_pot", [SQ(*NHWC, quant=Q(1.0 / 4096, 0))], version=3, avoid=_NOREF,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("LOGISTIC", "int16_scaled", [SQ(*NHWC, quant=Q(0.0004, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot", [SQ(*NHWC, quant=Q(1.0 / 4096, 0))], version=3, avoid=_NOREF,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot2", [SQ(*NHWC, quant=Q(1.0 / 8192, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_scaled", [SQ(*NHWC, quant=Q(0.0003, 0))], version=3,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("HARD_SWISH", "int8", [XQ(*NHWC, quant=Q(0.04, -20))], version=1,
+      out=["int8"], out_quant=[Q(0.03, -90)])
+acase("HARD_SWISH", "uint8", [UQ(*NHWC, quant=Q(0.05, 100))], version=1,
+      out=["uint8"], out_quant=[Q(0.04, 30)])
+acase("HARD_SWISH", "int8_wide", [XQ(*NHWC, quant=Q(0.3, 10))], version=1,
+      out=["int8"], out_quant=[Q(0.25, -100)])
+acase("LEAKY_RELU", "int8", [XQ(*NHWC, quant=Q(0.05, 3))], {"alpha": 0.2}, version=2,
+      out=["int8"], out_quant=[Q(0.04, -60)])
+acase("LEAKY_RELU", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], {"alpha": 0.1}, version=1,
+      out=["uint8"], out_quant=[Q(0.03, 20)])
+acase("LEAKY_RELU", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], {"alpha": 0.3}, version=2,
+      out=["int16"], out_quant=[Q(0.0008, 0)])
+acase("RELU", "int8", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.03, -128)])
+acase("RELU", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], version=1,
+      out=["uint8"], out_quant=[Q(0.04, 0)])
+acase("RELU", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=3,
+      out=["int16"], out_quant=[Q(0.0007, 0)])
+acase("RELU6", "int8", [XQ(*NHWC, quant=Q(0.06, -5))], version=2,
+      out=["int8"], out_quant=[Q(6.0 / 255, -128)])
+acase("RELU6", "uint8", [UQ(*NHWC, quant=Q(0.06, 100))], version=1,
+      out=["uint8"], out_quant=[Q(0.02, 0)])
+acase("RELU_N1_TO_1", "int8", [XQ(*NHWC, quant=Q(0.02, 0))], version=1,
+      out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("PRELU", "int8_bcast", [XQ(*NHWC, quant=Q(0.05, 3)),
+                              W(1, 1, "C", dtype="int8", gen="qint", quant=Q(0.01, 5))],
+      version=1, out=["int8"], out_quant=[Q(0.06, -10)])
+acase("PRELU", "uint8_same", [UQ(*NHWC, quant=Q(0.05, 128)),
+                              X(*NHWC, dtype="uint8", gen="qint", quant=Q(0.004, 120))],
+      version=1, out=["uint8"], out_quant=[Q(0.05, 120)])
+acase("ELU", "int8", [XQ(*NHWC, quant=Q(0.04, 10))], version=1,
+      out=["int8"], out_quant=[Q(0.03, -60)])
+acase("GELU", "int8", [XQ(*NHWC, quant=Q(0.03, -4))], {"approximate": False}, version=2,
+      out=["int8"], out_quant=[Q(0.025, -100)])
+acase("GELU", "int8_approx", [XQ(*NHWC, quant=Q(0.03, -4))], {"approximate": True}, version=2,
+      out=["int8"], out_quant=[Q(0.025, -100)])
+acase("GELU", "uint8", [UQ(*NHWC, quant=Q(0.03, 120))], {"approximate": False}, version=2,
+      out=["uint8"], out_quant=[Q(0.025, 20)])
+
+acase("ABS", "int8_rescale", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.04, -128)])
+acase("ABS", "int8_same_scale", [XQ(*NHWC, quant=Q(0.05, 3))], version=2,
+      out=["int8"], out_quant=[Q(0.05, -100)])
+acase("ABS", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=3,
+      out=["int16"], out_quant=[Q(0.0012, 0)])
+acase("EXP", "int8", [XQ(*NHWC, quant=Q(0.02, 30))], version=2,
+      out=["int8"], out_quant=[Q(0.05, -128)])
+acase("SQRT", "int8", [XQ(*NHWC, quant=Q(0.05, -128))], version=2,
+      out=["int8"], out_quant=[Q(0.02, -128)])
+acase("RSQRT", "int8", [XQ(*NHWC, quant=Q(0.05, -128))], version=2,
+      out=["int8"], out_quant=[Q(0.01, -128)])
+acase("LOG", "int8", [XQ(*NHWC, quant=Q(0.05, -120))], version=2,
+      out=["int8"], out_quant=[Q(0.03, 0)])
+acase("L2_NORMALIZATION", "int8", [XQ("B", "C", quant=Q(0.05, 3))], version=2,
+      dims={"B": (1, 4), "C": (1, 300)}, out=["int8"], out_quant=[Q(1.0 / 128, 0)])
+acase("L2_NORMALIZATION", "uint8", [UQ("B", "C", quant=Q(0.05, 128))], version=1,
+      dims={"B": (1, 4), "C": (1, 300)}, out=["uint8"], out_quant=[Q(1.0 / 128, 128)])
+
+acase("QUANTIZE", "float_to_uint8", [X(*NHWC, gen=("normal", 2))], version=1,
+      out=["uint8"], out_quant=[Q(0.03, 128)], avoid=_NOREF)
+acase("QUANTIZE", "float_to_int16", [X(*NHWC, gen=("normal", 2))], version=3,
+      out=["int16"], out_quant=[Q(0.0003, 0)], avoid=_NOREF)
+acase("QUANTIZE", "float_ties_to_int8", [X(*NHWC, gen=("int", -40, 40))], version=2,
+      out=["int8"], out_quant=[Q(2.0, 3)], avoid=_NOREF)
+acase("QUANTIZE", "uint8_to_int8", [UQ(*NHWC, quant=Q(0.05, 128))], version=2,
+      out=["int8"], out_quant=[Q(0.05, 0)])
+acase("QUANTIZE", "int8_to_uint8", [XQ(*NHWC, quant=Q(0.05, 0))], version=2,
+      out=["uint8"], out_quant=[Q(0.05, 128)])
+acase("QUANTIZE", "uint8_rescale", [UQ(*NHWC, quant=Q(0.05, 120))], version=2,
+      out=["uint8"], out_quant=[Q(0.07, 130)])
+acase("QUANTIZE", "int16_to_int8", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
+      out=["int8"], out_quant=[Q(0.2, -3)])
+acase("QUANTIZE", "int16_to_int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4,
+      out=["int16"], out_quant=[Q(0.0015, 0)])
+acase("DEQUANTIZE", "uint8", [UQ(*NHWC, quant=Q(0.05, 128))], version=1, out=["float32"],
+      tol=1e-9, avoid=_NOREF)
+acase("DEQUANTIZE", "int8_blocks", [XQ(*NHWC, quant=Q(0.037, -9))], version=2, out=["float32"],
+      tol=1e-9, avoid=_NOREF)
+acase("DEQUANTIZE", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=4, out=["float32"],
+      tol=1e-9, avoid=_NOREF)
+acase("RELU_0_TO_1", "int8", [XQ(*NHWC, quant=Q(0.02, -10))], version=1,
+      out=["int8"], out_quant=[Q(1.0 / 256, -128)])
+acase("EXP", "int16", [SQ(*NHWC, quant=Q(0.0002, 0))], version=2,
+      out=["int16"], out_quant=[Q(0.0003, 0)])
+acase("LOG", "int16", [SQ(*NHWC, quant=Q(0.001, 0))], version=2,
+      out=["int16"], out_quant=[Q(0.0004, 0)])
+acase("RSQRT", "int16", [X(*NHWC, dtype="int16", gen=("int", 0, 32767), quant=Q(0.001, 0))],
+      version=3,
+      out=["int16"], out_quant=[Q(0.001, 0)])
+acase("SQRT", "int16", [X(*NHWC, dtype="int16", gen=("int", 0, 32767), quant=Q(0.001, 0))],
+      version=2,
+      out=["int16"], out_quant=[Q(0.0005, 0)])
+acase("QUANTIZE", "float_to_int8_per_channel", [X(*NHWC, gen=("normal", 2))], version=2,
+      out=["int8"], out_quant=[Q(("rand", 0.01, 0.05, "C"), 0, 3)], avoid=_NOREF)
+
+
+# ------------------------------------------------------------- k-fc
+# Quantized FULLY_CONNECTED and BATCH_MATMUL: full-integer (int8, uint8,
+# 16x8) and hybrid (float activations x int8 weights). Goldens from the
+# optimized builtin kernels (avoid BUILTIN_REF: the reference FC rounds the
+# output multiplier differently); lsb 0 and a float tolerance of one part in
+# 10^6 for hybrid outputs: we match the official kernels bit for bit.
+_FC_NOREF = ["BUILTIN_REF"]
+_FCQ = {"B": (1, 4), "T": (1, 3), "I": (1, 70), "O": (1, 40)}
+
+
+def fcase(op, desc, inputs, options=None, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("avoid", _FC_NOREF)
+    return qcase(op, desc, inputs, options or {}, **kw)
+
+
+def _bias64(n):
+    return W(n, dtype="int64", gen=("int", -200000, 200000), quant=Q(("product", 0, 1), 0))
+
+
+def _wq_pc(*shape, n="O", axis=0):  # int8 weights, per-channel symmetric
+    return WQ(*shape, quant=Q(("rand", 0.002, 0.02, n), 0, axis))
+
+
+fcase("FULLY_CONNECTED", "int8_pt_bias", [XQ("B", "I", quant=Q(0.05, -3)),
+      WQ("O", "I", quant=Q(0.01, 0)), _bias("O")], version=4, dims=_FCQ, shapes=3,
+      out=["int8"], out_quant=[Q(0.2, 3)])
+fcase("FULLY_CONNECTED", "int8_pc_relu", [XQ("B", "I", quant=Q(0.04, 5)),
+      _wq_pc("O", "I"), _bias("O")], {"fused_activation_function": "RELU"},
+      version=4, dims=_FCQ, shapes=3, out=["int8"], out_quant=[Q(0.06, -128)])
+fcase("FULLY_CONNECTED", "int8_pc_nobias_relu6", [XQ("B", "I", quant=Q(0.03, 0)),
+      _wq_pc("O", "I"), None], {"fused_activation_function": "RELU6"},
+      version=4, dims=_FCQ, out=["int8"], out_quant=[Q(0.03, -100)])
+fcase("FULLY_CONNECTED", "int8_keep_dims", [XQ("B", "T", "I", quant=Q(0.05, 10)),
+      _wq_pc("O", "I"), _bias("O")], {"keep_num_dims": True},
+      version=5, dims=_FCQ, out=["int8"], out_quant=[Q(0.1, -7)])
+fcase("FULLY_CONNECTED", "int8_3d_flatten_n1to1", [XQ("B", "T", "I", quant=Q(0.05, -10)),
+      WQ("O", "I", quant=Q(0.004, 0)), _bias("O")], {"fused_activation_function": "RELU_N1_TO_1"},
+      version=4, dims=_FCQ, out=["int8"], out_quant=[Q(0.01, 0)])
+fcase("FULLY_CONNECTED", "int8_pow2_scales", [XQ("B", "I", quant=Q(0.5, 1)),
+      WQ("O", "I", quant=Q(0.25, 0)), _bias("O")], version=4, dims=_FCQ,
+      out=["int8"], out_quant=[Q(32.0, -1)])
+fcase("FULLY_CONNECTED", "uint8", [X("B", "I", dtype="uint8", gen="qint", quant=Q(0.05, 128)),
+      W("O", "I", dtype="uint8", gen="qint", quant=Q(0.01, 120)), _bias("O")],
+      {"fused_activation_function": "RELU"}, version=1, dims=_FCQ,
+      out=["uint8"], out_quant=[Q(0.3, 10)])
+fcase("FULLY_CONNECTED", "int16_int64_bias", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.001, 0)), _wq_pc("O", "I"), _bias64("O")], version=7, dims=_FCQ,
+      out=["int16"], out_quant=[Q(0.004, 0)])
+fcase("FULLY_CONNECTED", "int16_int32_bias", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.0005, 0)), WQ("O", "I", quant=Q(0.01, 0)), _bias("O")],
+      {"fused_activation_function": "RELU"}, version=7, dims=_FCQ,
+      out=["int16"], out_quant=[Q(0.006, 0)])
+# hybrid: float input, int8 weights
+fcase("FULLY_CONNECTED", "hybrid_pc_asym", [X("B", "I"), _wq_pc("O", "I"), None],
+      {"asymmetric_quantize_inputs": True}, version=12, dims=_FCQ, shapes=3,
+      out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pt_sym_bias_relu", [X("B", "I"),
+      WQ("O", "I", quant=Q(0.01, 0)), W("O")], {"fused_activation_function": "RELU"},
+      version=12, dims=_FCQ, shapes=3, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pc_asym_bias_keep", [X("B", "T", "I", gen=("uniform", -0.5, 3)),
+      _wq_pc("O", "I"), W("O")], {"asymmetric_quantize_inputs": True, "keep_num_dims": True},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pt_asym_relu6", [X("B", "I", gen=("uniform", 0, 2)),
+      WQ("O", "I", quant=Q(0.003, 0)), W("O")],
+      {"asymmetric_quantize_inputs": True, "fused_activation_function": "RELU6"},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+
+_BMMQ = {"B": (1, 3), "M": (1, 6), "K": (1, 40), "N": (1, 7), "C": (1, 3)}
+fcase("BATCH_MATMUL", "int8_3d", [XQ("B", "M", "K", quant=Q(0.05, -5)),
+      XQ("B", "K", "N", quant=Q(0.03, 7))], version=2, dims=_BMMQ, shapes=3,
+      out=["int8"], out_quant=[Q(0.9, 3)])
+fcase("BATCH_MATMUL", "int8_adj_x", [XQ("B", "K", "M", quant=Q(0.05, 0)),
+      XQ("B", "K", "N", quant=Q(0.02, -128))], {"adj_x": True}, version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(0.5, -20)])
+fcase("BATCH_MATMUL", "int8_adj_y_pow2", [XQ("B", "M", "K", quant=Q(0.5, 3)),
+      XQ("B", "N", "K", quant=Q(0.25, -3))], {"adj_y": True}, version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(64.0, 0)])
+fcase("BATCH_MATMUL", "int8_adj_xy_bcast", [XQ("B", 1, "K", "M", quant=Q(0.04, 12)),
+      XQ(1, "C", "N", "K", quant=Q(0.03, 1))], {"adj_x": True, "adj_y": True}, version=2,
+      dims=_BMMQ, out=["int8"], out_quant=[Q(0.7, 0)])
+fcase("BATCH_MATMUL", "int8_const_rhs_rank2", [XQ("B", "M", "K", quant=Q(0.05, -128)),
+      WQ("K", "N", quant=Q(0.01, 0))], version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(0.4, -10)])
+fcase("BATCH_MATMUL", "int16", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
+      X("B", "K", "N", dtype="int16", gen="qint", quant=Q(0.002, 0))], version=3, dims=_BMMQ,
+      out=["int16"], out_quant=[Q(0.3, 0)])
+fcase("BATCH_MATMUL", "hybrid_pt", [X("B", "M", "K"), WQ("K", "N", quant=Q(0.02, 0))],
+      version=1, dims=_BMMQ, shapes=3, out=["float32"], tol=1e-6)
+fcase("BATCH_MATMUL", "hybrid_pc_asym_adj", [X("B", "K", "M", gen=("uniform", -1, 4)),
+      WQ("N", "K", quant=Q(("rand", 0.002, 0.02, "N"), 0, 0))],
+      {"adj_x": True, "adj_y": True, "asymmetric_quantize_inputs": True}, version=4,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+fcase("BATCH_MATMUL", "hybrid_pc_bcast", [X("B", "C", "M", "K"),
+      WQ("K", "N", quant=Q(("rand", 0.002, 0.02, "N"), 0, 1))], version=1,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int8_runtime_weights", [XQ("B", "I", quant=Q(0.05, 2)),
+      XQ("O", "I", quant=Q(0.01, 0)), None], version=4, dims=_FCQ,
+      out=["int8"], out_quant=[Q(0.3, -4)])
+fcase("FULLY_CONNECTED", "hybrid_runtime_weights_asym", [X("B", "I"),
+      XQ("O", "I", quant=Q(0.01, 0)), None], {"asymmetric_quantize_inputs": True},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int16_nobias_int64_type", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.001, 0)), _wq_pc("O", "I"), None], {"quantized_bias_type": "INT64"},
+      version=11, dims=_FCQ, out=["int16"], out_quant=[Q(0.003, 0)])
+fcase("BATCH_MATMUL", "int8_to_int32", [XQ("B", "M", "K", quant=Q(0.05, -5)),
+      XQ("B", "K", "N", quant=Q(0.03, 7))], version=2, dims=_BMMQ,
+      out=["int32"])
+fcase("BATCH_MATMUL", "int16x8", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], version=3, dims=_BMMQ,
+      out=["int16"], out_quant=[Q(0.05, 0)])
+fcase("BATCH_MATMUL", "hybrid_runtime_rhs_asym", [X("B", "M", "K"),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], {"asymmetric_quantize_inputs": True}, version=4,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+
+# ------------------------------------------- quantized elementwise (k-elem)
+# Quantized elementwise, pooling, reduction and data-movement cases. Goldens
+# come from the optimized builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+# `avoid` BUILTIN_REF: the reference kernels round differently) and must match
+# exactly (lsb 0).
+def ecase(*args, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("avoid", ["BUILTIN_REF"])
+    return qcase(*args, **kw)
+
+
+def XT(dt, *shape, **kw):  # quantized runtime input of type dt, full range
+    return X(*shape, dtype=dt, gen=kw.pop("gen", "qint"), **kw)
+
+
+_D4E = {"B": (1, 2), "H": (2, 6), "W": (2, 6), "C": (3, 20)}
+_U = 128  # uint8 zero point shift
+for _dt, _z in [("int8", 0), ("uint8", _U)]:
+    # ADD: same shapes (SIMD blocks of 16 and a tail), the fivefold broadcast
+    # loops (row and scalar) and a generic broadcast.
+    ecase("ADD", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.08, 2 + _z)])
+    ecase("ADD", _dt + "_bcast_row_relu", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                           XT(_dt, "C", quant=Q(0.1, _z))],
+          {"fused_activation_function": "RELU"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.12, -100 + _z)])
+    ecase("ADD", _dt + "_bcast_scalar", [XT(_dt, 1, quant=Q(0.02, 3 + _z)),
+                                         XT(_dt, *NHWC, quant=Q(0.04, -7 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+    ecase("ADD", _dt + "_bcast_generic_relu6",
+          [XT(_dt, "B", 1, "W", 1, quant=Q(0.05, 5 + _z)), XT(_dt, 1, "H", 1, "C", quant=Q(0.03, _z))],
+          {"fused_activation_function": "RELU6"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(6.0 / 255, -128 + _z)])
+    ecase("SUB", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.08, 2 + _z)])
+    ecase("SUB", _dt + "_bcast_relu", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                       XT(_dt, 1, "W", 1, quant=Q(0.1, _z))],
+          {"fused_activation_function": "RELU"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.12, -100 + _z)])
+    ecase("MUL", _dt + "_same", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                 XT(_dt, *NHWC, quant=Q(0.03, -10 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.2, _z)])
+    ecase("MUL", _dt + "_bcast_relu6", [XT(_dt, *NHWC, quant=Q(0.02, _z)),
+                                        XT(_dt, 1, 1, "W", "C", quant=Q(0.04, 7 + _z))],
+          {"fused_activation_function": "RELU6"}, version=2, dims=_D4E, out=[_dt],
+          out_quant=[Q(0.05, -5 + _z)])
+    _lo = -128 + _z
+    ecase("DIV", _dt + "_pos_divisor", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                        XT(_dt, *NHWC, gen=("int", 4 + _z, 128 + _z),
+                                           quant=Q(0.1, 3 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.5, 3 + _z)])
+    ecase("DIV", _dt + "_neg_divisor_bcast", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                              XT(_dt, "C", gen=("int", _lo, 3 + _z),
+                                                 quant=Q(0.1, 3 + _z))], {},
+          version=2, dims=_D4E, out=[_dt], out_quant=[Q(3.0, 3 + _z)])
+    for _op in ["MAXIMUM", "MINIMUM"]:
+        ecase(_op, _dt + "_bcast", [XT(_dt, *NHWC, quant=Q(0.05, 5 + _z)),
+                                    XT(_dt, "C", quant=Q(0.05, 5 + _z))], {},
+              version=2, dims=_D4E, out=[_dt], out_quant=[Q(0.05, 5 + _z)])
+    for _op in ["LESS", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL"]:
+        ecase(_op, _dt + "_rescale", [XT(_dt, *NHWC, quant=Q(0.05, 3 + _z)),
+                                      XT(_dt, "C", quant=Q(0.025, -1 + _z))], {},
+              version=2, dims=_D4E, out=["bool"])
+ecase("SQUARED_DIFFERENCE", "int8_bcast", [XT("int8", *NHWC, quant=Q(0.05, 5)),
+                                           XT("int8", "C", quant=Q(0.03, -10))], {},
+      version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
+ecase("SQUARED_DIFFERENCE", "int8_same", [XT("int8", *NHWC, quant=Q(0.05, 5)),
+                                          XT("int8", *NHWC, quant=Q(0.03, -10))], {},
+      version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
+# int16 (zero points 0): general scales, and power-of-two scales.
+ecase("ADD", "int16_general", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                               XT("int16", *NHWC, quant=Q(0.0007, 0))], {},
+      version=3, dims=_D4E, out=["int16"], out_quant=[Q(0.002, 0)])
+ecase("ADD", "int16_pot", [XT("int16", *NHWC, quant=Q(2 ** -12, 0)),
+                           XT("int16", *NHWC, quant=Q(2 ** -10, 0))],
+      {"fused_activation_function": "RELU"}, version=3, dims=_D4E, out=["int16"],
+      out_quant=[Q(2 ** -10, 0)])
+ecase("SUB", "int16_bcast", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                             XT("int16", "C", quant=Q(0.0007, 0))], {"pot_scale_int16": False},
+      version=3, dims=_D4E, out=["int16"], out_quant=[Q(0.002, 0)])
+ecase("MUL", "int16_bcast", [XT("int16", *NHWC, quant=Q(0.001, 0)),
+                             XT("int16", "C", quant=Q(0.0007, 0))], {},
+      version=5, dims=_D4E, out=["int16"], out_quant=[Q(0.0004, 0)])
+ecase("LESS", "int16_raw", [XT("int16", *NHWC, gen=("int", -5, 5), quant=Q(0.001, 0)),
+                            XT("int16", "C", gen=("int", -5, 5), quant=Q(0.001, 0))], {},
+      version=3, dims=_D4E, out=["bool"])
+
+# pooling
+for _dt, _z, _v in [("int8", 3, 2), ("uint8", 131, 2), ("int16", 0, 3)]:
+    for _op in ["MAX_POOL_2D", "AVERAGE_POOL_2D"]:
+        ecase(_op, _dt + "_3x3_same_s2_relu6",
+              [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "SAME", "stride_w": 2, "stride_h": 2, "filter_width": 3,
+               "filter_height": 3, "fused_activation_function": "RELU6"},
+              version=_v, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+        ecase(_op, _dt + "_2x2_valid",
+              [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_width": 2,
+               "filter_height": 2}, version=_v, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+
+# reductions
+_DR = {"B": (1, 2), "H": (2, 7), "W": (2, 7), "C": (3, 40)}
+for _dt, _z in [("int8", 3), ("uint8", 131), ("int16", 0)]:
+    ecase("MEAN", _dt + "_hw_keep", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.03, _z)])
+    ecase("MEAN", _dt + "_hw_drop", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+    ecase("MEAN", _dt + "_axis1", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([1])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt],
+          out_quant=[Q(0.02, _z - 2 if _dt != "int16" else 0)])
+    ecase("SUM", _dt + "_last_keep", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([2])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt],
+          out_quant=[Q(0.5, _z - 3 if _dt != "int16" else 0)])
+    ecase("SUM", _dt + "_same_params", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([1])],
+          {"keep_dims": False}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+    for _op in ["REDUCE_MAX", "REDUCE_MIN"]:
+        ecase(_op, _dt + "_axes_0_2", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([0, 2])],
+              {"keep_dims": False}, version=3, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+
+for _dt, _z in [("int8", 2), ("int16", 0)]:
+    ecase("REDUCE_PROD", _dt + "_last", [XT(_dt, "B", "H", 5, gen=("int", -20, 20), quant=Q(0.05, _z)),
+                                         K([2])], {"keep_dims": False}, version=2, dims=_DR,
+          out=[_dt], out_quant=[Q(0.2, 4 if _dt == "int8" else 0)])
+    ecase("REDUCE_PROD", _dt + "_axis0_keep", [XT(_dt, 4, "H", quant=Q(0.05, _z)), K([0])],
+          {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+
+for _op, _v in [("SELECT", 2), ("SELECT_V2", 1)]:
+    ecase(_op, "int8_other_params", [X("A", "B", dtype="bool", gen="bool"),
+                                     XT("int8", "A", "B", quant=Q(0.05, 3)),
+                                     XT("int8", "A", "B", quant=Q(0.07, -2))], {},
+          version=_v, dims=D3, out=["int8"], out_quant=[Q(0.06, 1)])
+
+# concatenation: uint8 inputs with other parameters are requantized
+ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
+                                         XT("uint8", "A", "C", quant=Q(0.07, 120))],
+      {"axis": 1}, version=1, dims=D3, out=["uint8"], out_quant=[Q(0.06, 130)])
+ecase("CONCATENATION", "int16_other_params", [XT("int16", "A", "B", quant=Q(0.001, 0)),
+                                              XT("int16", "A", "C", quant=Q(0.002, 0))],
+      {"axis": 1}, version=3, dims=D3, out=["int16"], out_quant=[Q(0.0015, 0)])
+ecase("PADV2", "int8_const", [XT("int8", *NHWC, quant=Q(0.05, 3)),
+                              K([[0, 0], [1, 1], [0, 2], [1, 0]]),
+                              K([-7], "int8", shape=[], quant=Q(0.05, 3))], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.05, 3)])
+ecase("PAD", "int8_other_params", [XT("int8", *NHWC, quant=Q(0.05, 3)),
+                                   K([[0, 0], [1, 2], [2, 1], [0, 0]])], {},
+      version=2, dims=D4, out=["int8"], out_quant=[Q(0.07, -5)])
+
+
+# data movement: every float case of these ops once more on int8 (input and
+# output with the same parameters), and the resizes on uint8 too.
+def _quantized_variants():
+    import copy
+    ops = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "CONCATENATION", "PACK", "UNPACK", "SPLIT",
+           "SPLIT_V", "SLICE", "STRIDED_SLICE", "GATHER", "GATHER_ND", "TRANSPOSE", "TILE",
+           "PAD", "MIRROR_PAD", "BROADCAST_TO", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH",
+           "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "ARG_MAX", "ARG_MIN"}
+    keep_version = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS", "BROADCAST_TO"}
+    for c in list(CASES):
+        if c.op not in ops or not c.inputs or c.inputs[0] is None:
+            continue
+        if any(s is not None and s.dtype == "float32" and s.value is not None
+               for s in c.inputs):
+            continue
+        if c.inputs[0].dtype != "float32":
+            continue
+        types = [("int8", 3)]
+        if c.op.startswith("RESIZE"):
+            types.append(("uint8", 131))
+        for dt, z in types:
+            ins = []
+            for s in c.inputs:
+                if s is not None and s.dtype == "float32":
+                    s = copy.copy(s)
+                    s.dtype, s.gen, s.quant = dt, "qint", Q(0.05, z)
+                ins.append(s)
+            outs = [dt if o == "float32" else o for o in c.output_dtypes()]
+            oq = [Q(0.05, z) if o == dt else None for o in outs]
+            ecase(c.op, "%s_%s" % (dt, c.desc), ins, dict(c.options),
+                  version=c.version if c.op in keep_version else max(c.version, 2),
+                  dims=c.dims, shapes=1, out=outs, out_quant=oq)
+
+
+_quantized_variants()

@@ -159,6 +159,10 @@ class Instance(object):
     def finalize(self, resolver=None):
         """Rebuild with the output shapes the official runtime infers; returns
         the official outputs of the final model (sets self.resolver)."""
+        if resolver is None and GOLDEN_RESOLVER in self.case.avoid:
+            # the reference kernels compute this case differently from the
+            # optimized builtin ones we match (k-act: softmax, quantize...)
+            resolver = FALLBACK_RESOLVER
         if resolver is None:
             try:
                 official_interpreter(self.model, GOLDEN_RESOLVER)

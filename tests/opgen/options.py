@@ -27,6 +27,10 @@ _POOL = {"padding": PADDING, "stride_w": INT, "stride_h": INT,
 _REDUCER = ("ReducerOptions", {"keep_dims": BOOL})
 
 OPTIONS = {
+    # k-lstm
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": ("UnidirectionalSequenceLSTMOptions", {
+        "fused_activation_function": ACT, "cell_clip": FLOAT, "proj_clip": FLOAT,
+        "time_major": BOOL, "asymmetric_quantize_inputs": BOOL}),
     # elementwise binary
     "ADD": ("AddOptions", dict(_FAF, pot_scale_int16=BOOL)),
     "SUB": ("SubOptions", dict(_FAF, pot_scale_int16=BOOL)),
@@ -53,6 +57,8 @@ OPTIONS = {
     "RELU": None,
     "RELU6": None,
     "RELU_N1_TO_1": None,
+    "RELU_0_TO_1": None,
+    "ELU": None,
     "LEAKY_RELU": ("LeakyReluOptions", {"alpha": FLOAT}),
     "PRELU": None,
     "HARD_SWISH": ("HardSwishOptions", {}),

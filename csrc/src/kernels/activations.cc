@@ -1,6 +1,15 @@
 // RELU RELU6 RELU_N1_TO_1 RELU_0_TO_1 LEAKY_RELU PRELU HARD_SWISH GELU TANH
-// LOGISTIC on float32. Quantized int8/uint8/int16 inputs are rejected
-// (kTfLiteUnresolvedOps).
+// LOGISTIC on float32, and quantized as TensorFlow Lite's optimized builtin
+// kernels compute them (bit-exact):
+//
+//   RELU*        int8, uint8 (RELU, RELU6 also int16): requantize by
+//                in_scale / out_scale, clamp to the activation's quantized range
+//   LEAKY_RELU   int8, uint8, int16: two multipliers (identity and alpha)
+//   PRELU        int8, uint8: two multipliers, alpha quantized too
+//   HARD_SWISH   int8, uint8: 16-bit fixed point with TensorFlow Lite's
+//                "reluish" and output multipliers
+//   LOGISTIC, TANH, GELU  int8, uint8: 256-entry table built from float math
+//   LOGISTIC, TANH  int16: fixed point (util/quant_lut.h)
 //
 //   RELU x<0 -> 0; RELU6 clamp [0,6]; RELU_N1_TO_1 clamp [-1,1];
 //   RELU_0_TO_1 clamp [0,1] (NaN stays NaN)
@@ -19,6 +28,7 @@
 #include "kernels/kernel.h"
 #include "kernels/util/broadcast.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_lut.h"
 
 namespace tfc {
 namespace {
@@ -92,6 +102,382 @@ const char* OpLabel(Act op) {
   return "?";
 }
 
+
+// ---------------------------------------------------------------------------
+// Quantized activations
+// ---------------------------------------------------------------------------
+
+// Float functions of the 8-bit tables (the float libm calls TensorFlow Lite
+// makes when it builds them).
+float LogisticF(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+float TanhF(float x) { return std::tanh(x); }
+float GeluF(float x) { return 0.5f * x * std::erfc(x * static_cast<float>(-0.70710678118654752440)); }
+float GeluTanhF(float x) {
+  const float k = static_cast<float>(1.12837916709551257390 * 0.70710678118654752440);
+  const float cube = 0.044715f * x * x * x;
+  return 0.5f * x * (1.f + std::tanh(k * (x + cube)));
+}
+
+// TensorFlow Lite's QuantizeMultiplier also takes negative factors (the
+// mantissa keeps the sign); LEAKY_RELU with a negative alpha needs it.
+void QuantizeSignedMultiplier(double m, int32_t* multiplier, int* shift) {
+  if (m >= 0.0) {
+    QuantizeMultiplier(m, multiplier, shift);
+    return;
+  }
+  if (!std::isfinite(m)) {
+    *multiplier = 0;
+    *shift = 0;
+    return;
+  }
+  int e = 0;
+  const double frac = std::frexp(m, &e);  // in (-1, -0.5]
+  int64_t q = static_cast<int64_t>(std::round(frac * 2147483648.0));
+  if (e < -31) {
+    q = 0;
+    e = 0;
+  }
+  if (e > 30) e = 30;
+  *multiplier = static_cast<int32_t>(q);
+  *shift = e;
+}
+
+// Fixed-point shift amount check: QuantizeMultiplier of factors we accept
+// stays within [-31, 30].
+enum class QMode { kNone, kLut, kRequant, kLeaky, kHardSwish, kTanh16, kLogistic16 };
+
+struct QuantState {
+  QMode mode = QMode::kNone;
+  TfLiteType type = kTfLiteNoType;
+  int32_t in_zp = 0, out_zp = 0;
+  int32_t m1 = 0, m2 = 0;  // identity / alpha multipliers
+  int s1 = 0, s2 = 0;
+  int32_t lo = 0, hi = 0;  // output clamp
+  // HARD_SWISH
+  int16_t hs_out_m = 0, hs_relu_m = 0;
+  int hs_out_e = 0, hs_relu_e = 0;
+  // int16 TANH / LOGISTIC
+  int32_t in_multiplier = 0;
+  int in_left_shift = 0;
+  uint8_t lut[256] = {};
+};
+
+// Quantized bound of a float activation limit (the clamp of RELU*):
+// zp + (int32) roundf(limit / scale).
+int32_t QuantizedLimit(float limit, float scale, int32_t zp) {
+  const int64_t q = int64_t{zp} + TruncToInt32X86(std::round(limit / scale));
+  return static_cast<int32_t>(q < INT32_MIN ? INT32_MIN : (q > INT32_MAX ? INT32_MAX : q));
+}
+
+template <class T>
+void RequantClampRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i]} - q.in_zp;
+    int32_t o = q.out_zp + MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    o = o < q.lo ? q.lo : (o > q.hi ? q.hi : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+template <class T>
+void LeakyRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i]} - q.in_zp;
+    const int32_t scaled =
+        v >= 0 ? MultiplyByQuantizedMultiplier(v, q.m1, q.s1) : MultiplyByQuantizedMultiplier(v, q.m2, q.s2);
+    int64_t o = int64_t{q.out_zp} + scaled;
+    o = o < q.lo ? q.lo : (o > q.hi ? q.hi : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+// TensorFlow Lite's 16-bit fixed-point hard swish: the input is moved to a
+// "high resolution" scale in_scale / 128, the ReLU6-like factor
+// (x + 3) / 6 is computed in Q0.15 from it, and the product is rescaled to the
+// output.
+template <class T>
+void HardSwishRun(const T* x, T* y, int64_t n, const QuantState& q) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int16_t v = static_cast<int16_t>(int32_t{x[i]} - q.in_zp);
+    const int16_t hires = static_cast<int16_t>(v * 128);
+    const int16_t pre_out = SaturatingRoundingDoublingHighMul16(hires, q.hs_out_m);
+    int16_t r = hires;
+    if (q.hs_relu_e > 0) r = SaturatingShiftLeft16(r, q.hs_relu_e - 1);
+    r = SaturatingRoundingDoublingHighMul16(r, q.hs_relu_m);
+    if (q.hs_relu_e > 0) r = SaturatingShiftLeft16(r, 1);
+    if (q.hs_relu_e < 0) r = RoundingDivideByPOT16(r, -q.hs_relu_e);
+    // [-1, 1] in Q0.15 -> [0, 1].
+    r = static_cast<int16_t>((int32_t{r} + (1 << 15)) >> 1);
+    const int16_t pre = SaturatingDoublingHighMul16(r, pre_out);
+    int32_t o = RoundingDivideByPOT16(pre, -q.hs_out_e);
+    o = static_cast<int16_t>(o + q.out_zp);
+    o = o < Range8<T>::kMin ? Range8<T>::kMin : (o > Range8<T>::kMax ? Range8<T>::kMax : o);
+    y[i] = static_cast<T>(o);
+  }
+}
+
+// int16 LOGISTIC / TANH (TensorFlow Lite's int16 kernels for scales that are
+// not the powers of two its fixed-point path takes): the input is rescaled so
+// that 3 * 4096 units are 1.0, and sigmoid is interpolated linearly in a
+// 256-entry table of sigmoid(i / 24) in Q0.16 (tanh x = 2 sigmoid(2x) - 1).
+const uint16_t kSigmoidTable[256] = {
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498,
+    40149, 40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255,
+    46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865,
+    52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174,
+    56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544, 58800, 59048, 59288,
+    59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279, 61441,
+    61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886,
+    62990, 63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835,
+    63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450,
+    64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845,
+    64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097,
+    65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
+    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
+    65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425,
+    65429, 65433, 65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465,
+    65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508,
+    65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516, 65517, 65517, 65518,
+    65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525,
+    65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529,
+    65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531,
+    65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533,
+    65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
+    65534, 65534, 65535};
+
+inline int32_t Int16Rescale(int16_t x, const QuantState& q, int32_t round) {
+  return (int32_t{x} * q.in_multiplier + round) >> q.in_left_shift;
+}
+
+void Int16TanhRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = Int16Rescale(x[i], q, round);
+    const uint32_t a = static_cast<uint32_t>(v < 0 ? -v : v);
+    const uint32_t hi = a >> 8;
+    uint32_t r;
+    if (hi >= 255) {
+      r = 0xFFFFu << 8;
+    } else {
+      const uint32_t t0 = kSigmoidTable[hi], t1 = kSigmoidTable[hi + 1];
+      r = (t0 << 8) + (a & 0xFFu) * (t1 - t0);
+    }
+    const uint32_t half = 1u << 23, bias = 1u << 7;
+    const uint32_t u = v >= 0 ? r - half + bias : half - r + bias - 1u;
+    y[i] = static_cast<int16_t>(static_cast<int32_t>(u) >> 8);
+  }
+}
+
+void Int16LogisticRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = Int16Rescale(x[i], q, round);
+    const uint32_t a = static_cast<uint32_t>(v < 0 ? -v : v);
+    const uint32_t hi = a >> 9;
+    uint32_t r;
+    if (hi >= 255) {
+      r = 0x7FFFu << 10;
+    } else {
+      const uint32_t t0 = kSigmoidTable[hi], t1 = kSigmoidTable[hi + 1];
+      r = (t0 << 9) + (a & 0x1FFu) * (t1 - t0);
+    }
+    r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1u;
+    y[i] = static_cast<int16_t>(r >> 10);
+  }
+}
+
+// log2 of a scale when it is a power of two (within 1e-3 in the exponent).
+bool ScaleLog2(float scale, int* log2) {
+  const float l = std::log(scale) * (1.0f / std::log(2.0f));
+  const float r = std::round(l);
+  *log2 = static_cast<int>(r);
+  return std::fabs(l - r) < 1e-3f;
+}
+
+TfLiteStatus PrepareInt16TanhLogistic(OpContext& ctx, bool tanh, float in_scale, float out_scale,
+                                      QuantState* q) {
+  const char* name = tanh ? "TANH" : "LOGISTIC";
+  int out_log2 = 0;
+  TFC_ENSURE_MSG(ctx, ScaleLog2(out_scale, &out_log2) && out_log2 == -15,
+                 "int16 %s output scale must be 2^-15, got %g", name,
+                 static_cast<double>(out_scale));
+  if (!tanh) {
+    TFC_ENSURE_MSG(ctx, out_scale == 1.0f / 32768, "int16 LOGISTIC output scale must be 1/32768");
+  }
+  int in_log2 = 0;
+  const bool pot = ScaleLog2(in_scale, &in_log2);
+  const int shift = 12 + in_log2;
+  if (pot && (shift == 0 || (tanh && shift == 1))) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "int16 %s with a power-of-two input scale (%g) is not supported yet",
+                           name, static_cast<double>(in_scale));
+  }
+  double m = static_cast<double>(in_scale) * 4096.0 * 3.0;
+  int left = 0;
+  while (m <= 32767.0 / 2.0 && left <= 30) {
+    ++left;
+    m *= 2.0;
+  }
+  TFC_ENSURE_MSG(ctx, m < 2147483648.0 / 32768.0,
+                 "int16 %s input scale %g is too large", name, static_cast<double>(in_scale));
+  q->in_multiplier = static_cast<int32_t>(m);
+  q->in_left_shift = left;
+  q->mode = tanh ? QMode::kTanh16 : QMode::kLogistic16;
+  return kTfLiteOk;
+}
+
+template <Act OP>
+TfLiteStatus PrepareQuantActivation(OpContext& ctx, const TfLiteTensor* in, const TfLiteTensor* out,
+                                    QuantState* q) {
+  const TfLiteType t = in->type;
+  TFC_ENSURE_MSG(ctx, out->type == t, "output '%s' has type %s; %s of %s produces %s",
+                 out->name.c_str(), TypeName(out->type), OpLabel(OP), TypeName(t), TypeName(t));
+  const bool is8 = t == kTfLiteInt8 || t == kTfLiteUInt8;
+  bool ok = is8;
+  if (t == kTfLiteInt16) {
+    ok = OP == Act::kRelu || OP == Act::kRelu6 || OP == Act::kLeakyRelu || OP == Act::kTanh ||
+         OP == Act::kLogistic;
+  }
+  if (!ok) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s does not support %s inputs", OpLabel(OP),
+                           TypeName(t));
+  }
+  float in_scale = 0.f, out_scale = 0.f;
+  TFC_OK(ReadPerTensorQuant(ctx, in, &in_scale, &q->in_zp));
+  TFC_OK(ReadPerTensorQuant(ctx, out, &out_scale, &q->out_zp));
+  q->type = t;
+  QuantTypeRange(t, &q->lo, &q->hi);
+  if (t == kTfLiteInt16) {
+    TFC_ENSURE_MSG(ctx, q->in_zp == 0 && q->out_zp == 0,
+                   "int16 %s needs zero points 0 (input %d, output %d)", OpLabel(OP), q->in_zp,
+                   q->out_zp);
+  }
+  switch (OP) {
+    case Act::kRelu:
+    case Act::kRelu6:
+    case Act::kReluN1To1:
+    case Act::kRelu0To1: {
+      q->mode = QMode::kRequant;
+      const float ratio = in_scale / out_scale;
+      TFC_ENSURE_MSG(ctx, ratio < 1073741824.0f, "input/output scale ratio %g is too large",
+                     static_cast<double>(ratio));
+      QuantizeMultiplier(static_cast<double>(ratio), &q->m1, &q->s1);
+      float act_lo = 0.f, act_hi = kInf;
+      if (OP == Act::kRelu6) act_hi = 6.f;
+      if (OP == Act::kReluN1To1) { act_lo = -1.f; act_hi = 1.f; }
+      if (OP == Act::kRelu0To1) act_hi = 1.f;
+      int32_t tlo = 0, thi = 0;
+      QuantTypeRange(t, &tlo, &thi);
+      const int32_t qlo = QuantizedLimit(act_lo, out_scale, q->out_zp);
+      q->lo = qlo > tlo ? qlo : tlo;
+      if (std::isinf(act_hi)) {
+        q->hi = thi;
+      } else {
+        const int32_t qhi = QuantizedLimit(act_hi, out_scale, q->out_zp);
+        q->hi = qhi < thi ? qhi : thi;
+      }
+      return kTfLiteOk;
+    }
+    case Act::kLeakyRelu: {
+      q->mode = QMode::kLeaky;
+      auto* o = ctx.options<fb::LeakyReluOptions>();
+      const float alpha = o ? o->alpha() : 0.0f;
+      const float ratio = in_scale / out_scale;
+      const float alpha_ratio = in_scale * alpha / out_scale;
+      TFC_ENSURE_MSG(ctx, ratio < 1073741824.0f && std::fabs(alpha_ratio) < 1073741824.0f,
+                     "scale ratios are too large (identity %g, alpha %g)",
+                     static_cast<double>(ratio), static_cast<double>(alpha_ratio));
+      QuantizeSignedMultiplier(static_cast<double>(alpha_ratio), &q->m2, &q->s2);
+      QuantizeMultiplier(static_cast<double>(ratio), &q->m1, &q->s1);
+      return kTfLiteOk;
+    }
+    case Act::kHardSwish: {
+      q->mode = QMode::kHardSwish;
+      const float hires_scale = (1.0f / 128.0f) * in_scale;
+      const float reluish_scale = 3.0f / 32768.0f;
+      const float out_m = hires_scale / out_scale;
+      int32_t m32 = 0;
+      QuantizeMultiplier(static_cast<double>(out_m), &m32, &q->hs_out_e);
+      q->hs_out_m = MultiplierToInt16(m32);
+      TFC_ENSURE_MSG(ctx, q->hs_out_e <= 0,
+                     "input scale / output scale = %g is too large for the fixed-point hard swish",
+                     static_cast<double>(in_scale / out_scale));
+      const float relu_m = hires_scale / reluish_scale;
+      QuantizeMultiplier(static_cast<double>(relu_m), &m32, &q->hs_relu_e);
+      TFC_ENSURE_MSG(ctx, q->hs_relu_e <= 15 && q->hs_relu_e >= -15,
+                     "input scale %g is out of range for the fixed-point hard swish",
+                     static_cast<double>(in_scale));
+      q->hs_relu_m = MultiplierToInt16(m32);
+      return kTfLiteOk;
+    }
+    case Act::kLogistic:
+    case Act::kTanh:
+    case Act::kGelu: {
+      if (t == kTfLiteInt16) return PrepareInt16TanhLogistic(ctx, OP == Act::kTanh, in_scale, out_scale, q);
+      if (OP == Act::kLogistic) {
+        TFC_ENSURE_MSG(ctx, out_scale == 1.0f / 256,
+                       "LOGISTIC output scale must be 1/256, got %g", static_cast<double>(out_scale));
+      }
+      q->mode = QMode::kLut;
+      float (*fn)(float) = OP == Act::kLogistic ? LogisticF : (OP == Act::kTanh ? TanhF : GeluF);
+      if (OP == Act::kGelu) {
+        auto* o = ctx.options<fb::GeluOptions>();
+        if (o && o->approximate()) fn = GeluTanhF;
+      }
+      if (t == kTfLiteInt8) {
+        BuildLut8<int8_t>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut);
+      } else {
+        BuildLut8<uint8_t>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut);
+      }
+      return kTfLiteOk;
+    }
+  }
+  return ctx.Error("unexpected op");
+}
+
+template <class T>
+void RunQuantTyped(const QuantState& q, const T* x, T* y, int64_t n) {
+  switch (q.mode) {
+    case QMode::kLut: ApplyLut8(x, y, n, q.lut); break;
+    case QMode::kRequant: RequantClampRun(x, y, n, q); break;
+    case QMode::kLeaky: LeakyRun(x, y, n, q); break;
+    case QMode::kHardSwish:
+      if constexpr (sizeof(T) == 1) HardSwishRun(x, y, n, q);
+      break;
+    case QMode::kTanh16:
+    case QMode::kLogistic16:
+      if constexpr (sizeof(T) == 2) {
+        if (q.mode == QMode::kTanh16) {
+          Int16TanhRun(x, y, n, q);
+        } else {
+          Int16LogisticRun(x, y, n, q);
+        }
+      }
+      break;
+    case QMode::kNone: break;
+  }
+}
+
+void RunQuant(OpContext& ctx, const QuantState& q, const TfLiteTensor* in, TfLiteTensor* out) {
+  const int64_t n = in->num_elements();
+  auto body = [&](int64_t b, int64_t e) {
+    switch (q.type) {
+      case kTfLiteInt8:
+        RunQuantTyped(q, in->data_as<const int8_t>() + b, out->data_as<int8_t>() + b, e - b);
+        break;
+      case kTfLiteUInt8:
+        RunQuantTyped(q, in->data_as<const uint8_t>() + b, out->data_as<uint8_t>() + b, e - b);
+        break;
+      case kTfLiteInt16:
+        RunQuantTyped(q, in->data_as<const int16_t>() + b, out->data_as<int16_t>() + b, e - b);
+        break;
+      default: break;
+    }
+  };
+  ew::ParallelElements(ctx, n, ew::kParallelMinElements, body);
+}
+
 template <Act OP>
 class Activation final : public OpKernel {
  public:
@@ -100,7 +486,11 @@ class Activation final : public OpKernel {
     const TfLiteTensor* in = ctx.input(0);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
+    quant_.mode = QMode::kNone;
+    if (IsQuant8Or16(in->type)) {
+      TFC_OK(PrepareQuantActivation<OP>(ctx, in, out, &quant_));
+      return ctx.ResizeOutput(0, in->dims);
+    }
     TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "%s does not support %s inputs", OpLabel(OP),
                    TypeName(in->type));
     TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
@@ -117,6 +507,10 @@ class Activation final : public OpKernel {
 
   TfLiteStatus Eval(OpContext& ctx) override {
     const TfLiteTensor* in = ctx.input(0);
+    if (quant_.mode != QMode::kNone) {
+      RunQuant(ctx, quant_, in, ctx.output(0));
+      return kTfLiteOk;
+    }
     const float* x = in->data_as<const float>();
     float* y = ctx.output(0)->data_as<float>();
     const int64_t n = in->num_elements();
@@ -153,6 +547,7 @@ class Activation final : public OpKernel {
  private:
   float alpha_ = 0.0f;
   bool approximate_ = false;
+  QuantState quant_;
 };
 
 // One PRELU row: x and alpha step by sx / sa (0 or 1).
@@ -188,6 +583,32 @@ inline void PreluRow(const float* x, int64_t sx, const float* a, int64_t sa, flo
   PreluRowV<ew::v4f>(x, sx, a, sa, y, n);
 }
 
+// Quantized PRELU parameters: x >= 0 scales by in_scale / out_scale, x < 0
+// by in_scale * alpha_scale / out_scale applied to (x - zp) (alpha - alpha_zp).
+struct QuantPrelu {
+  int32_t in_zp = 0, alpha_zp = 0, out_zp = 0;
+  int32_t m1 = 0, m2 = 0;
+  int s1 = 0, s2 = 0;
+};
+
+template <class T>
+void PreluRowQ(const T* x, int64_t sx, const T* a, int64_t sa, T* y, int64_t n,
+               const QuantPrelu& q) {
+  constexpr int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i * sx]} - q.in_zp;
+    int32_t o;
+    if (v >= 0) {
+      o = MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    } else {
+      const int32_t al = int32_t{a[i * sa]} - q.alpha_zp;
+      o = MultiplyByQuantizedMultiplier(v * al, q.m2, q.s2);
+    }
+    const int64_t r = int64_t{o} + q.out_zp;
+    y[i] = static_cast<T>(r < lo ? lo : (r > hi ? hi : r));
+  }
+}
+
 class Prelu final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override {
@@ -196,11 +617,29 @@ class Prelu final : public OpKernel {
     const TfLiteTensor* alpha = ctx.input(1);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && alpha != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
-    TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
-                   TypeName(in->type));
-    TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
-    TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    type_ = in->type;
+    if (in->type == kTfLiteInt8 || in->type == kTfLiteUInt8) {
+      TFC_ENSURE_TYPE(ctx, alpha, in->type);
+      TFC_ENSURE_TYPE(ctx, out, in->type);
+      float in_scale = 0.f, alpha_scale = 0.f, out_scale = 0.f;
+      TFC_OK(ReadPerTensorQuant(ctx, in, &in_scale, &quant_.in_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, alpha, &alpha_scale, &quant_.alpha_zp));
+      TFC_OK(ReadPerTensorQuant(ctx, out, &out_scale, &quant_.out_zp));
+      const float r1 = in_scale / out_scale;
+      const float r2 = in_scale * alpha_scale / out_scale;
+      TFC_ENSURE_MSG(ctx, r1 < 1073741824.0f && r2 < 1073741824.0f,
+                     "scale ratios are too large (%g, %g)", static_cast<double>(r1),
+                     static_cast<double>(r2));
+      QuantizeMultiplier(static_cast<double>(r1), &quant_.m1, &quant_.s1);
+      QuantizeMultiplier(static_cast<double>(r2), &quant_.m2, &quant_.s2);
+    } else if (ew::IsQuantizedIntType(in->type)) {
+      return ew::RejectQuantized(ctx, in->type);
+    } else {
+      TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "PRELU does not support %s inputs",
+                     TypeName(in->type));
+      TFC_ENSURE_TYPE(ctx, alpha, kTfLiteFloat32);
+      TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
+    }
     std::vector<int32_t> out_dims;
     char sa[96], sb[96];
     TFC_ENSURE_MSG(ctx, BroadcastShapes(in->dims, alpha->dims, &out_dims),
@@ -217,6 +656,8 @@ class Prelu final : public OpKernel {
   }
 
   TfLiteStatus Eval(OpContext& ctx) override {
+    if (type_ == kTfLiteInt8) return EvalQuant<int8_t>(ctx);
+    if (type_ == kTfLiteUInt8) return EvalQuant<uint8_t>(ctx);
     const float* px = ctx.input(0)->data_as<const float>();
     const float* pa = ctx.input(1)->data_as<const float>();
     float* py = ctx.output(0)->data_as<float>();
@@ -233,7 +674,27 @@ class Prelu final : public OpKernel {
   }
 
  private:
+  template <class T>
+  TfLiteStatus EvalQuant(OpContext& ctx) {
+    const T* px = ctx.input(0)->data_as<const T>();
+    const T* pa = ctx.input(1)->data_as<const T>();
+    T* py = ctx.output(0)->data_as<T>();
+    const int64_t sx = plan_.inner_stride(0);
+    const int64_t sa = plan_.inner_stride(1);
+    const BroadcastPlan<2>& plan = plan_;
+    const QuantPrelu& q = quant_;
+    auto body = [&](int64_t begin, int64_t end) {
+      ForEachRow(plan, begin, end, [&](int64_t o, const int64_t* in, int64_t n) {
+        PreluRowQ(px + in[0], sx, pa + in[1], sa, py + o, n, q);
+      });
+    };
+    ew::ParallelElements(ctx, plan_.size, ew::kParallelMinElements, body);
+    return kTfLiteOk;
+  }
+
   BroadcastPlan<2> plan_;
+  TfLiteType type_ = kTfLiteNoType;
+  QuantPrelu quant_;
 };
 
 using Relu = Activation<Act::kRelu>;

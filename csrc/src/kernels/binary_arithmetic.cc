@@ -2,7 +2,10 @@
 // elementwise binary arithmetic with NumPy broadcasting.
 //
 // Types: float32 for all; int32 for all; int64 for ADD SUB MUL MAXIMUM MINIMUM
-// FLOOR_MOD. Quantized int8/uint8/int16 are rejected (kTfLiteUnresolvedOps).
+// FLOOR_MOD. Quantized (per-tensor): ADD SUB MUL MAXIMUM MINIMUM on
+// int8/uint8/int16, SQUARED_DIFFERENCE on int8, DIV on int8/uint8 (see
+// QuantBinary below); other quantized combinations are rejected
+// (kTfLiteUnresolvedOps).
 // Integer arithmetic wraps (two's complement). Integer division by zero (and
 // float FLOOR_DIV by zero) and an int32 POW with a negative exponent fail at
 // Eval. The fused activation of ADD/SUB/MUL/DIV clamps float and integer
@@ -19,6 +22,8 @@
 #include "kernels/util/activation.h"
 #include "kernels/util/broadcast.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_binary.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -320,8 +325,12 @@ class BinaryArithmetic final : public OpKernel {
     const TfLiteTensor* b = ctx.input(1);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, a != nullptr && b != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(a->type)) return ew::RejectQuantized(ctx, a->type);
-    TFC_ENSURE_MSG(ctx, SupportsType<OP>(a->type), "%s does not support %s inputs", OpLabel(OP),
+    quant_ = ew::IsQuantizedIntType(a->type);
+    if (quant_) TFC_OK(PrepareQuant(ctx, a, b, out));
+    same_shape_ = SameExtendedShape(a->dims, b->dims);
+    fivefold_ = qbin::FiveFold();
+    if (quant_ && !same_shape_) fivefold_.Init(a->dims, b->dims);
+    if (!quant_) TFC_ENSURE_MSG(ctx, SupportsType<OP>(a->type), "%s does not support %s inputs", OpLabel(OP),
                    TypeName(a->type));
     TFC_ENSURE_TYPE(ctx, b, a->type);
     TFC_ENSURE_TYPE(ctx, out, a->type);
@@ -362,6 +371,7 @@ class BinaryArithmetic final : public OpKernel {
     const TfLiteTensor* b = ctx.input(1);
     TfLiteTensor* out = ctx.output(0);
     if (plan_.size == 0) return kTfLiteOk;
+    if (quant_) return EvalQuant(ctx, a, b, out);
     switch (a->type) {
       case kTfLiteFloat32:
         if (OP == Bin::kFloorDiv && HasZero<float>(b))
@@ -377,6 +387,115 @@ class BinaryArithmetic final : public OpKernel {
   }
 
  private:
+  // Equal after prepending 1s to the shorter shape.
+  static bool SameExtendedShape(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    const size_t r = std::max(a.size(), b.size());
+    for (size_t i = 0; i < r; ++i) {
+      const int32_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
+      const int32_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
+      if (da != db) return false;
+    }
+    return true;
+  }
+
+  TfLiteStatus PrepareQuant(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
+                            const TfLiteTensor* out) {
+    const TfLiteType t = a->type;
+    bool ok = false;
+    switch (OP) {
+      case Bin::kAdd: case Bin::kSub: case Bin::kMul: case Bin::kMax: case Bin::kMin:
+        ok = true;
+        break;
+      case Bin::kSqDiff:
+        ok = t == kTfLiteInt8;
+        break;
+      case Bin::kDiv:
+        ok = t == kTfLiteUInt8 || t == kTfLiteInt8;
+        break;
+      default:
+        break;
+    }
+    if (!ok)
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s does not support quantized %s inputs",
+                             OpLabel(OP), TypeName(t));
+    TFC_ENSURE_TYPE(ctx, b, t);
+    TFC_ENSURE_TYPE(ctx, out, t);
+    if (OP == Bin::kMax || OP == Bin::kMin) return kTfLiteOk;  // compares raw values
+    float s1, s2, so;
+    int32_t z1, z2, zo;
+    TFC_OK(qp::PerTensor(ctx, a, &s1, &z1));
+    TFC_OK(qp::PerTensor(ctx, b, &s2, &z2));
+    TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+    bool act_ok = true;
+    const FloatRange r = ActivationRange(FusedActivation<OP>(ctx), &act_ok);
+    TFC_ENSURE_MSG(ctx, act_ok, "unsupported fused activation %d",
+                   static_cast<int>(FusedActivation<OP>(ctx)));
+    qp::ActivationBounds(r, t, so, zo, &qparams_.act_min, &qparams_.act_max);
+    qbin::Kind kind = qbin::Kind::kAdd;
+    switch (OP) {
+      case Bin::kAdd: kind = qbin::Kind::kAdd; break;
+      case Bin::kSub: kind = qbin::Kind::kSub; break;
+      case Bin::kMul: kind = qbin::Kind::kMul; break;
+      case Bin::kSqDiff: kind = qbin::Kind::kSqDiff; break;
+      case Bin::kDiv: kind = qbin::Kind::kDiv; break;
+      default: break;
+    }
+    bool pot_option = true;
+    if (OP == Bin::kAdd) {
+      auto* o = ctx.options<fb::AddOptions>();
+      pot_option = o ? o->pot_scale_int16() : true;
+    } else if (OP == Bin::kSub) {
+      auto* o = ctx.options<fb::SubOptions>();
+      pot_option = o ? o->pot_scale_int16() : true;
+    }
+    const char* err = qbin::Init(kind, t, s1, z1, s2, z2, so, zo, pot_option, &qparams_);
+    if (err) return ctx.Error("%s", err);
+    return kTfLiteOk;
+  }
+
+  TfLiteStatus EvalQuant(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
+                         TfLiteTensor* out) {
+    switch (a->type) {
+      case kTfLiteInt8: return RunQuant<int8_t>(ctx, a, b, out);
+      case kTfLiteUInt8: return RunQuant<uint8_t>(ctx, a, b, out);
+      case kTfLiteInt16: return RunQuant<int16_t>(ctx, a, b, out);
+      default: return ctx.Error("unsupported type %s", TypeName(a->type));
+    }
+  }
+
+  template <class T>
+  TfLiteStatus RunQuant(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b,
+                        TfLiteTensor* out) {
+    const T* pa = a->data_as<const T>();
+    const T* pb = b->data_as<const T>();
+    T* po = out->data_as<T>();
+    if (OP == Bin::kMax || OP == Bin::kMin) {
+      Clamped<IntOpVec<OP, T>, T, false> f{IntOpVec<OP, T>(), T(0), T(0)};
+      return Run<T>(ctx, a, b, out, f);
+    }
+    if (OP == Bin::kDiv) {
+      const int64_t nb = b->num_elements();
+      for (int64_t i = 0; i < nb; ++i)
+        if (static_cast<int32_t>(pb[i]) == qparams_.zp2) return ctx.Error("Division by 0");
+    }
+    const qbin::Params& p = qparams_;
+    if (same_shape_ && OP != Bin::kSub) {
+      // Same shapes: the official optimized kernel's elementwise loop.
+      qbin::Elementwise(p, pa, pb, po, plan_.size);
+      return kTfLiteOk;
+    }
+    if (OP == Bin::kAdd && sizeof(T) == 1 && !fivefold_.generic) {
+      qbin::AddFiveFold(p, fivefold_, pa, pb, po);
+      return kTfLiteOk;
+    }
+    const int64_t sa = plan_.inner_stride(0);
+    const int64_t sb = plan_.inner_stride(1);
+    ForEachRow(plan_, 0, plan_.size, [&](int64_t o, const int64_t* in, int64_t n) {
+      qbin::Row(p, pa + in[0], sa, pb + in[1], sb, po + o, n);
+    });
+    return kTfLiteOk;
+  }
+
   template <class T>
   static bool HasZero(const TfLiteTensor* t) {
     const T* p = t->data_as<T>();
@@ -515,6 +634,10 @@ class BinaryArithmetic final : public OpKernel {
   FloatRange float_range_;  // what float results are clamped to
   bool clamp_ = false;
   bool float_clamp_ = false;
+  bool quant_ = false;
+  bool same_shape_ = false;
+  qbin::FiveFold fivefold_;
+  qbin::Params qparams_;
 };
 
 using Add = BinaryArithmetic<Bin::kAdd>;

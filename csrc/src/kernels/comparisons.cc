@@ -1,15 +1,19 @@
 // EQUAL NOT_EQUAL GREATER GREATER_EQUAL LESS LESS_EQUAL: elementwise
 // comparison with NumPy broadcasting; the output is bool.
 //
-// Types: float32, int32, int64; bool for EQUAL and NOT_EQUAL. Quantized
-// int8/uint8/int16 are rejected (kTfLiteUnresolvedOps); strings are not
-// supported.
+// Types: float32, int32, int64; bool for EQUAL and NOT_EQUAL; int8/uint8
+// quantized per tensor, compared as TFLite does: each value brought to a
+// common fixed-point form ((q - zp) << 8) * scale (scale as a fixed-point
+// multiplier, reference rounding), then compared; int16 compares the raw
+// values. Strings are not supported.
 #include <cstdint>
 #include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/broadcast.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_binary.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -64,11 +68,20 @@ class Comparison final : public OpKernel {
     const TfLiteTensor* b = ctx.input(1);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, a != nullptr && b != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(a->type)) return ew::RejectQuantized(ctx, a->type);
     const bool eq = OP == Cmp::kEq || OP == Cmp::kNe;
+    rescale_ = a->type == kTfLiteInt8 || a->type == kTfLiteUInt8;
+    if (rescale_) {
+      TFC_ENSURE_TYPE(ctx, b, a->type);
+      float s1, s2;
+      TFC_OK(qp::PerTensor(ctx, a, &s1, &zp1_));
+      TFC_OK(qp::PerTensor(ctx, b, &s2, &zp2_));
+      QuantizeMultiplier(static_cast<double>(s1), &m1_, &e1_);
+      QuantizeMultiplier(static_cast<double>(s2), &m2_, &e2_);
+    }
     TFC_ENSURE_MSG(ctx,
                    a->type == kTfLiteFloat32 || a->type == kTfLiteInt32 ||
-                       a->type == kTfLiteInt64 || (eq && a->type == kTfLiteBool),
+                       a->type == kTfLiteInt64 || (eq && a->type == kTfLiteBool) ||
+                       qp::IsQuantType(a->type),
                    "%s inputs are not supported", TypeName(a->type));
     TFC_ENSURE_TYPE(ctx, b, a->type);
     TFC_ENSURE_TYPE(ctx, out, kTfLiteBool);
@@ -97,12 +110,25 @@ class Comparison final : public OpKernel {
       case kTfLiteInt32: Run<int32_t>(ctx, a, b, out, Compare<OP>()); break;
       case kTfLiteInt64: Run<int64_t>(ctx, a, b, out, Compare<OP>()); break;
       case kTfLiteBool: Run<uint8_t>(ctx, a, b, out, CompareBytesAsBool<OP>()); break;
+      case kTfLiteInt16: Run<int16_t>(ctx, a, b, out, Compare<OP>()); break;
+      case kTfLiteInt8: Run<int8_t>(ctx, a, b, out, Scaled<int8_t>{this}); break;
+      case kTfLiteUInt8: Run<uint8_t>(ctx, a, b, out, Scaled<uint8_t>{this}); break;
       default: return ctx.Error("unsupported type %s", TypeName(a->type));
     }
     return kTfLiteOk;
   }
 
  private:
+  template <class T>
+  struct Scaled {
+    const Comparison* k;
+    bool operator()(T a, T b) const {
+      const int32_t x = qbin::MulSmallExp(WrappingShiftLeft(int32_t{a} - k->zp1_, 8), k->m1_, k->e1_);
+      const int32_t y = qbin::MulSmallExp(WrappingShiftLeft(int32_t{b} - k->zp2_, 8), k->m2_, k->e2_);
+      return Compare<OP>()(x, y);
+    }
+  };
+
   template <class T, class F>
   void Run(OpContext& ctx, const TfLiteTensor* a, const TfLiteTensor* b, TfLiteTensor* out, F f) {
     const T* pa = a->data_as<const T>();
@@ -120,6 +146,9 @@ class Comparison final : public OpKernel {
   }
 
   BroadcastPlan<2> plan_;
+  bool rescale_ = false;
+  int32_t zp1_ = 0, zp2_ = 0, m1_ = 0, m2_ = 0;
+  int e1_ = 0, e2_ = 0;
 };
 
 using Equal = Comparison<Cmp::kEq>;

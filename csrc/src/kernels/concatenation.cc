@@ -1,13 +1,21 @@
 // CONCATENATION: joins the inputs along `axis` (negative counts from the
 // end). Byte copies for every type; the fused activation is applied for
-// FLOAT32. Quantized inputs must share the output's quantization (no
-// requantization yet).
+// FLOAT32. Quantized inputs: int8 must share the output's parameters (as
+// TFLite requires); int16 values are copied as they are whatever their
+// parameters (as TFLite does); a uint8 input with other parameters is
+// requantized as TFLite does it, in float:
+//   q_out = clamp(round(q_in * s + b) + out_zp), s = in_scale * (1 / out_scale),
+//   b = -in_zp * s.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/index_util.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -42,7 +50,13 @@ class Concatenation final : public OpKernel {
       }
       TFC_ENSURE_MSG(ctx, in->dim(axis_) >= 0, "input %d has a negative dimension", i);
       axis_total += in->dim(axis_);
-      TFC_OK(dm::CheckNoRequant(ctx, in, out));
+      if (out->type != kTfLiteInt16 && dm::IsQuantizedType(out->type) && !dm::SameQuant(in, out)) {
+        if (out->type == kTfLiteInt8) TFC_OK(qp::RequireSameQuant(ctx, in, out));
+        float si, so;
+        int32_t zi, zo;
+        TFC_OK(qp::PerTensor(ctx, in, &si, &zi));
+        TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+      }
     }
     TFC_ENSURE_MSG(ctx, axis_total <= INT32_MAX, "the concatenated dimension is too large");
     dims[static_cast<size_t>(axis_)] = static_cast<int32_t>(axis_total);
@@ -78,6 +92,20 @@ class Concatenation final : public OpKernel {
       if (row == 0) continue;
       const uint8_t* src = static_cast<const uint8_t*>(in->data);
       uint8_t* d = dst;
+      if (out->type == kTfLiteUInt8 && !dm::SameQuant(in, out)) {
+        const int64_t n = in->dim(axis_) * inner;
+        const float s = in->quant.scale[0] * (1.0f / out->quant.scale[0]);
+        const int32_t zi = in->quant.zero_point.empty() ? 0 : static_cast<int32_t>(in->quant.zero_point[0]);
+        const int32_t zo = out->quant.zero_point.empty() ? 0 : static_cast<int32_t>(out->quant.zero_point[0]);
+        const float b = -static_cast<float>(zi) * s;
+        for (int64_t o = 0; o < outer; ++o) {
+          Requant<uint8_t>(src, d, n, s, b, zo);
+          src += row;
+          d += out_row;
+        }
+        dst += row;
+        continue;
+      }
       for (int64_t o = 0; o < outer; ++o) {
         std::memcpy(d, src, row);
         src += row;
@@ -95,6 +123,19 @@ class Concatenation final : public OpKernel {
   }
 
  private:
+  template <class T>
+  static void Requant(const uint8_t* src, uint8_t* dst, int64_t n, float s, float b, int32_t zo) {
+    const T* in = reinterpret_cast<const T*>(src);
+    T* out = reinterpret_cast<T*>(dst);
+    const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+    for (int64_t j = 0; j < n; ++j) {
+      float r = std::round(static_cast<float>(in[j]) * s + b);
+      r = std::min(std::max(r, -65536.0f), 65536.0f);  // (far outside the type: same clamp)
+      const int32_t v = static_cast<int32_t>(r) + zo;
+      out[j] = static_cast<T>(std::max(lo, std::min(hi, v)));
+    }
+  }
+
   int axis_ = 0;
   bool clamp_ = false;
   FloatRange range_;

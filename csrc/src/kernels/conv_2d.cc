@@ -1,5 +1,7 @@
-// CONV_2D, float32.
+// CONV_2D: float32 (below), and quantized / hybrid (QuantConv2D, further
+// down; Conv2D at the end picks one from the tensor types).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [Cout, KH, KW, Cin], bias [Cout] (optional),
 // output [N, OH, OW, Cout]. Computed as a GEMM with M = N*OH*OW output pixels,
 // K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
@@ -15,11 +17,15 @@
 // The indirection tables are built per block of rows by each worker.
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/conv_util.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/qgemm.h"
+#include "kernels/util/quant_math.h"
 
 namespace tfc {
 namespace {
@@ -63,7 +69,7 @@ inline void CopyFloats(float* d, const float* s, size_t n) {
   }
 }
 
-class Conv2D final : public OpKernel {
+class FloatConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
@@ -92,7 +98,7 @@ class Conv2D final : public OpKernel {
   int workers_ = 1;
 };
 
-TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
+TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
   TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
                  "expected 2 or 3 inputs, got %d", ctx.num_inputs());
   TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
@@ -101,14 +107,8 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
   const TfLiteTensor* bias = ctx.input(2);
   TfLiteTensor* output = ctx.output(0);
   TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
-  if (IsQuantizedType(input->type))
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
-                           TypeName(input->type));
   TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
-  if (filter->type != kTfLiteFloat32)
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "%s filter with FLOAT32 input (hybrid) is not supported yet",
-                           TypeName(filter->type));
+  TFC_ENSURE_TYPE(ctx, filter, kTfLiteFloat32);
   TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
   if (filter->sparsity)
     return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
@@ -238,7 +238,7 @@ TfLiteStatus Conv2D::Prepare(OpContext& ctx) {
 
 // Rows [m0, m1) of the im2col matrix (one row per output pixel, K floats in
 // (ky, kx, c) order, zeros where the filter hangs over the padding).
-void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const {
+void FloatConv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const {
   if (m0 >= m1) return;
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
@@ -289,7 +289,7 @@ void Conv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const
 // the share start): per tile of TileRows() rows, [tap][row] pointers to Cin
 // input floats, or to zeros for taps in the padding. Rows past m1 repeat the
 // last row.
-void Conv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t m1) const {
+void FloatConv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t m1) const {
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
@@ -336,7 +336,7 @@ void Conv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t m1) 
 // pointers to the KW*Cin floats of filter row ky: in the input when the run
 // lies inside it, else a zero-padded copy in `patch` (or the zero run when the
 // whole row is in the padding). Rows past m1 repeat the last row.
-void Conv2D::FillRowRuns(const float* in, const float** dst, float* patch, size_t m0,
+void FloatConv2D::FillRowRuns(const float* in, const float** dst, float* patch, size_t m0,
                          size_t m1) const {
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
@@ -394,7 +394,7 @@ void Conv2D::FillRowRuns(const float* in, const float** dst, float* patch, size_
   }
 }
 
-TfLiteStatus Conv2D::Eval(OpContext& ctx) {
+TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(0);
   const TfLiteTensor* filter = ctx.input(1);
   const TfLiteTensor* bias = ctx.input(2);
@@ -493,6 +493,460 @@ TfLiteStatus Conv2D::Eval(OpContext& ctx) {
     pool.ParallelFor(workers, 1, share);
   return kTfLiteOk;
 }
+
+// ---------------------------------------------------------------------------
+// Quantized and hybrid CONV_2D
+// ---------------------------------------------------------------------------
+//
+// Full-integer: int8 input x int8 filter (per-channel or per-tensor scales,
+// symmetric) with int32 bias; uint8 x uint8 (per-tensor, filter zero point
+// allowed); int16 x int8 ("16x8") with int64 or int32 bias. Hybrid: float
+// input and output with an int8 filter; the input is quantized per batch on
+// the fly as TensorFlow Lite does (asymmetric when the filter scales differ
+// per channel, symmetric otherwise).
+//
+// All variants run the same im2col GEMM on centered int16 operands: a block
+// of output pixels is expanded into rows of K = KH*KW*Cin values
+// (q - input_zero_point, 0 in the padding) and multiplied by the filter
+// packed once as (w - filter_zero_point) (qconv::QGemmRows), giving exact
+// int32 sums (16x8: int64, plain loops); the output stage then requantizes
+// or scales back to float, following TensorFlow Lite's optimized kernel:
+// - 8-bit: multiplier from input_scale * filter_scale / output_scale in
+//   double; the final rounding shift breaks ties upward (its GEMM library's
+//   output stage), not away from zero;
+// - 16x8: the 64-bit reference requantization;
+// - hybrid per-channel: float(acc) * (filter_scale * input_scale) + bias;
+//   per-tensor: float(acc) * (input_scale * filter_scale) + bias.
+enum class QKind { kInt8, kUint8, k16x8, kHybridPerChannel, kHybridPerTensor };
+
+// Output pixels per im2col block: as many as fit kQBlockBytes of int16 rows,
+// a multiple of the GEMM tile's rows, at most kQMaxBlockRows.
+constexpr size_t kQBlockBytes = 64 * 1024;
+constexpr size_t kQMaxBlockRows = 64;
+
+class QuantConv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  template <class T>
+  void FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0, size_t m1) const;
+  template <class T>
+  void RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
+               void* out, int16_t* rows, void* acc, size_t m0, size_t m1) const;
+
+  QKind kind_ = QKind::kInt8;
+  int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
+  int out_h_ = 0, out_w_ = 0, out_c_ = 0;
+  int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pad_t_ = 0, pad_l_ = 0;
+  size_t k_ = 0;
+  std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
+  std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
+  size_t lda_ = 0;                // im2col row stride: K rounded up to even
+  size_t block_rows_ = 0;
+  std::vector<int32_t> mult_;
+  std::vector<int> shift_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage (ties rounded upward, as ruy)
+  std::vector<float> filter_scale_;
+  std::vector<int32_t> filter_zp_;
+  int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
+  FloatRange act_;
+  bool bias64_ = false;
+  int scratch_rows_ = -1;    // per worker: block_rows_ im2col rows + their accumulators
+  int scratch_qin_ = -1;     // hybrid: quantized input
+  int scratch_bparams_ = -1; // hybrid: per-batch zero points and scales
+  size_t slot_bytes_ = 0;
+  int workers_ = 1;
+};
+
+TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
+                 "expected 2 or 3 inputs, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
+  if (filter->sparsity)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  TFC_ENSURE_MSG(ctx, filter->rank() == 4, "filter must have rank 4, has %d", filter->rank());
+  TFC_ENSURE_MSG(ctx, filter->is_constant(), "quantized CONV_2D needs a constant filter");
+
+  const TfLiteType it = input->type, ft = filter->type;
+  if (it == kTfLiteInt8 && ft == kTfLiteInt8)
+    kind_ = QKind::kInt8;
+  else if (it == kTfLiteUInt8 && ft == kTfLiteUInt8)
+    kind_ = QKind::kUint8;
+  else if (it == kTfLiteInt16 && ft == kTfLiteInt8)
+    kind_ = QKind::k16x8;
+  else if (it == kTfLiteFloat32 && ft == kTfLiteInt8)
+    kind_ = QKind::kHybridPerChannel;  // refined below
+  else
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s input with %s filter is not supported",
+                           TypeName(it), TypeName(ft));
+  const bool hybrid = kind_ == QKind::kHybridPerChannel;
+  TFC_ENSURE_MSG(ctx, output->type == it, "output type %s differs from input type %s",
+                 TypeName(output->type), TypeName(it));
+
+  batches_ = input->dim(0);
+  in_h_ = input->dim(1);
+  in_w_ = input->dim(2);
+  in_c_ = input->dim(3);
+  out_c_ = filter->dim(0);
+  kh_ = filter->dim(1);
+  kw_ = filter->dim(2);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && in_h_ >= 0 && in_w_ >= 0 && in_c_ >= 1,
+                 "bad input shape");
+  TFC_ENSURE_MSG(ctx, out_c_ >= 1 && kh_ >= 1 && kw_ >= 1, "bad filter shape");
+  if (filter->dim(3) != in_c_)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "filter has %d input channels, input has %d (grouped convolution is "
+                           "not supported)",
+                           filter->dim(3), in_c_);
+
+  // Quantization parameters.
+  const char* why = qconv::FilterScales(filter, out_c_, 0, ft == kTfLiteInt8, &filter_scale_,
+                                        &filter_zp_);
+  if (why) return ctx.Error("%s", why);
+  if (hybrid) {
+    bool differ = false;
+    for (float s : filter_scale_) differ = differ || s != filter_scale_[0];
+    kind_ = filter->quant.scale.size() > 1 && differ ? QKind::kHybridPerChannel
+                                                      : QKind::kHybridPerTensor;
+    TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
+    if (bias) TFC_ENSURE_TYPE(ctx, bias, kTfLiteFloat32);
+  } else {
+    if ((why = qconv::CheckActivationQuant(input))) return ctx.Error("input %s", why);
+    if ((why = qconv::CheckActivationQuant(output))) return ctx.Error("output %s", why);
+    in_zp_ = qconv::ZeroPointOf(input);
+    out_zp_ = qconv::ZeroPointOf(output);
+    const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
+    if (kind_ == QKind::kUint8) {
+      TFC_ENSURE_MSG(ctx, filter->quant.scale.size() == 1,
+                     "uint8 CONV_2D takes a per-tensor quantized filter");
+      int32_t m;
+      int s;
+      qconv::PerTensorMultiplierUint8(in_s, filter_scale_[0], out_s, &m, &s);
+      mult_.assign(static_cast<size_t>(out_c_), m);
+      shift_.assign(static_cast<size_t>(out_c_), s);
+    } else {
+      qconv::PerChannelMultipliers(in_s, filter_scale_, out_s, &mult_, &shift_);
+    }
+    bias64_ = false;
+    if (bias) {
+      if (kind_ == QKind::k16x8) {
+        TFC_ENSURE_MSG(ctx, bias->type == kTfLiteInt64 || bias->type == kTfLiteInt32,
+                       "16x8 CONV_2D takes an int64 or int32 bias, got %s", TypeName(bias->type));
+        bias64_ = bias->type == kTfLiteInt64;
+      } else {
+        TFC_ENSURE_TYPE(ctx, bias, kTfLiteInt32);
+      }
+    }
+    int32_t lo, hi;
+    qconv::TypeRange(it, &lo, &hi);
+    bool ok = true;
+    const FloatRange r = ActivationRange(
+        ctx.options<fb::Conv2DOptions>() ? ctx.options<fb::Conv2DOptions>()->fused_activation_function()
+                                         : fb::ActivationFunctionType_NONE,
+        &ok);
+    if (!ok) return ctx.Error("unsupported fused activation");
+    QuantizedClampRange(r.lo, r.hi, out_s, out_zp_, lo, hi, &act_lo_, &act_hi_);
+  }
+  if (bias)
+    TFC_ENSURE_MSG(ctx, bias->num_elements() == out_c_, "bias has %lld elements, expected %d",
+                   static_cast<long long>(bias->num_elements()), out_c_);
+
+  const auto* opt = ctx.options<fb::Conv2DOptions>();
+  const fb::Padding padding = opt ? opt->padding() : fb::Padding_SAME;
+  sw_ = opt ? opt->stride_w() : 1;
+  sh_ = opt ? opt->stride_h() : 1;
+  dw_ = opt ? opt->dilation_w_factor() : 1;
+  dh_ = opt ? opt->dilation_h_factor() : 1;
+  bool act_ok = true;
+  act_ = ActivationRange(
+      opt ? opt->fused_activation_function() : fb::ActivationFunctionType_NONE, &act_ok);
+  if (!act_ok) return ctx.Error("unsupported fused activation");
+  TFC_ENSURE_MSG(ctx, sw_ >= 1 && sh_ >= 1, "strides must be >= 1 (got %d, %d)", sh_, sw_);
+  TFC_ENSURE_MSG(ctx, dw_ >= 1 && dh_ >= 1, "dilations must be >= 1 (got %d, %d)", dh_, dw_);
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeConvGeometry(padding, in_h_, kh_, sh_, dh_, &gh) &&
+                     ComputeConvGeometry(padding, in_w_, kw_, sw_, dw_, &gw),
+                 "invalid padding/stride/dilation");
+  out_h_ = gh.out;
+  out_w_ = gw.out;
+  pad_t_ = gh.pad_start;
+  pad_l_ = gw.pad_start;
+  int64_t k64 = 0, tmp = 0, pix = 0, outn = 0, inn = 0;
+  TFC_ENSURE_MSG(ctx, CheckedMul(kh_, kw_, &tmp) && CheckedMul(tmp, in_c_, &k64) && k64 < 65536,
+                 "filter too large");
+  TFC_ENSURE_MSG(ctx,
+                 CheckedMul(batches_, out_h_, &tmp) && CheckedMul(tmp, out_w_, &pix) &&
+                     CheckedMul(pix, out_c_, &outn, int64_t{1} << 40),
+                 "output too large");
+  TFC_ENSURE_MSG(ctx, CheckedMul(batches_, in_h_, &tmp) && CheckedMul(tmp, in_w_, &inn) &&
+                          CheckedMul(inn, in_c_, &inn, int64_t{1} << 40),
+                 "input too large");
+  k_ = static_cast<size_t>(k64);
+
+  // Filter, centered, [Cout][K].
+  const size_t nw = static_cast<size_t>(out_c_) * k_;
+  weights_.resize(nw);
+  for (size_t c = 0; c < static_cast<size_t>(out_c_); ++c) {
+    const int32_t zp = filter_zp_[c];
+    for (size_t i = 0; i < k_; ++i) {
+      const size_t j = c * k_ + i;
+      const int32_t w = ft == kTfLiteUInt8 ? int32_t{filter->data_as<uint8_t>()[j]}
+                                           : int32_t{filter->data_as<int8_t>()[j]};
+      weights_[j] = static_cast<int16_t>(w - zp);
+    }
+  }
+
+  if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
+    requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
+  lda_ = 2 * qconv::PairCount(k_);
+  if (kind_ == QKind::k16x8) {
+    packed_.clear();
+  } else {
+    packed_.resize(qconv::PackedQBSize(k_, static_cast<size_t>(out_c_)));
+    qconv::PackQB(weights_.data(), static_cast<size_t>(out_c_), k_, packed_.data());
+    weights_.clear();
+    weights_.shrink_to_fit();
+  }
+  block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));
+  block_rows_ = std::min(kQMaxBlockRows, std::max(qconv::kQMR, block_rows_ / qconv::kQMR * qconv::kQMR));
+  workers_ = std::max(1, ctx.num_threads());
+  const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
+                                    static_cast<size_t>(out_c_) * sizeof(int64_t));
+  slot_bytes_ = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64 + (acc_bytes + 63) / 64 * 64;
+  scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
+  scratch_qin_ = scratch_bparams_ = -1;
+  if (hybrid) {
+    scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
+    scratch_bparams_ =
+        ctx.RequestScratch((static_cast<size_t>(batches_) + 1) * (sizeof(int32_t) + sizeof(float)));
+  }
+  return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
+}
+
+// im2col rows [m0, m1): K centered values per output pixel, 0 in the padding.
+template <class T>
+void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0,
+                           size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  for (size_t m = m0; m < m1; ++m) {
+    int16_t* d = dst + (m - m0) * lda_;
+    if (lda_ > k_) d[k_] = 0;  // the odd K's pair tail
+    const size_t n = m / plane;
+    const int oy = static_cast<int>((m % plane) / out_w_);
+    const int ox = static_cast<int>(m % out_w_);
+    const int32_t zp = batch_zp ? batch_zp[n] : in_zp_;
+    const T* img = in + n * img_size;
+    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
+    const size_t run = static_cast<size_t>(kw_) * cin;
+    // Filter rows lying inside the image (no horizontal dilation) are one
+    // contiguous run of KW*Cin values.
+    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
+    for (int ky = 0; ky < kh_; ++ky) {
+      const int iy = iy0 + ky * dh_;
+      if (iy < 0 || iy >= in_h_) {
+        std::memset(d, 0, run * sizeof(int16_t));
+        d += run;
+        continue;
+      }
+      const T* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      if (row_inside) {
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix0) * cin, d, run, zp);
+        d += run;
+        continue;
+      }
+      for (int kx = 0; kx < kw_; ++kx, d += cin) {
+        const int ix = ix0 + kx * dw_;
+        if (ix < 0 || ix >= in_w_) {
+          std::memset(d, 0, cin * sizeof(int16_t));
+          continue;
+        }
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix) * cin, d, cin, zp);
+      }
+    }
+  }
+}
+
+template <class T>
+void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale,
+                          const void* bias, void* out, int16_t* rows, void* acc_mem, size_t m0,
+                          size_t m1) const {
+  const size_t n_out = static_cast<size_t>(out_c_);
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
+    const size_t b1 = std::min(m1, b0 + block_rows_);
+    FillRows(in, batch_zp, rows, b0, b1);
+    if (kind_ != QKind::k16x8)
+      qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), k_, n_out,
+                       static_cast<int32_t*>(acc_mem), n_out);
+    for (size_t m = b0; m < b1; ++m) {
+      const int16_t* a = rows + (m - b0) * lda_;
+      if (kind_ == QKind::k16x8) {
+        int64_t* acc = static_cast<int64_t*>(acc_mem);
+        for (size_t c = 0; c < n_out; ++c) {
+          const int16_t* w = weights_.data() + c * k_;
+          int64_t s = 0;
+          for (size_t i = 0; i < k_; ++i) s += int64_t{int32_t{a[i]} * int32_t{w[i]}};
+          acc[c] = s;
+        }
+        int16_t* o = static_cast<int16_t*>(out) + m * n_out;
+        for (size_t c = 0; c < n_out; ++c) {
+          int64_t v = acc[c];
+          if (bias)
+            v += bias64_ ? static_cast<const int64_t*>(bias)[c]
+                         : int64_t{static_cast<const int32_t*>(bias)[c]};
+          o[c] = static_cast<int16_t>(
+              qconv::Requantize16(v, mult_[c], shift_[c], out_zp_, act_lo_, act_hi_));
+        }
+        continue;
+      }
+      const int32_t* acc = static_cast<int32_t*>(acc_mem) + (m - b0) * n_out;
+      switch (kind_) {
+        case QKind::kInt8:
+        case QKind::kUint8: {
+          const int32_t* bi = static_cast<const int32_t*>(bias);
+          if (kind_ == QKind::kInt8)
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<int8_t*>(out) + m * n_out);
+          else
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<uint8_t*>(out) + m * n_out);
+          break;
+        }
+        case QKind::kHybridPerChannel: {
+          const float* bi = static_cast<const float*>(bias);
+          const float in_scale = batch_scale[m / plane];
+          float* o = static_cast<float*>(out) + m * n_out;
+          for (size_t c = 0; c < n_out; ++c) {
+            const float s = filter_scale_[c] * in_scale;
+            const float p = static_cast<float>(acc[c]) * s;
+            float v = bi ? p + bi[c] : p;
+            v = std::min(v, act_.hi);
+            o[c] = std::max(v, act_.lo);
+          }
+          break;
+        }
+        case QKind::kHybridPerTensor: {
+          const float* bi = static_cast<const float*>(bias);
+          const float s = batch_scale[m / plane];  // already times the filter scale
+          float* o = static_cast<float*>(out) + m * n_out;
+          for (size_t c = 0; c < n_out; ++c) {
+            const float p = static_cast<float>(acc[c]) * s;
+            float v = bi ? p + bi[c] : p;
+            v = std::max(v, act_.lo);
+            o[c] = std::min(v, act_.hi);
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+}
+
+TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  const size_t m = static_cast<size_t>(batches_) * out_h_ * out_w_;
+  if (m == 0) return kTfLiteOk;
+  const void* bias_data = bias ? bias->data : nullptr;
+  void* out = output->data;
+  char* scratch = static_cast<char*>(ctx.Scratch(scratch_rows_));
+
+  const int32_t* batch_zp = nullptr;
+  const float* batch_scale = nullptr;
+  const int8_t* qin = nullptr;
+  if (kind_ == QKind::kHybridPerChannel || kind_ == QKind::kHybridPerTensor) {
+    int8_t* q = static_cast<int8_t*>(ctx.Scratch(scratch_qin_));
+    char* bp = static_cast<char*>(ctx.Scratch(scratch_bparams_));
+    int32_t* zps = reinterpret_cast<int32_t*>(bp);
+    float* scales = reinterpret_cast<float*>(bp + (static_cast<size_t>(batches_) + 1) * sizeof(int32_t));
+    const size_t per_batch = static_cast<size_t>(in_h_) * in_w_ * in_c_;
+    const float* x = input->data_as<float>();
+    for (int b = 0; b < batches_; ++b) {
+      const size_t off = static_cast<size_t>(b) * per_batch;
+      if (kind_ == QKind::kHybridPerChannel) {
+        scales[b] = qconv::QuantizeAsymmetric(x + off, per_batch, q + off, &zps[b]);
+      } else {
+        scales[b] = qconv::QuantizeSymmetric(x + off, per_batch, q + off) * filter_scale_[0];
+        zps[b] = 0;
+      }
+    }
+    qin = q;
+    batch_zp = zps;
+    batch_scale = scales;
+  }
+
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(m) * out_c_ * k_;
+  const int workers = macs < gemm::kMinParallelMacs
+                          ? 1
+                          : std::min<int>(workers_, std::max(1, pool.num_threads()));
+  const size_t rows_bytes = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64;
+  auto share = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
+      int16_t* rows = reinterpret_cast<int16_t*>(slot);
+      void* acc = slot + rows_bytes;
+      const size_t r0 = m * static_cast<size_t>(s) / static_cast<size_t>(workers);
+      const size_t r1 = m * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
+      switch (input->type) {
+        case kTfLiteFloat32:
+          RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
+          break;
+        case kTfLiteInt8:
+          RunRows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+          break;
+        case kTfLiteUInt8:
+          RunRows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+          break;
+        default:
+          RunRows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+          break;
+      }
+    }
+  };
+  if (workers == 1)
+    share(0, 1);
+  else
+    pool.ParallelFor(workers, 1, share);
+  return kTfLiteOk;
+}
+
+// Picks the float or the quantized / hybrid implementation from the types.
+class Conv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    const TfLiteTensor* input = ctx.input(0);
+    const TfLiteTensor* filter = ctx.input(1);
+    const bool quant = input && filter &&
+                       (IsQuantizedType(input->type) ||
+                        (input->type == kTfLiteFloat32 && filter->type != kTfLiteFloat32));
+    if (!impl_ || quant != quant_) {
+      if (quant)
+        impl_ = std::make_unique<QuantConv2D>();
+      else
+        impl_ = std::make_unique<FloatConv2D>();
+      quant_ = quant;
+    }
+    return impl_->Prepare(ctx);
+  }
+  TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+
+ private:
+  std::unique_ptr<OpKernel> impl_;
+  bool quant_ = false;
+};
 
 }  // namespace
 

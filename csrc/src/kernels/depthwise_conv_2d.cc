@@ -1,5 +1,7 @@
-// DEPTHWISE_CONV_2D, float32.
+// DEPTHWISE_CONV_2D: float32 (below), and quantized / hybrid
+// (QuantDepthwiseConv2D, further down; DepthwiseConv2D at the end picks one).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [1, KH, KW, Cout] with Cout = Cin * multiplier,
 // bias [Cout] (optional), output [N, OH, OW, Cout]:
 //   out[n, oy, ox, c*m + j] = bias + sum_{ky,kx} in[n, iy, ix, c] * w[ky, kx, c*m + j]
@@ -13,11 +15,16 @@
 // sizes take the general per-pixel path. Multipliers > 1 use a scalar loop.
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <type_traits>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/conv_util.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/qgemm.h"
+#include "kernels/util/quant_math.h"
 
 namespace tfc {
 namespace {
@@ -334,7 +341,7 @@ Row3x3Fn SelectRow3x3() {
   return fn;
 }
 
-class DepthwiseConv2D final : public OpKernel {
+class FloatDepthwiseConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
@@ -356,7 +363,7 @@ class DepthwiseConv2D final : public OpKernel {
   int groups_ = 1;           // channel-tile groups per output row (parallel split)
 };
 
-TfLiteStatus DepthwiseConv2D::Prepare(OpContext& ctx) {
+TfLiteStatus FloatDepthwiseConv2D::Prepare(OpContext& ctx) {
   TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
                  "expected 2 or 3 inputs, got %d", ctx.num_inputs());
   TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
@@ -365,14 +372,8 @@ TfLiteStatus DepthwiseConv2D::Prepare(OpContext& ctx) {
   const TfLiteTensor* bias = ctx.input(2);
   TfLiteTensor* output = ctx.output(0);
   TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
-  if (IsQuantizedType(input->type))
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
-                           TypeName(input->type));
   TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
-  if (filter->type != kTfLiteFloat32)
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "%s filter with FLOAT32 input (hybrid) is not supported yet",
-                           TypeName(filter->type));
+  TFC_ENSURE_TYPE(ctx, filter, kTfLiteFloat32);
   TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
   if (filter->sparsity)
     return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
@@ -466,7 +467,7 @@ TfLiteStatus DepthwiseConv2D::Prepare(OpContext& ctx) {
 }
 
 // Work items [r0, r1) of (batch*out_h rows) x groups_.
-void DepthwiseConv2D::RowsMult1(const float* in, const float* w, const float* bias, float* out,
+void FloatDepthwiseConv2D::RowsMult1(const float* in, const float* w, const float* bias, float* out,
                                 int64_t r0, int64_t r1) const {
   const DwShape& s = s_;
   const size_t c = static_cast<size_t>(s.c);
@@ -528,7 +529,7 @@ void DepthwiseConv2D::RowsMult1(const float* in, const float* w, const float* bi
 }
 
 // Multiplier > 1: rows [r0, r1) of batch*out_h, reading the unpacked filter.
-void DepthwiseConv2D::PixelsMultN(const float* in, const float* filter, const float* bias,
+void FloatDepthwiseConv2D::PixelsMultN(const float* in, const float* filter, const float* bias,
                                   float* out, int64_t r0, int64_t r1) const {
   const DwShape& s = s_;
   const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
@@ -562,7 +563,7 @@ void DepthwiseConv2D::PixelsMultN(const float* in, const float* filter, const fl
   }
 }
 
-TfLiteStatus DepthwiseConv2D::Eval(OpContext& ctx) {
+TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(0);
   const TfLiteTensor* filter = ctx.input(1);
   const TfLiteTensor* bias = ctx.input(2);
@@ -606,6 +607,419 @@ TfLiteStatus DepthwiseConv2D::Eval(OpContext& ctx) {
     fn(0, items);
   return kTfLiteOk;
 }
+
+// ---------------------------------------------------------------------------
+// Quantized and hybrid DEPTHWISE_CONV_2D
+// ---------------------------------------------------------------------------
+//
+// int8 x int8 (per-channel), uint8 x uint8 (per-tensor, filter zero point
+// allowed), int16 x int8 (16x8, int64 or int32 bias), and hybrid (float
+// input, int8 filter: the input quantized per batch, asymmetric, as
+// TensorFlow Lite's per-channel hybrid kernel does). Direct loops: per output
+// pixel, the valid taps accumulate (q - zp) * (w - wzp) into int32 (int64 for
+// 16x8) channel accumulators; with multiplier 1 the channel loop is a plain
+// vectorizable multiply-add.
+enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
+
+#if TFC_QGEMM_X86
+// Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
+constexpr int kDwMaxFastTaps = 49;
+
+// acc[c] = sum over the taps t of (px[t][c] - zp) * wx[t][c] for c in
+// [0, cend), cend a multiple of 16: int8 inputs, symmetric int8 weights held
+// as int16, so every product fits int16 (|q - zp| <= 255, |w| <= 127).
+__attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
+                                                     const int16_t* const* wx, int taps,
+                                                     size_t cend, int32_t zp, int32_t* acc) {
+  const __m256i vzp = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  for (size_t c = 0; c < cend; c += 16) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    for (int t = 0; t < taps; ++t) {
+      __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(px[t] + c)));
+      x = _mm256_sub_epi16(x, vzp);
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wx[t] + c));
+      const __m256i pr = _mm256_mullo_epi16(x, w);
+      a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+      a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), a0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c + 8), a1);
+  }
+}
+#endif
+
+class QuantDepthwiseConv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  template <class T, class Acc>
+  void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
+            void* out, Acc* acc, int64_t r0, int64_t r1) const;
+
+  DwKind kind_ = DwKind::kInt8;
+  DwShape s_{};
+  int batches_ = 0, in_c_ = 0, out_c_ = 0, mult_ = 1;
+  std::vector<int16_t> weights_;  // [tap][Cout], centered
+  std::vector<float> filter_scale_;
+  std::vector<int32_t> filter_zp_, mult_q_;
+  std::vector<int> shift_q_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage
+#if TFC_QGEMM_X86
+  bool avx2_ = false;  // the CPU runs DwAccumInt8Avx2
+#endif
+  int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
+  FloatRange act_;
+  bool bias64_ = false;
+  int workers_ = 1;
+  int scratch_acc_ = -1, scratch_qin_ = -1, scratch_bparams_ = -1;
+  size_t slot_bytes_ = 0;
+};
+
+TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 2 || ctx.num_inputs() == 3,
+                 "expected 2 or 3 inputs, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* filter = ctx.input(1);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, input && filter && output, "missing input, filter or output tensor");
+  if (filter->sparsity)
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "sparse filters are not supported");
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  TFC_ENSURE_MSG(ctx, filter->rank() == 4, "filter must have rank 4, has %d", filter->rank());
+  TFC_ENSURE_MSG(ctx, filter->dim(0) == 1, "filter dimension 0 must be 1, is %d", filter->dim(0));
+  TFC_ENSURE_MSG(ctx, filter->is_constant(), "quantized DEPTHWISE_CONV_2D needs a constant filter");
+  const TfLiteType it = input->type, ft = filter->type;
+  if (it == kTfLiteInt8 && ft == kTfLiteInt8)
+    kind_ = DwKind::kInt8;
+  else if (it == kTfLiteUInt8 && ft == kTfLiteUInt8)
+    kind_ = DwKind::kUint8;
+  else if (it == kTfLiteInt16 && ft == kTfLiteInt8)
+    kind_ = DwKind::k16x8;
+  else if (it == kTfLiteFloat32 && ft == kTfLiteInt8)
+    kind_ = DwKind::kHybrid;
+  else
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s input with %s filter is not supported",
+                           TypeName(it), TypeName(ft));
+  TFC_ENSURE_MSG(ctx, output->type == it, "output type %s differs from input type %s",
+                 TypeName(output->type), TypeName(it));
+
+  batches_ = input->dim(0);
+  s_.in_h = input->dim(1);
+  s_.in_w = input->dim(2);
+  in_c_ = input->dim(3);
+  s_.kh = filter->dim(1);
+  s_.kw = filter->dim(2);
+  out_c_ = filter->dim(3);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && s_.in_h >= 0 && s_.in_w >= 0 && in_c_ >= 1,
+                 "bad input shape");
+  TFC_ENSURE_MSG(ctx, s_.kh >= 1 && s_.kw >= 1 && out_c_ >= 1, "bad filter shape");
+  TFC_ENSURE_MSG(ctx, out_c_ % in_c_ == 0,
+                 "filter channels (%d) must be a multiple of input channels (%d)", out_c_, in_c_);
+  mult_ = out_c_ / in_c_;
+
+  const char* why = qconv::FilterScales(filter, out_c_, 3, ft == kTfLiteInt8, &filter_scale_,
+                                        &filter_zp_);
+  if (why) return ctx.Error("%s", why);
+  const auto* opt = ctx.options<fb::DepthwiseConv2DOptions>();
+  bool act_ok = true;
+  act_ = ActivationRange(
+      opt ? opt->fused_activation_function() : fb::ActivationFunctionType_NONE, &act_ok);
+  if (!act_ok) return ctx.Error("unsupported fused activation");
+  if (kind_ == DwKind::kHybrid) {
+    if (bias) TFC_ENSURE_TYPE(ctx, bias, kTfLiteFloat32);
+  } else {
+    if ((why = qconv::CheckActivationQuant(input))) return ctx.Error("input %s", why);
+    if ((why = qconv::CheckActivationQuant(output))) return ctx.Error("output %s", why);
+    in_zp_ = qconv::ZeroPointOf(input);
+    out_zp_ = qconv::ZeroPointOf(output);
+    const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
+    if (kind_ == DwKind::kUint8) {
+      TFC_ENSURE_MSG(ctx, filter->quant.scale.size() == 1,
+                     "uint8 DEPTHWISE_CONV_2D takes a per-tensor quantized filter");
+      int32_t m;
+      int s;
+      qconv::PerTensorMultiplierUint8(in_s, filter_scale_[0], out_s, &m, &s);
+      mult_q_.assign(static_cast<size_t>(out_c_), m);
+      shift_q_.assign(static_cast<size_t>(out_c_), s);
+    } else {
+      qconv::PerChannelMultipliers(in_s, filter_scale_, out_s, &mult_q_, &shift_q_);
+    }
+    bias64_ = false;
+    if (bias) {
+      if (kind_ == DwKind::k16x8) {
+        TFC_ENSURE_MSG(ctx, bias->type == kTfLiteInt64 || bias->type == kTfLiteInt32,
+                       "16x8 DEPTHWISE_CONV_2D takes an int64 or int32 bias, got %s",
+                       TypeName(bias->type));
+        bias64_ = bias->type == kTfLiteInt64;
+      } else {
+        TFC_ENSURE_TYPE(ctx, bias, kTfLiteInt32);
+      }
+    }
+    int32_t lo, hi;
+    qconv::TypeRange(it, &lo, &hi);
+    QuantizedClampRange(act_.lo, act_.hi, out_s, out_zp_, lo, hi, &act_lo_, &act_hi_);
+  }
+  if (bias)
+    TFC_ENSURE_MSG(ctx, bias->num_elements() == out_c_, "bias has %lld elements, expected %d",
+                   static_cast<long long>(bias->num_elements()), out_c_);
+
+  const fb::Padding padding = opt ? opt->padding() : fb::Padding_SAME;
+  s_.sw = opt ? opt->stride_w() : 1;
+  s_.sh = opt ? opt->stride_h() : 1;
+  s_.dw = opt ? opt->dilation_w_factor() : 1;
+  s_.dh = opt ? opt->dilation_h_factor() : 1;
+  TFC_ENSURE_MSG(ctx, s_.sw >= 1 && s_.sh >= 1, "strides must be >= 1 (got %d, %d)", s_.sh,
+                 s_.sw);
+  TFC_ENSURE_MSG(ctx, s_.dw >= 1 && s_.dh >= 1, "dilations must be >= 1 (got %d, %d)", s_.dh,
+                 s_.dw);
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeConvGeometry(padding, s_.in_h, s_.kh, s_.sh, s_.dh, &gh) &&
+                     ComputeConvGeometry(padding, s_.in_w, s_.kw, s_.sw, s_.dw, &gw),
+                 "invalid padding/stride/dilation");
+  s_.out_h = gh.out;
+  s_.out_w = gw.out;
+  s_.pad_t = gh.pad_start;
+  s_.pad_l = gw.pad_start;
+  s_.c = out_c_;
+  int64_t taps = 0, tmp = 0, rows = 0, outn = 0, inn = 0;
+  TFC_ENSURE_MSG(ctx, CheckedMul(s_.kh, s_.kw, &taps) && CheckedMul(taps, out_c_, &tmp) &&
+                          taps < 65536,
+                 "filter too large");
+  TFC_ENSURE_MSG(ctx,
+                 CheckedMul(batches_, s_.out_h, &rows) && CheckedMul(rows, s_.out_w, &tmp) &&
+                     CheckedMul(tmp, out_c_, &outn, int64_t{1} << 40),
+                 "output too large");
+  TFC_ENSURE_MSG(ctx, CheckedMul(batches_, s_.in_h, &tmp) && CheckedMul(tmp, s_.in_w, &inn) &&
+                          CheckedMul(inn, in_c_, &inn, int64_t{1} << 40),
+                 "input too large");
+
+  const size_t cout = static_cast<size_t>(out_c_);
+  weights_.resize(static_cast<size_t>(taps) * cout);
+  for (size_t i = 0; i < weights_.size(); ++i) {
+    const int32_t w = ft == kTfLiteUInt8 ? int32_t{filter->data_as<uint8_t>()[i]}
+                                         : int32_t{filter->data_as<int8_t>()[i]};
+    weights_[i] = static_cast<int16_t>(w - filter_zp_[i % cout]);
+  }
+  // int8: TensorFlow Lite's x86 build runs its NEON output stage (through an
+  // SSE emulation) on whole groups of 8 channels, which rounds ties upward;
+  // the remaining channels (and uint8) round ties away from zero.
+  if (kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8)
+    requant_.Init(mult_q_, shift_q_, kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0, out_zp_, act_lo_,
+                  act_hi_);
+#if TFC_QGEMM_X86
+  avx2_ = cpu::HasAvx2Fma();
+#endif
+  workers_ = std::max(1, ctx.num_threads());
+  slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
+  scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
+  scratch_qin_ = scratch_bparams_ = -1;
+  if (kind_ == DwKind::kHybrid) {
+    scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
+    scratch_bparams_ =
+        ctx.RequestScratch((static_cast<size_t>(batches_) + 1) * (sizeof(int32_t) + sizeof(float)));
+  }
+  return ctx.ResizeOutput(0, {batches_, s_.out_h, s_.out_w, out_c_});
+}
+
+// Output rows [r0, r1) of batch*out_h.
+template <class T, class Acc>
+void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const float* batch_scale,
+                                const void* bias, void* out, Acc* acc, int64_t r0,
+                                int64_t r1) const {
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  const size_t m = static_cast<size_t>(mult_);
+  const size_t img = static_cast<size_t>(s_.in_h) * s_.in_w * cin;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int b = static_cast<int>(r / s_.out_h);
+    const int oy = static_cast<int>(r % s_.out_h);
+    const int32_t zp = batch_zp ? batch_zp[b] : in_zp_;
+    const T* image = in + static_cast<size_t>(b) * img;
+    const int iy0 = oy * s_.sh - s_.pad_t;
+    int ky0, ky1;
+    ValidTaps(iy0, s_.kh, s_.dh, s_.in_h, &ky0, &ky1);
+    for (int ox = 0; ox < s_.out_w; ++ox) {
+      const int ix0 = ox * s_.sw - s_.pad_l;
+      int kx0, kx1;
+      ValidTaps(ix0, s_.kw, s_.dw, s_.in_w, &kx0, &kx1);
+      size_t done = 0;  // channels [0, done) accumulated by the vector path
+#if TFC_QGEMM_X86
+      if (std::is_same<T, int8_t>::value && std::is_same<Acc, int32_t>::value && m == 1 &&
+          avx2_ && cout >= 16 && (ky1 - ky0) * (kx1 - kx0) <= kDwMaxFastTaps) {
+        const int8_t* px[kDwMaxFastTaps];
+        const int16_t* wx[kDwMaxFastTaps];
+        int nt = 0;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const int iy = iy0 + ky * s_.dh;
+          for (int kx = kx0; kx < kx1; ++kx, ++nt) {
+            const int ix = ix0 + kx * s_.dw;
+            px[nt] = reinterpret_cast<const int8_t*>(image) +
+                     (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
+            wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
+          }
+        }
+        done = cout / 16 * 16;
+        DwAccumInt8Avx2(px, wx, nt, done, zp, reinterpret_cast<int32_t*>(acc));
+      }
+#endif
+      for (size_t c = done; c < cout; ++c) acc[c] = 0;
+      for (int ky = ky0; ky < ky1; ++ky) {
+        const int iy = iy0 + ky * s_.dh;
+        for (int kx = kx0; kx < kx1 && done < cout; ++kx) {
+          const int ix = ix0 + kx * s_.dw;
+          const T* p = image + (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
+          const int16_t* w = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
+          if (m == 1) {
+            for (size_t c = done; c < cout; ++c)
+              acc[c] += static_cast<Acc>((int32_t{p[c]} - zp) * int32_t{w[c]});
+          } else {
+            for (size_t ic = 0; ic < cin; ++ic) {
+              const int32_t v = int32_t{p[ic]} - zp;
+              for (size_t j = 0; j < m; ++j)
+                acc[ic * m + j] += static_cast<Acc>(v * int32_t{w[ic * m + j]});
+            }
+          }
+        }
+      }
+      const size_t o0 = ((static_cast<size_t>(r)) * s_.out_w + static_cast<size_t>(ox)) * cout;
+      switch (kind_) {
+        case DwKind::kHybrid: {
+          const float in_scale = batch_scale[b];
+          const float* bi = static_cast<const float*>(bias);
+          float* o = static_cast<float*>(out) + o0;
+          // TensorFlow Lite's x86 build takes its NEON path (through an SSE
+          // emulation): whole groups of 4 channels multiply by the channel
+          // scale first, the remaining channels by the input scale first.
+          const size_t vec_end = cout / 4 * 4;
+          for (size_t c = 0; c < cout; ++c) {
+            const float a = static_cast<float>(acc[c]);
+            const float t = c < vec_end ? a * filter_scale_[c] : a * in_scale;
+            float v = c < vec_end ? t * in_scale : t * filter_scale_[c];
+            if (bi) v += bi[c];
+            v = std::max(v, act_.lo);
+            o[c] = std::min(v, act_.hi);
+          }
+          break;
+        }
+        case DwKind::k16x8: {
+          int16_t* o = static_cast<int16_t*>(out) + o0;
+          for (size_t c = 0; c < cout; ++c) {
+            int64_t v = static_cast<int64_t>(acc[c]);
+            if (bias)
+              v += bias64_ ? static_cast<const int64_t*>(bias)[c]
+                           : int64_t{static_cast<const int32_t*>(bias)[c]};
+            o[c] = static_cast<int16_t>(
+                qconv::Requantize16(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_));
+          }
+          break;
+        }
+        default: {
+          const int32_t* bi = static_cast<const int32_t*>(bias);
+          if (kind_ == DwKind::kInt8)
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<int8_t*>(out) + o0);
+          else
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<uint8_t*>(out) + o0);
+          break;
+        }
+      }
+    }
+  }
+}
+
+TfLiteStatus QuantDepthwiseConv2D::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(0);
+  const TfLiteTensor* bias = ctx.input(2);
+  TfLiteTensor* output = ctx.output(0);
+  const int64_t rows = static_cast<int64_t>(batches_) * s_.out_h;
+  if (rows == 0 || s_.out_w == 0) return kTfLiteOk;
+  const void* bias_data = bias ? bias->data : nullptr;
+  void* out = output->data;
+  char* scratch = static_cast<char*>(ctx.Scratch(scratch_acc_));
+  const int32_t* batch_zp = nullptr;
+  const float* batch_scale = nullptr;
+  const int8_t* qin = nullptr;
+  if (kind_ == DwKind::kHybrid) {
+    int8_t* q = static_cast<int8_t*>(ctx.Scratch(scratch_qin_));
+    char* bp = static_cast<char*>(ctx.Scratch(scratch_bparams_));
+    int32_t* zps = reinterpret_cast<int32_t*>(bp);
+    float* scales =
+        reinterpret_cast<float*>(bp + (static_cast<size_t>(batches_) + 1) * sizeof(int32_t));
+    const size_t per_batch = static_cast<size_t>(s_.in_h) * s_.in_w * in_c_;
+    const float* x = input->data_as<float>();
+    for (int b = 0; b < batches_; ++b) {
+      const size_t off = static_cast<size_t>(b) * per_batch;
+      scales[b] = qconv::QuantizeAsymmetric(x + off, per_batch, q + off, &zps[b]);
+    }
+    qin = q;
+    batch_zp = zps;
+    batch_scale = scales;
+  }
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
+  const int workers = macs < gemm::kMinParallelMacs
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(
+                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  auto share = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      void* acc = scratch + static_cast<size_t>(s) * slot_bytes_;
+      const int64_t r0 = rows * s / workers, r1 = rows * (s + 1) / workers;
+      switch (kind_) {
+        case DwKind::kHybrid:
+          Rows(qin, batch_zp, batch_scale, bias_data, out, static_cast<int32_t*>(acc), r0, r1);
+          break;
+        case DwKind::kInt8:
+          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out,
+               static_cast<int32_t*>(acc), r0, r1);
+          break;
+        case DwKind::kUint8:
+          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out,
+               static_cast<int32_t*>(acc), r0, r1);
+          break;
+        case DwKind::k16x8:
+          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out,
+               static_cast<int64_t*>(acc), r0, r1);
+          break;
+      }
+    }
+  };
+  if (workers == 1)
+    share(0, 1);
+  else
+    pool.ParallelFor(workers, 1, share);
+  return kTfLiteOk;
+}
+
+// Picks the float or the quantized / hybrid implementation from the types.
+class DepthwiseConv2D final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    const TfLiteTensor* input = ctx.input(0);
+    const TfLiteTensor* filter = ctx.input(1);
+    const bool quant = input && filter &&
+                       (IsQuantizedType(input->type) ||
+                        (input->type == kTfLiteFloat32 && filter->type != kTfLiteFloat32));
+    if (!impl_ || quant != quant_) {
+      if (quant)
+        impl_ = std::make_unique<QuantDepthwiseConv2D>();
+      else
+        impl_ = std::make_unique<FloatDepthwiseConv2D>();
+      quant_ = quant;
+    }
+    return impl_->Prepare(ctx);
+  }
+  TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+
+ private:
+  std::unique_ptr<OpKernel> impl_;
+  bool quant_ = false;
+};
 
 }  // namespace
 

@@ -6,8 +6,10 @@
 //   per tensor (one scale) or per channel along quantized_dimension. INT4
 //   data is packed two values per byte, low nibble first (the format's
 //   layout); one value per byte is accepted too.
-//   Bit-exact with TensorFlow Lite's reference kernel; its optimized kernel
-//   computes q*scale - zp*scale in blocks of 8 and may differ by 1 ulp.
+//   Per channel and INT16 as TensorFlow Lite computes them (the product
+//   rounded once). Per-tensor INT8 / UINT8 as its optimized builtin kernel:
+//   the elements up to the last multiple of 8 as q*scale - zp*scale (two
+//   float roundings), the remaining tail rounded once; bit-exact.
 //
 // When the input is a constant (fp16 or int8 weights of *_fp16 / *_dynamic
 // models), the output is computed once at Prepare through FoldOutput: the node
@@ -67,6 +69,17 @@ void DequantizeRun(const T* __restrict in, float* __restrict out, int64_t n, flo
   // one float multiply rounds exactly like the reference's double product.
   const float zp = static_cast<float>(zero_point);
   for (int64_t i = 0; i < n; ++i) out[i] = scale * (static_cast<float>(in[i]) - zp);
+}
+
+// The optimized kernel's blocked form: out[i] = q*scale - zp*scale in float.
+template <class T>
+void DequantizeRunTwoStep(const T* __restrict in, float* __restrict out, int64_t n, float scale,
+                          int32_t zero_point) {
+  const float offset = static_cast<float>(zero_point) * scale;
+  for (int64_t i = 0; i < n; ++i) {
+    const float prod = static_cast<float>(in[i]) * scale;
+    out[i] = prod - offset;
+  }
 }
 
 inline int32_t Int4At(const uint8_t* packed, int64_t i) {
@@ -244,8 +257,12 @@ class Dequantize final : public OpKernel {
     if (channels_ == 1) {
       const float scale = scales_[0];
       const int32_t zp = zero_points_[0];
+      // 8-bit types: the first n8 elements in the two-step form.
+      const int64_t n8 = sizeof(T) == 1 ? inner_ / 8 * 8 : 0;
       ctx.pool().ParallelFor(inner_, kMinChunk, [&](int64_t b, int64_t e) {
-        DequantizeRun(src + b, dst + b, e - b, scale, zp);
+        const int64_t mid = b > n8 ? b : (e < n8 ? e : n8);
+        DequantizeRunTwoStep(src + b, dst + b, mid - b, scale, zp);
+        DequantizeRun(src + mid, dst + mid, e - mid, scale, zp);
       });
       return;
     }

@@ -20,6 +20,7 @@ class ExpandDims final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
     TFC_OK(dm::CheckMovable(ctx, in, out));
+    TFC_OK(dm::CheckNoRequant(ctx, in, out));
     TFC_OK(dm::CheckIndexType(ctx, axis, "axis"));
     dims_.reserve(static_cast<size_t>(in->rank()) + 1);
     if (!axis->is_constant()) {

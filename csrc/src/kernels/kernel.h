@@ -60,6 +60,11 @@ class OpContext {
   // Tensor index in the subgraph of input/output i (-1 when absent).
   int input_index(int i) const;
   int output_index(int i) const;
+  // The operator's `intermediates` tensors (quantization parameters of
+  // internal values, e.g. the gate outputs of an integer LSTM); nullptr when i
+  // is out of range or the index is -1.
+  int num_intermediates() const;
+  TfLiteTensor* intermediate(int i) const;
   int node_index() const { return node_index_; }
   const fb::Operator* op() const;
   int builtin_code() const;  // fb::BuiltinOperator value

@@ -20,6 +20,7 @@ class MirrorPad final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
     TFC_OK(dm::CheckMovable(ctx, in, out));
+    TFC_OK(dm::CheckNoRequant(ctx, in, out));
     TFC_ENSURE_MSG(ctx, in->rank() <= dm::kMaxRank, "rank %d is above the supported %d",
                    in->rank(), dm::kMaxRank);
     TFC_OK(dm::CheckIndexType(ctx, ctx.input(1), "paddings", 2));

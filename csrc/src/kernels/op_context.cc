@@ -16,6 +16,11 @@ int OpContext::input_index(int i) const {
 int OpContext::output_index(int i) const {
   return (i >= 0 && i < num_outputs()) ? node_->outputs[static_cast<size_t>(i)] : -1;
 }
+int OpContext::num_intermediates() const { return static_cast<int>(node_->intermediates.size()); }
+TfLiteTensor* OpContext::intermediate(int i) const {
+  if (i < 0 || i >= num_intermediates()) return nullptr;
+  return subgraph_->tensor(node_->intermediates[static_cast<size_t>(i)]);
+}
 TfLiteTensor* OpContext::input(int i) const { return subgraph_->tensor(input_index(i)); }
 TfLiteTensor* OpContext::output(int i) const { return subgraph_->tensor(output_index(i)); }
 

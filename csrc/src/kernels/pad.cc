@@ -1,7 +1,9 @@
 // PAD and PADV2: pads with a constant (zero, the output zero point for
 // quantized types, or PADV2's constant_values). paddings is an int [rank, 2]
 // tensor of (before, after) counts. Byte copies for every type; quantized
-// tensors must share one quantization. A non-constant paddings tensor makes
+// values are copied as they are (TFLite does not requantize, whatever the
+// output's parameters); PADV2's constant_values must be quantized as the
+// output. A non-constant paddings tensor makes
 // the output dynamic.
 #include <cstring>
 #include <vector>
@@ -21,7 +23,6 @@ class Pad final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
     TFC_OK(dm::CheckMovable(ctx, in, out));
-    TFC_OK(dm::CheckNoRequant(ctx, in, out));
     TFC_ENSURE_MSG(ctx, in->rank() <= dm::kMaxRank, "rank %d is above the supported %d",
                    in->rank(), dm::kMaxRank);
     TFC_OK(dm::CheckIndexType(ctx, ctx.input(1), "paddings", 2));
@@ -33,9 +34,7 @@ class Pad final : public OpKernel {
                      TypeName(cv->type), TypeName(in->type));
       TFC_ENSURE_MSG(ctx, cv->num_elements() == 1, "constant_values must hold one value");
       if (dm::IsQuantizedType(out->type) && !dm::SameQuant(cv, out))
-        return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                               "constant_values is quantized differently from the output; "
-                               "requantization is not supported yet");
+        return ctx.Error("constant_values must have the output's quantization parameters");
     } else if (dm::IsQuantizedType(out->type) && !out->quant.zero_point.empty()) {
       const int64_t zp = out->quant.zero_point[0];
       switch (out->type) {

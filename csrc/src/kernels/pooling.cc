@@ -1,4 +1,9 @@
-// AVERAGE_POOL_2D and MAX_POOL_2D, float32.
+// AVERAGE_POOL_2D and MAX_POOL_2D, float32 and quantized int8/uint8/int16.
+//
+// Quantized (per-tensor, input and output with the same parameters as
+// TFLite requires): the maximum of the raw values, or the raw sum divided by
+// the in-bounds count rounding half away from zero ((s +- count/2) / count,
+// truncated), then clamped to the fused activation's quantized range.
 //
 // Input [N, H, W, C], output [N, OH, OW, C] with the conv geometry of
 // conv_util.h (dilation 1). Only window positions inside the input count:
@@ -12,6 +17,7 @@
 #include "kernels/util/activation.h"
 #include "kernels/util/conv_util.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -31,10 +37,15 @@ class Pool2D final : public OpKernel {
 
  private:
   void Rows(const float* in, float* out, int64_t r0, int64_t r1) const;
+  template <class T>
+  void QRows(const T* in, T* out, int64_t r0, int64_t r1) const;
+  template <class T>
+  void QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor* output);
 
   int batches_ = 0, in_h_ = 0, in_w_ = 0, c_ = 0, out_h_ = 0, out_w_ = 0;
   int fh_ = 1, fw_ = 1, sh_ = 1, sw_ = 1, pad_t_ = 0, pad_l_ = 0;
   FloatRange act_;
+  int32_t qmin_ = 0, qmax_ = 0;
 };
 
 template <bool kMax>
@@ -44,11 +55,9 @@ TfLiteStatus Pool2D<kMax>::Prepare(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(0);
   TfLiteTensor* output = ctx.output(0);
   TFC_ENSURE_MSG(ctx, input && output, "missing input or output tensor");
-  if (input->type == kTfLiteInt8 || input->type == kTfLiteUInt8 || input->type == kTfLiteInt16)
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
-                           TypeName(input->type));
-  TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
-  TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
+  const bool quant = qp::IsQuantType(input->type);
+  if (!quant) TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
+  TFC_ENSURE_TYPE(ctx, output, input->type);
   TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
   const auto* opt = ctx.options<fb::Pool2DOptions>();
   TFC_ENSURE_MSG(ctx, opt != nullptr, "missing Pool2DOptions");
@@ -61,6 +70,17 @@ TfLiteStatus Pool2D<kMax>::Prepare(OpContext& ctx) {
   if (!act_ok)
     return ctx.Error("fused activation %d is not supported",
                      static_cast<int>(opt->fused_activation_function()));
+  if (quant) {
+    float si, so;
+    int32_t zi, zo;
+    TFC_OK(qp::PerTensor(ctx, input, &si, &zi));
+    TFC_OK(qp::PerTensor(ctx, output, &so, &zo));
+    if (input->type == kTfLiteInt16) {
+      TFC_OK(qp::RequireZeroPoint0(ctx, input, zi));
+      TFC_OK(qp::RequireZeroPoint0(ctx, output, zo));
+    }
+    qp::ActivationBounds(act_, output->type, so, zo, &qmin_, &qmax_);
+  }
   TFC_ENSURE_MSG(ctx, sw_ >= 1 && sh_ >= 1, "strides must be >= 1 (got %d, %d)", sh_, sw_);
   TFC_ENSURE_MSG(ctx, fw_ >= 1 && fh_ >= 1, "filter size must be >= 1 (got %d, %d)", fh_, fw_);
   batches_ = input->dim(0);
@@ -155,9 +175,67 @@ void Pool2D<kMax>::Rows(const float* in, float* out, int64_t r0, int64_t r1) con
 }
 
 template <bool kMax>
+template <class T>
+void Pool2D<kMax>::QRows(const T* in, T* out, int64_t r0, int64_t r1) const {
+  const size_t c = static_cast<size_t>(c_);
+  for (int64_t row = r0; row < r1; ++row) {
+    const int64_t b = row / out_h_;
+    const int oy = static_cast<int>(row % out_h_);
+    const T* img = in + static_cast<size_t>(b) * in_h_ * in_w_ * c;
+    const int iy0 = oy * sh_ - pad_t_;
+    int ky0, ky1;
+    ValidTaps(iy0, fh_, 1, in_h_, &ky0, &ky1);
+    for (int ox = 0; ox < out_w_; ++ox) {
+      const int ix0 = ox * sw_ - pad_l_;
+      int kx0, kx1;
+      ValidTaps(ix0, fw_, 1, in_w_, &kx0, &kx1);
+      T* o = out + (static_cast<size_t>(row) * out_w_ + ox) * c;
+      const int32_t count = (ky1 - ky0) * (kx1 - kx0);
+      for (size_t ch = 0; ch < c; ++ch) {
+        int32_t a = kMax ? std::numeric_limits<T>::lowest() : 0;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const T* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + ch;
+          for (int kx = kx0; kx < kx1; ++kx, p += c) {
+            const int32_t v = *p;
+            a = kMax ? (v > a ? v : a) : a + v;
+          }
+        }
+        if (!kMax && count > 0)
+          a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+        o[ch] = static_cast<T>(std::min(qmax_, std::max(qmin_, a)));
+      }
+    }
+  }
+}
+
+template <bool kMax>
+template <class T>
+void Pool2D<kMax>::QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor* output) {
+  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
+  const T* in = input->data_as<const T>();
+  T* out = output->data_as<T>();
+  const double work = static_cast<double>(rows) * out_w_ * c_ * fh_ * fw_;
+  auto fn = [&](int64_t r0, int64_t r1) { QRows<T>(in, out, r0, r1); };
+  if (work >= gemm::kMinParallelMacs)
+    ctx.pool().ParallelFor(rows, 1, fn);
+  else
+    fn(0, rows);
+}
+
+template <bool kMax>
 TfLiteStatus Pool2D<kMax>::Eval(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(0);
   TfLiteTensor* output = ctx.output(0);
+  if (input->type != kTfLiteFloat32) {
+    if (static_cast<int64_t>(batches_) * out_h_ * out_w_ * c_ == 0) return kTfLiteOk;
+    switch (input->type) {
+      case kTfLiteInt8: QEval<int8_t>(ctx, input, output); break;
+      case kTfLiteUInt8: QEval<uint8_t>(ctx, input, output); break;
+      case kTfLiteInt16: QEval<int16_t>(ctx, input, output); break;
+      default: return ctx.Error("unsupported type %s", TypeName(input->type));
+    }
+    return kTfLiteOk;
+  }
   const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
   if (rows == 0 || out_w_ == 0 || c_ == 0) return kTfLiteOk;
   const float* in = input->data_as<float>();

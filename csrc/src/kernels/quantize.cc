@@ -1,14 +1,18 @@
 // QUANTIZE: float32 -> INT8 / UINT8 / INT16, and requantization between
 // integer types (INT8 / UINT8 / INT16 -> INT8 / UINT8 / INT16 / INT32).
 //
-// Float input: q = clamp(round(x / scale) + zero_point), per tensor or per
-// channel (scale[c], zero_point[c] along quantized_dimension); the division in
-// float and round() to nearest with ties away from zero, bit-exact with
-// TensorFlow Lite's reference kernel. Out-of-range values and +-inf saturate;
-// NaN quantizes to the zero point. (TensorFlow Lite's own result there is
-// undefined: its float -> int32 conversion overflows.) TensorFlow Lite's
-// optimized int8/uint8 kernel instead multiplies by 1/scale and rounds ties to
-// even: it may differ from the reference (and from us) by 1 at ties.
+// Float input, per tensor, as TensorFlow Lite's optimized builtin kernel
+// computes it (bit-exact): the elements up to the last multiple of 8 as
+// q = clamp(rint(x * (1 / scale)) + zero_point), the reciprocal and product
+// in float and ties rounded to even; the remaining tail as its reference
+// kernel does, q = clamp(round(x / scale) + zero_point), ties away from
+// zero. Per channel (scale[c], zero_point[c] along quantized_dimension): the reference
+// form, round(x / scale[c]), ties away from zero. Per tensor, values whose
+// x / scale is NaN or outside the int32 range give what x86's conversion
+// gives there (INT32_MIN, plus the zero point with wrap-around, then the
+// clamp), as the optimized kernel does: NaN and +-inf quantize to the type's
+// minimum (or maximum for a negative zero point). Per channel, out-of-range
+// values and +-inf saturate and NaN quantizes to the zero point.
 //
 // Integer input: q_out = clamp(M * (q_in - zp_in) + zp_out) with
 // M = in_scale / out_scale as a fixed-point multiplier (util/quant_math.h),
@@ -73,6 +77,51 @@ void QuantizeRun(const float* __restrict in, T* __restrict out, int64_t n, float
     int32_t q = RoundHalfAwaySmall(y) + zero_point;
     q = q < qmin ? qmin : (q > qmax ? qmax : q);
     out[i] = static_cast<T>(q);
+  }
+}
+
+// The optimized per-tensor form: q = clamp(rint(x * inv_scale) + zero_point).
+template <class T>
+void QuantizeRunRecip(const float* __restrict in, T* __restrict out, int64_t n, float inv_scale,
+                      int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float lo = static_cast<float>(qmin - zero_point - 1);
+  const float hi = static_cast<float>(qmax - zero_point + 1);
+  const float magic = 12582912.0f;  // 1.5 * 2^23: (y + magic) - magic rounds |y| < 2^22 to even
+  // x86's float -> int32 conversion of NaN / out-of-range values, plus the
+  // zero point, wrapping.
+  const int32_t overflow_q = static_cast<int32_t>(0x80000000u + static_cast<uint32_t>(zero_point));
+  const int32_t overflow_out = overflow_q < qmin ? qmin : (overflow_q > qmax ? qmax : overflow_q);
+  for (int64_t i = 0; i < n; ++i) {
+    float y = in[i] * inv_scale;
+    const bool in_range = y > -2147483648.5f && y < 2147483647.5f;
+    y = y > lo ? y : lo;
+    y = y < hi ? y : hi;
+    const float big = y + magic;
+    const float r = big - magic;
+    int32_t q = static_cast<int32_t>(r) + zero_point;
+    q = q < qmin ? qmin : (q > qmax ? qmax : q);
+    out[i] = static_cast<T>(in_range ? q : overflow_out);
+  }
+}
+
+// The optimized kernel's scalar tail: q = clamp(round(x / scale) + zero_point)
+// with the same x86 result for NaN / out-of-range quotients.
+template <class T>
+void QuantizeRunTail(const float* __restrict in, T* __restrict out, int64_t n, float scale,
+                     int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const float lo = static_cast<float>(qmin - zero_point - 1);
+  const float hi = static_cast<float>(qmax - zero_point + 1);
+  const int32_t overflow_q = static_cast<int32_t>(0x80000000u + static_cast<uint32_t>(zero_point));
+  const int32_t overflow_out = overflow_q < qmin ? qmin : (overflow_q > qmax ? qmax : overflow_q);
+  for (int64_t i = 0; i < n; ++i) {
+    float y = in[i] / scale;
+    const float rounded = std::round(y);
+    const bool in_range = rounded >= -2147483648.0f && rounded < 2147483648.0f;
+    y = y > lo ? y : lo;
+    y = y < hi ? y : hi;
+    int32_t q = RoundHalfAwaySmall(y) + zero_point;
+    q = q < qmin ? qmin : (q > qmax ? qmax : q);
+    out[i] = static_cast<T>(in_range ? q : overflow_out);
   }
 }
 
@@ -225,9 +274,13 @@ class Quantize final : public OpKernel {
   void FromFloat(OpContext& ctx, const float* src, T* dst) const {
     if (channels_ == 1) {
       const float scale = scales_[0];
+      const float inv_scale = 1.0f / scale;
       const int32_t zp = zero_points_[0];
+      const int64_t n8 = inner_ / 8 * 8;
       ctx.pool().ParallelFor(inner_, kMinChunk, [&](int64_t b, int64_t e) {
-        QuantizeRun(src + b, dst + b, e - b, scale, zp, qmin_, qmax_);
+        const int64_t mid = b > n8 ? b : (e < n8 ? e : n8);
+        QuantizeRunRecip(src + b, dst + b, mid - b, inv_scale, zp, qmin_, qmax_);
+        QuantizeRunTail(src + mid, dst + mid, e - mid, scale, zp, qmin_, qmax_);
       });
       return;
     }
@@ -286,6 +339,6 @@ class Quantize final : public OpKernel {
 
 }  // namespace
 
-TFC_REGISTER_OP(QUANTIZE, 1, 3, Quantize);
+TFC_REGISTER_OP(QUANTIZE, 1, 4, Quantize);
 
 }  // namespace tfc

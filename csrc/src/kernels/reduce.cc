@@ -2,10 +2,13 @@
 // REDUCE_MIN, REDUCE_ANY, REDUCE_ALL. Inputs (input, axis); axis is an int
 // scalar or vector, entries may be negative and repeat; an empty axis list
 // copies the input. keep_dims (ReducerOptions) keeps reduced dims as 1.
-// Types: MEAN float32; SUM and REDUCE_PROD float32/int32/int64; REDUCE_MAX
+// Types: MEAN float32 and int8/uint8/int16; SUM float32/int32/int64 and
+// int8/uint8/int16; REDUCE_PROD float32/int32/int64 and int8/int16; REDUCE_MAX
 // and REDUCE_MIN float32/int32/int64 and int8/uint8/int16 with the output's
 // quantization; REDUCE_ANY/ALL bool. A non-constant axis makes the output
 // dynamic.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -13,6 +16,8 @@
 
 #include "kernels/kernel.h"
 #include "kernels/util/index_util.h"
+#include "kernels/util/quant_math.h"
+#include "kernels/util/quant_params.h"
 
 namespace tfc {
 namespace {
@@ -77,9 +82,11 @@ struct Reducer {
   }
 };
 
-template <Kind K, class T>
-void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
-  using R = Reducer<K, T>;
+// Reduces `in` into `out` (of type A, the accumulator: T itself, or int32 for
+// the sums of quantized values).
+template <Kind K, class T, class A = T>
+void RunReduce(const T* in, A* out, int64_t out_count, const ReducePlan& p) {
+  using R = Reducer<K, A>;
   for (int64_t i = 0; i < out_count; ++i) out[i] = R::Identity();
   if (p.n == 0) {
     out[0] = R::Apply(out[0], in[0]);
@@ -95,14 +102,14 @@ void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
     const int64_t len = p.size[inner];
     const bool inner_reduced = p.reduced[inner];
     int64_t idx[dm::kMaxRank] = {0};
-    T* o = out;
+    A* o = out;
     for (;;) {
       if (inner_reduced) {
-        T acc = *o;
+        A acc = *o;
         for (int64_t j = 0; j < len; ++j) acc = R::Apply(acc, in[j]);
         *o = acc;
       } else {
-        T* __restrict oo = o;
+        A* __restrict oo = o;
         const T* __restrict ii = in;
         for (int64_t j = 0; j < len; ++j) oo[j] = R::Apply(oo[j], ii[j]);
       }
@@ -117,7 +124,7 @@ void RunReduce(const T* in, T* out, int64_t out_count, const ReducePlan& p) {
       if (k < 0) break;
     }
   }
-  if constexpr (K == Kind::kMean) {
+  if constexpr (K == Kind::kMean && std::is_same<T, A>::value) {
     const T count = static_cast<T>(p.reduce_count);
     for (int64_t i = 0; i < out_count; ++i) out[i] = out[i] / count;
   }
@@ -159,6 +166,17 @@ class Reduce final : public OpKernel {
     TfLiteTensor* out = ctx.output(0);
     const int64_t out_count = out->num_elements();
     if (out_count == 0) return kTfLiteOk;
+    if (K == Kind::kProd && (in->type == kTfLiteInt8 || in->type == kTfLiteInt16)) {
+      if (in->type == kTfLiteInt8) return RunQuantProd<int8_t>(ctx, in, out, out_count);
+      return RunQuantProd<int16_t>(ctx, in, out, out_count);
+    }
+    if ((K == Kind::kMean || K == Kind::kSum) && dm::IsQuantizedType(in->type)) {
+      switch (in->type) {
+        case kTfLiteInt8: return RunQuant<int8_t>(ctx, in, out, out_count);
+        case kTfLiteUInt8: return RunQuant<uint8_t>(ctx, in, out, out_count);
+        default: return RunQuant<int16_t>(ctx, in, out, out_count);
+      }
+    }
     switch (in->type) {
       case kTfLiteFloat32: Run<float>(in, out, out_count); break;
       case kTfLiteInt32: Run<int32_t>(in, out, out_count); break;
@@ -173,6 +191,151 @@ class Reduce final : public OpKernel {
   }
 
  private:
+  // Quantized MEAN and SUM, as TFLite's builtin kernels compute them:
+  // - MEAN of int8/uint8 over H and W of a 4-D input with keep_dims (axis
+  //   given as {1, 2} or {2, 1}): the optimized kernel. Raw sums per channel,
+  //   times in_scale / (count out_scale) as a fixed-point multiplier, plus
+  //   out_zp - round(in_zp in_scale / out_scale) (in float); channels in
+  //   blocks of 16 round the final shift half up (SIMD), the rest as
+  //   MultiplyByQuantizedMultiplier.
+  // - other MEAN: the integer mean of TFLite's builtin kernel: the sum of
+  //   (q - in_zp) times in_scale / (out_scale count) as one fixed-point
+  //   multiplier (see there), + out_zp, clamped.
+  // - SUM in float: round(sum s - in_zp s count) + out_zp, s = in_scale /
+  //   out_scale, clamped.
+  template <class T>
+  TfLiteStatus RunQuant(OpContext& ctx, const TfLiteTensor* in, TfLiteTensor* out,
+                        int64_t out_count) {
+    float si, so;
+    int32_t zi, zo;
+    TFC_OK(qp::PerTensor(ctx, in, &si, &zi));
+    TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+    T* o = out->data_as<T>();
+    const int32_t tmin = std::numeric_limits<T>::min(), tmax = std::numeric_limits<T>::max();
+    if (in->num_elements() == 0) {
+      for (int64_t i = 0; i < out_count; ++i) o[i] = 0;
+      return kTfLiteOk;
+    }
+    sums_.assign(static_cast<size_t>(out_count), 0);
+    RunReduce<Kind::kSum, T, int32_t>(in->data_as<const T>(), sums_.data(), out_count, plan_);
+    const int64_t count = plan_.reduce_count;
+    if (K == Kind::kMean && mean_hw_ && sizeof(T) == 1) {
+      const int depth = in->dim(3);
+      const float n = static_cast<float>(in->dim(1) * in->dim(2));
+      float temp = static_cast<float>(zi) * si / so;
+      temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
+      const int32_t bias = zo - static_cast<int32_t>(temp);
+      int32_t m;
+      int shift;
+      QuantizeMultiplier(static_cast<double>(si / (n * so)), &m, &shift);
+      const int blocks = depth / 16 * 16;
+      for (int64_t i = 0; i < out_count; ++i) {
+        const int d = static_cast<int>(i % depth);
+        int32_t v;
+        if (d < blocks) {
+          const int left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+          v = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(sums_[i], left), m);
+          if (right > 0) v = static_cast<int32_t>((int64_t{v} + (int64_t{1} << (right - 1))) >> right);
+        } else {
+          v = MultiplyByQuantizedMultiplier(sums_[i], m, shift);
+        }
+        v += bias;
+        o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
+      }
+      return kTfLiteOk;
+    }
+    if (K == Kind::kMean) {
+      // M = in_scale / out_scale as (m0, e0); the division by the count is
+      // folded in: m = (m0 << k) / count (truncated), k = floor(log2 count)
+      // capped at 32 and at 31 + e0, shift e0 - k.
+      int32_t m0;
+      int e0;
+      QuantizeMultiplier(static_cast<double>(si) / static_cast<double>(so), &m0, &e0);
+      int k = 63 - __builtin_clzll(static_cast<uint64_t>(count));
+      k = std::min(k, 32);
+      k = std::min(k, 31 + e0);
+      const int32_t m = static_cast<int32_t>((static_cast<int64_t>(m0) << k) / count);
+      const int shift = std::max(e0 - k, -31);
+      const int32_t offset = WrapToInt32(int64_t{zi} * count);
+      for (int64_t i = 0; i < out_count; ++i) {
+        const int32_t acc = WrapToInt32(int64_t{sums_[i]} - offset);
+        const int64_t v = int64_t{MultiplyByQuantizedMultiplier(acc, m, shift)} + zo;
+        o[i] = static_cast<T>(std::min<int64_t>(tmax, std::max<int64_t>(tmin, v)));
+      }
+      return kTfLiteOk;
+    }
+    const float scale = si / so;
+    {
+      const float bias = -static_cast<float>(zi) * scale * static_cast<float>(count);
+      for (int64_t i = 0; i < out_count; ++i) {
+        const float r = std::round(static_cast<float>(sums_[i]) * scale + bias);
+        const int32_t v = SaturatingDoubleToInt32(r, INT32_MIN, INT32_MAX, 0) + zo;
+        o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
+      }
+    }
+    return kTfLiteOk;
+  }
+
+  // Quantized REDUCE_PROD (TFLite's rule): with s = in_scale /
+  // out_scale^(1/n), n the reduced count, p = q0 - zp, then for each further
+  // value p = (p * (q - zp)) * s (64-bit product, the 64-bit fixed-point
+  // multiply); the result is p * s + out_zp, clamped. An empty input leaves
+  // the output untouched (zeros).
+  template <class T>
+  TfLiteStatus RunQuantProd(OpContext& ctx, const TfLiteTensor* in, TfLiteTensor* out,
+                            int64_t out_count) {
+    float si, so;
+    int32_t zi, zo;
+    TFC_OK(qp::PerTensor(ctx, in, &si, &zi));
+    TFC_OK(qp::PerTensor(ctx, out, &so, &zo));
+    T* o = out->data_as<T>();
+    const int64_t n_in = in->num_elements();
+    if (n_in == 0) {
+      for (int64_t i = 0; i < out_count; ++i) o[i] = 0;
+      return kTfLiteOk;
+    }
+    const int64_t n = n_in / out_count;
+    const double scaling =
+        static_cast<double>(si) / std::pow(static_cast<double>(so), 1.0 / static_cast<double>(n));
+    int32_t m;
+    int shift;
+    QuantizeMultiplier(scaling, &m, &shift);
+    prods_.assign(static_cast<size_t>(out_count), 0);
+    seen_.assign(static_cast<size_t>(out_count), 0);
+    const T* x = in->data_as<const T>();
+    // Output offset of each input element, in input order (plan dims).
+    const ReducePlan& p = plan_;
+    int64_t ostride[dm::kMaxRank];
+    int64_t st = 1;
+    for (int d = p.n - 1; d >= 0; --d) {
+      ostride[d] = p.reduced[d] ? 0 : st;
+      if (!p.reduced[d]) st *= p.size[d];
+    }
+    int64_t idx[dm::kMaxRank] = {0};
+    int64_t off = 0;
+    for (int64_t i = 0; i < n_in; ++i) {
+      const int32_t v = int32_t{x[i]} - zi;
+      if (!seen_[off]) {
+        prods_[off] = v;
+        seen_[off] = 1;
+      } else {
+        prods_[off] = MultiplyByQuantizedMultiplier64(int64_t{prods_[off]} * v, m, shift);
+      }
+      for (int d = p.n - 1; d >= 0; --d) {
+        off += ostride[d];
+        if (++idx[d] < p.size[d]) break;
+        off -= ostride[d] * p.size[d];
+        idx[d] = 0;
+      }
+    }
+    const int32_t tmin = std::numeric_limits<T>::min(), tmax = std::numeric_limits<T>::max();
+    for (int64_t i = 0; i < out_count; ++i) {
+      const int64_t r = int64_t{MultiplyByQuantizedMultiplier64(prods_[i], m, shift)} + zo;
+      o[i] = static_cast<T>(std::min<int64_t>(tmax, std::max<int64_t>(tmin, r)));
+    }
+    return kTfLiteOk;
+  }
+
   template <class T>
   void Run(const TfLiteTensor* in, TfLiteTensor* out, int64_t out_count) {
     if constexpr ((K == Kind::kAny || K == Kind::kAll) != std::is_same<T, bool>::value) {
@@ -197,11 +360,25 @@ class Reduce final : public OpKernel {
     bool ok = false;
     switch (K) {
       case Kind::kMean:
-        ok = t == kTfLiteFloat32;
-        break;
       case Kind::kSum:
+        ok = t == kTfLiteFloat32 || (K == Kind::kSum && (t == kTfLiteInt32 || t == kTfLiteInt64)) ||
+             dm::IsQuantizedType(t);
+        if (ok && dm::IsQuantizedType(t)) {
+          float s;
+          int32_t z;
+          TFC_OK(qp::PerTensor(ctx, in, &s, &z));
+          TFC_OK(qp::PerTensor(ctx, out, &s, &z));
+        }
+        break;
       case Kind::kProd:
-        ok = t == kTfLiteFloat32 || t == kTfLiteInt32 || t == kTfLiteInt64;
+        ok = t == kTfLiteFloat32 || t == kTfLiteInt32 || t == kTfLiteInt64 ||
+             t == kTfLiteInt8 || t == kTfLiteInt16;
+        if (ok && (t == kTfLiteInt8 || t == kTfLiteInt16)) {
+          float s;
+          int32_t z;
+          TFC_OK(qp::PerTensor(ctx, in, &s, &z));
+          TFC_OK(qp::PerTensor(ctx, out, &s, &z));
+        }
         break;
       case Kind::kMax:
       case Kind::kMin:
@@ -231,6 +408,9 @@ class Reduce final : public OpKernel {
     }
     dims_.clear();
     plan_ = ReducePlan();
+    mean_hw_ = keep_dims_ && rank == 4 && axis->num_elements() == 2 &&
+               ((dm::IntAt(axis, 0) == 1 && dm::IntAt(axis, 1) == 2) ||
+                (dm::IntAt(axis, 0) == 2 && dm::IntAt(axis, 1) == 1));
     for (int d = 0; d < rank; ++d) {
       const int64_t size = in->dim(d);
       if (red[d]) {
@@ -252,6 +432,10 @@ class Reduce final : public OpKernel {
   }
 
   bool keep_dims_ = false;
+  bool mean_hw_ = false;
+  std::vector<int32_t> sums_;
+  std::vector<int32_t> prods_;
+  std::vector<uint8_t> seen_;
   ReducePlan plan_;
   std::vector<int32_t> dims_;
 };

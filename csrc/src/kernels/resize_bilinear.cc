@@ -5,8 +5,10 @@
 //   lo = max(floor(s), 0), hi = min(ceil(s), in - 1), weight of hi = s - lo.
 // FLOAT32 interpolates in float. INT8 and INT16 use the reference's integer
 // form (coordinates in 1/1024 steps, rounding half away from zero at 2^20).
-// UINT8 interpolates in float and rounds half up. Quantized input and output
-// must share one quantization. Tables are built in Prepare; a non-constant
+// UINT8 interpolates in float as the optimized kernel does (corner weights
+// (1-dy)(1-dx), (1-dy)dx, dy(1-dx), dy dx summed in that order, + 0.5,
+// truncated). Quantized values are not requantized (TFLite copies them
+// whatever the output's parameters). Tables are built in Prepare; a non-constant
 // size makes the output dynamic and the coordinates are then computed inline.
 #include <algorithm>
 #include <cmath>
@@ -77,7 +79,6 @@ class ResizeBilinear final : public OpKernel {
         type_ != kTfLiteInt16)
       return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
                              TypeName(type_));
-    TFC_OK(dm::CheckNoRequant(ctx, in, out));
     TFC_ENSURE_MSG(ctx, in->rank() == 4, "input must have rank 4, it has %d", in->rank());
     TFC_ENSURE_MSG(ctx, in->dim(1) > 0 && in->dim(2) > 0, "the input has an empty spatial size");
     TFC_OK(dm::CheckIndexType(ctx, size, "size"));
@@ -204,16 +205,18 @@ class ResizeBilinear final : public OpKernel {
         for (int32_t x = 0; x < ow; ++x) {
           const FCoord cx = tx ? tx[x] : FloatCoord(x, sx, hp, w);
           const float dx = cx.frac;
-          const float ey = 1.0f - dy, ex = 1.0f - dx;
+          const float w00 = (1.0f - dy) * (1.0f - dx), w01 = (1.0f - dy) * dx;
+          const float w10 = dy * (1.0f - dx), w11 = dy * dx;
           const uint8_t* a = r0 + cx.lo * c;
           const uint8_t* b = r0 + cx.hi * c;
           const uint8_t* p = r1 + cx.lo * c;
           const uint8_t* q = r1 + cx.hi * c;
           for (int64_t k = 0; k < c; ++k) {
-            // The reference's evaluation order, so that .5 cases round alike.
-            const float v = static_cast<float>(a[k]) * ey * ex + static_cast<float>(p[k]) * dy * ex +
-                            static_cast<float>(b[k]) * ey * dx + static_cast<float>(q[k]) * dy * dx;
-            const float rv = std::floor(v + 0.5f);
+            // The optimized kernel's weights and order: (y0,x0) (y0,x1) (y1,x0)
+            // (y1,x1), + 0.5, truncated.
+            const float v = static_cast<float>(a[k]) * w00 + static_cast<float>(b[k]) * w01 +
+                            static_cast<float>(p[k]) * w10 + static_cast<float>(q[k]) * w11 + 0.5f;
+            const float rv = v;
             o[k] = static_cast<uint8_t>(rv < 0.f ? 0.f : rv > 255.f ? 255.f : rv);
           }
           o += c;

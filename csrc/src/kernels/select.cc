@@ -4,8 +4,8 @@
 // is a scalar, or is rank 1 with x's first dim (then it picks whole slices
 // along dim 0). SELECT_V2: cond, x and y broadcast against each other (NumPy
 // rules). cond is bool; x, y and the output share one type: any type of 1, 2,
-// 4 or 8 bytes (values are copied bit for bit). Quantized x/y must have the
-// output's quantization parameters (otherwise kTfLiteUnresolvedOps).
+// 4 or 8 bytes (values are copied bit for bit, quantized ones too, whatever
+// their parameters, as TFLite does).
 #include <cstdint>
 #include <vector>
 
@@ -51,11 +51,8 @@ class SelectKernel final : public OpKernel {
     const size_t size = TypeSize(x->type);
     TFC_ENSURE_MSG(ctx, size == 1 || size == 2 || size == 4 || size == 8,
                    "%s values are not supported", TypeName(x->type));
-    if (!x->quant.empty() || !y->quant.empty() || !out->quant.empty()) {
-      if (!ew::SameQuantization(x, out) || !ew::SameQuantization(y, out))
-        return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                               "requantizing %s inputs is not supported yet", TypeName(x->type));
-    }
+    // Quantized values are copied as they are, whatever the parameters of x,
+    // y and the output (TFLite does not requantize here either).
     elem_size_ = static_cast<int>(size);
 
     char s1[96], s2[96], s3[96];

@@ -3,13 +3,28 @@
 //   SOFTMAX      y = e^{beta (x - max)} / sum_j e^{beta (x_j - max)}
 //   LOG_SOFTMAX  y = (x - max) - log(sum_j e^{x_j - max})
 // Subtracting the row maximum keeps e^ from overflowing. beta defaults to 0
-// (the format's default) when the options are missing. Quantized
-// int8/uint8/int16 inputs are rejected (kTfLiteUnresolvedOps).
+// (the format's default) when the options are missing.
+//
+// Quantized (bit-exact with TensorFlow Lite's optimized builtin kernels, which
+// compute these in float from a table):
+//   SOFTMAX  int8 -> int8 / int16, uint8 -> uint8 / int16. At Prepare
+//            table[255 - d] = expf(-in_scale * beta * d), d = 0..255; per row
+//            e_j = table[255 - max + x_j] (= e^{beta in_scale (x_j - max)}),
+//            sum in float in element order, then q_j = e_j * (1 / (sum *
+//            out_scale)) rounded (uint8 output: + 0.5 and truncated, its zero
+//            point ignored; int8 / int16: round() + zero point), clamped.
+//   LOG_SOFTMAX int8 / uint8 (output scale 16/256, zero point 127 / 255):
+//            the same table with beta 1, then
+//            q_j = rint(in_scale/out_scale x_j - (in_scale max + log sum) / out_scale) + zp.
+// int16 inputs are rejected (kTfLiteUnresolvedOps).
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <type_traits>
 
 #include "kernels/kernel.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_lut.h"
 
 namespace tfc {
 namespace {
@@ -100,6 +115,156 @@ void LogSoftmaxRow(const float* x, float* y, int64_t n) {
   LogSoftmaxRowV<ew::v4f>(x, y, n);
 }
 
+
+// ---- quantized ------------------------------------------------------------
+
+struct QuantSoftmax {
+  bool active = false;
+  TfLiteType in_type = kTfLiteNoType;
+  TfLiteType out_type = kTfLiteNoType;
+  float in_scale = 0.f;
+  float out_scale = 0.f;
+  int32_t out_zp = 0;
+  float table[256] = {};
+};
+
+// table[255 - d] = expf(scale * d) with scale = -in_scale * beta.
+void BuildExpTable(float in_scale, float beta, float* table) {
+  const float scale = -in_scale * beta;
+  for (int32_t d = 0; d <= 255; ++d) {
+    const float arg = scale * static_cast<float>(d);
+    table[255 - d] = std::exp(arg);
+  }
+}
+
+template <class In>
+inline int32_t RowMaxQ(const In* x, int64_t n) {
+  int32_t m = std::numeric_limits<In>::min();
+  for (int64_t j = 0; j < n; ++j) m = x[j] > m ? int32_t{x[j]} : m;
+  return m;
+}
+
+template <class In, class Out>
+void SoftmaxRowQ(const QuantSoftmax& q, const In* x, Out* y, int64_t n) {
+  const int32_t m = RowMaxQ(x, n);
+  // e(x) = table[255 - m + x]: x - m in [-255, 0].
+  const float* t = q.table + (255 - m);
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum += t[x[j]];
+  const float denom = sum * q.out_scale;
+  const float inv = 1.0f / denom;
+  constexpr int32_t lo = std::numeric_limits<Out>::min();
+  constexpr int32_t hi = std::numeric_limits<Out>::max();
+  for (int64_t j = 0; j < n; ++j) {
+    const float p = t[x[j]] * inv;
+    int32_t v;
+    if (std::is_same<Out, uint8_t>::value) {
+      const float shifted = p + 0.5f;
+      v = TruncToInt32X86(shifted);
+    } else {
+      v = static_cast<int32_t>(static_cast<int64_t>(TruncToInt32X86(std::round(p))) + q.out_zp);
+    }
+    y[j] = static_cast<Out>(v < lo ? lo : (v > hi ? hi : v));
+  }
+}
+
+template <class T>
+void LogSoftmaxRowQ(const QuantSoftmax& q, const T* x, T* y, int64_t n) {
+  const int32_t m = RowMaxQ(x, n);
+  const float* t = q.table + (255 - m);
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) sum += t[x[j]];
+  const float log_sum = std::log(sum);
+  const float ratio = q.in_scale / q.out_scale;
+  const float max_term = q.in_scale * static_cast<float>(m);
+  const float shifted_sum = max_term + log_sum;
+  const float offset = shifted_sum / q.out_scale;
+  constexpr int32_t lo = std::numeric_limits<T>::min();
+  constexpr int32_t hi = std::numeric_limits<T>::max();
+  for (int64_t j = 0; j < n; ++j) {
+    const float scaled = ratio * static_cast<float>(x[j]);
+    const float lp = scaled - offset;
+    const float r = std::nearbyint(lp) + static_cast<float>(q.out_zp);
+    const int32_t v = TruncToInt32X86(r);
+    y[j] = static_cast<T>(v < lo ? lo : (v > hi ? hi : v));
+  }
+}
+
+template <bool LOG>
+TfLiteStatus PrepareQuantSoftmax(OpContext& ctx, const TfLiteTensor* in, const TfLiteTensor* out,
+                                 QuantSoftmax* q) {
+  const char* name = LOG ? "LOG_SOFTMAX" : "SOFTMAX";
+  q->active = false;
+  q->in_type = in->type;
+  q->out_type = out->type;
+  if (in->type == kTfLiteInt16) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s of INT16 inputs is not supported yet", name);
+  }
+  const bool out_ok = out->type == in->type || (!LOG && out->type == kTfLiteInt16);
+  TFC_ENSURE_MSG(ctx, out_ok, "%s of %s inputs cannot produce %s outputs", name,
+                 TypeName(in->type), TypeName(out->type));
+  TFC_ENSURE_MSG(ctx, in->rank() >= 1, "input must have rank >= 1, got a scalar");
+  int32_t in_zp = 0;
+  TFC_OK(ReadPerTensorQuant(ctx, in, &q->in_scale, &in_zp));
+  TFC_OK(ReadPerTensorQuant(ctx, out, &q->out_scale, &q->out_zp));
+  float beta = 1.0f;
+  if (LOG) {
+    TFC_ENSURE_MSG(ctx, q->out_scale == 16.0f / 256,
+                   "LOG_SOFTMAX output scale must be 16/256, got %g",
+                   static_cast<double>(q->out_scale));
+    const int32_t want_zp = in->type == kTfLiteUInt8 ? 255 : 127;
+    TFC_ENSURE_MSG(ctx, q->out_zp == want_zp, "LOG_SOFTMAX %s output zero point must be %d, got %d",
+                   TypeName(in->type), want_zp, q->out_zp);
+  } else {
+    auto* o = ctx.options<fb::SoftmaxOptions>();
+    beta = o ? o->beta() : 0.0f;
+    TFC_ENSURE_MSG(ctx, std::isfinite(beta), "beta %g is not finite", static_cast<double>(beta));
+    if (in->type == kTfLiteInt8 && out->type == kTfLiteInt8) {
+      TFC_ENSURE_MSG(ctx, q->out_zp == -128 && std::fabs(q->out_scale - 1.f / 256) <= 0.001f / 256,
+                     "INT8 SOFTMAX output needs scale 1/256 and zero point -128 (has %g, %d)",
+                     static_cast<double>(q->out_scale), q->out_zp);
+    }
+  }
+  BuildExpTable(q->in_scale, beta, q->table);
+  q->active = true;
+  return kTfLiteOk;
+}
+
+template <bool LOG>
+void RunQuantSoftmax(OpContext& ctx, const QuantSoftmax& q, const TfLiteTensor* in,
+                     TfLiteTensor* out) {
+  const int64_t depth = in->dim(in->rank() - 1);
+  if (depth <= 0) return;
+  const int64_t rows = in->num_elements() / depth;
+  auto body = [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t o = r * depth;
+      if (q.in_type == kTfLiteInt8) {
+        const int8_t* x = in->data_as<const int8_t>() + o;
+        if (LOG) {
+          LogSoftmaxRowQ(q, x, out->data_as<int8_t>() + o, depth);
+        } else if (q.out_type == kTfLiteInt8) {
+          SoftmaxRowQ(q, x, out->data_as<int8_t>() + o, depth);
+        } else {
+          SoftmaxRowQ(q, x, out->data_as<int16_t>() + o, depth);
+        }
+      } else {
+        const uint8_t* x = in->data_as<const uint8_t>() + o;
+        if (LOG) {
+          LogSoftmaxRowQ(q, x, out->data_as<uint8_t>() + o, depth);
+        } else if (q.out_type == kTfLiteUInt8) {
+          SoftmaxRowQ(q, x, out->data_as<uint8_t>() + o, depth);
+        } else {
+          SoftmaxRowQ(q, x, out->data_as<int16_t>() + o, depth);
+        }
+      }
+    }
+  };
+  int64_t min_rows = ew::kParallelMinElements / depth;
+  if (min_rows < 1) min_rows = 1;
+  ew::ParallelElements(ctx, rows, min_rows, body);
+}
+
 template <bool LOG>
 class SoftmaxKernel final : public OpKernel {
  public:
@@ -108,7 +273,11 @@ class SoftmaxKernel final : public OpKernel {
     const TfLiteTensor* in = ctx.input(0);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
+    quant_.active = false;
+    if (IsQuant8Or16(in->type)) {
+      TFC_OK(PrepareQuantSoftmax<LOG>(ctx, in, out, &quant_));
+      return ctx.ResizeOutput(0, in->dims);
+    }
     TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "%s does not support %s inputs",
                    LOG ? "LOG_SOFTMAX" : "SOFTMAX", TypeName(in->type));
     TFC_ENSURE_TYPE(ctx, out, kTfLiteFloat32);
@@ -122,6 +291,10 @@ class SoftmaxKernel final : public OpKernel {
 
   TfLiteStatus Eval(OpContext& ctx) override {
     const TfLiteTensor* in = ctx.input(0);
+    if (quant_.active) {
+      RunQuantSoftmax<LOG>(ctx, quant_, in, ctx.output(0));
+      return kTfLiteOk;
+    }
     const float* x = in->data_as<const float>();
     float* y = ctx.output(0)->data_as<float>();
     const int64_t depth = in->dim(in->rank() - 1);
@@ -145,6 +318,7 @@ class SoftmaxKernel final : public OpKernel {
 
  private:
   float beta_ = 0.0f;
+  QuantSoftmax quant_;
 };
 
 using Softmax = SoftmaxKernel<false>;

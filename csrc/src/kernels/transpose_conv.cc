@@ -1,5 +1,7 @@
-// TRANSPOSE_CONV, float32.
+// TRANSPOSE_CONV: float32 (below), and quantized / hybrid
+// (QuantTransposeConv, further down; TransposeConv at the end picks one).
 //
+// Float32:
 // Inputs: 0 output_shape (int32 [4]), 1 weights [Cout, KH, KW, Cin],
 // 2 input [N, H, W, Cin], 3 bias [Cout] (optional). Output [N, OH, OW, Cout]
 // as given by output_shape. Each input pixel scatters its contribution:
@@ -12,16 +14,20 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/conv_util.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/qgemm.h"
+#include "kernels/util/quant_math.h"
 
 namespace tfc {
 namespace {
 
-class TransposeConv final : public OpKernel {
+class FloatTransposeConv final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
@@ -44,7 +50,7 @@ class TransposeConv final : public OpKernel {
   int scratch_col_ = -1;
 };
 
-TfLiteStatus TransposeConv::Prepare(OpContext& ctx) {
+TfLiteStatus FloatTransposeConv::Prepare(OpContext& ctx) {
   TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 3 || ctx.num_inputs() == 4,
                  "expected 3 or 4 inputs, got %d", ctx.num_inputs());
   TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
@@ -54,14 +60,8 @@ TfLiteStatus TransposeConv::Prepare(OpContext& ctx) {
   const TfLiteTensor* bias = ctx.input(3);
   TfLiteTensor* output = ctx.output(0);
   TFC_ENSURE_MSG(ctx, shape && weights && input && output, "missing input or output tensor");
-  if (input->type == kTfLiteInt8 || input->type == kTfLiteUInt8 || input->type == kTfLiteInt16)
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s inputs are not supported yet",
-                           TypeName(input->type));
   TFC_ENSURE_TYPE(ctx, input, kTfLiteFloat32);
-  if (weights->type != kTfLiteFloat32)
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "%s weights with FLOAT32 input (hybrid) are not supported yet",
-                           TypeName(weights->type));
+  TFC_ENSURE_TYPE(ctx, weights, kTfLiteFloat32);
   TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
   TFC_ENSURE_TYPE(ctx, shape, kTfLiteInt32);
   TFC_ENSURE_MSG(ctx, shape->rank() == 1 && shape->dim(0) == 4,
@@ -125,7 +125,7 @@ TfLiteStatus TransposeConv::Prepare(OpContext& ctx) {
 }
 
 // Output shape and padding from the output_shape values.
-TfLiteStatus TransposeConv::Configure(OpContext& ctx, const int32_t* shape) {
+TfLiteStatus FloatTransposeConv::Configure(OpContext& ctx, const int32_t* shape) {
   TFC_ENSURE_MSG(ctx, shape[0] == batches_, "output_shape batch %d differs from input batch %d",
                  shape[0], batches_);
   TFC_ENSURE_MSG(ctx, shape[3] == out_c_, "output_shape depth %d differs from weights' %d",
@@ -149,7 +149,7 @@ TfLiteStatus TransposeConv::Configure(OpContext& ctx, const int32_t* shape) {
 }
 
 // B[ic][(ky, kx, oc)] = w[oc, ky, kx, ic].
-void TransposeConv::PackWeights(const float* w, float* dst) {
+void FloatTransposeConv::PackWeights(const float* w, float* dst) {
   const size_t k = static_cast<size_t>(in_c_);
   const size_t taps = static_cast<size_t>(kh_) * kw_;
   const size_t cout = static_cast<size_t>(out_c_);
@@ -163,7 +163,7 @@ void TransposeConv::PackWeights(const float* w, float* dst) {
 
 // Output rows [r0, r1) of batch*out_h: bias, plus every (input pixel, tap)
 // landing on the row, then the activation clamp.
-void TransposeConv::Col2Im(const float* col, const float* bias, float* out, int64_t r0,
+void FloatTransposeConv::Col2Im(const float* col, const float* bias, float* out, int64_t r0,
                            int64_t r1) const {
   const size_t cout = static_cast<size_t>(out_c_);
   const size_t row_floats = static_cast<size_t>(kw_) * cout;             // one ky of a pixel
@@ -207,7 +207,7 @@ void TransposeConv::Col2Im(const float* col, const float* bias, float* out, int6
   }
 }
 
-TfLiteStatus TransposeConv::Eval(OpContext& ctx) {
+TfLiteStatus FloatTransposeConv::Eval(OpContext& ctx) {
   const TfLiteTensor* shape = ctx.input(0);
   const TfLiteTensor* weights = ctx.input(1);
   const TfLiteTensor* input = ctx.input(2);
@@ -240,6 +240,454 @@ TfLiteStatus TransposeConv::Eval(OpContext& ctx) {
     fn(0, rows);
   return kTfLiteOk;
 }
+
+// ---------------------------------------------------------------------------
+// Quantized and hybrid TRANSPOSE_CONV
+// ---------------------------------------------------------------------------
+//
+// int8 x int8 (per-channel), uint8 x uint8 (per-tensor), int16 x int8 (16x8)
+// and hybrid (float input, int8 weights; the input quantized per batch,
+// asymmetric). Computed per output row as a gather: every (input pixel, tap)
+// landing on the row adds its exact dot product over Cin of
+// (q - zp) * (w - wzp) into int32 (int64 for 16x8) accumulators; the row is
+// then requantized (bias, fixed-point multiplier, zero point, clamp) or, for
+// the hybrid kernel, scaled back to float. The output shape must be constant.
+// 8-bit and hybrid kernels get the dot products from one packed GEMM of all
+// input pixels (qconv::QGemmRows) into a column buffer first.
+// The hybrid kernel is within float rounding of TensorFlow Lite's (which
+// accumulates in float), not bit-exact.
+enum class TcKind { kInt8, kUint8, k16x8, kHybrid };
+
+class QuantTransposeConv final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override;
+  TfLiteStatus Eval(OpContext& ctx) override;
+
+ private:
+  template <class T>
+  void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
+            void* out, char* slot, const int32_t* col, int64_t r0, int64_t r1) const;
+  template <class T>
+  void ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows, int32_t* col, size_t m0,
+                size_t m1) const;
+
+  TcKind kind_ = TcKind::kInt8;
+  int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
+  int out_h_ = 0, out_w_ = 0, out_c_ = 0;
+  int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, pad_t_ = 0, pad_l_ = 0;
+  std::vector<int16_t> weights_;  // [ky][kx][oc][ic], centered
+  // 8-bit and hybrid kernels: the weights packed for qconv::QGemmRows as
+  // n = KH*KW*Cout rows of Cin; the GEMM of all input pixels fills `col`
+  // ([pixel][tap][oc] int32), then each output row gathers its sums.
+  std::vector<int16_t> packed_;
+  size_t lda_ = 0, col_block_ = 0;
+  int scratch_col_ = -1, scratch_arows_ = -1;
+  std::vector<float> filter_scale_;
+  std::vector<int32_t> filter_zp_, mult_q_;
+  std::vector<int> shift_q_;
+  int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
+  FloatRange act_;
+  bool bias64_ = false;
+  int workers_ = 1;
+  int scratch_slot_ = -1, scratch_qin_ = -1, scratch_bparams_ = -1;
+  size_t slot_bytes_ = 0;
+};
+
+TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
+  TFC_ENSURE_MSG(ctx, ctx.num_inputs() == 3 || ctx.num_inputs() == 4,
+                 "expected 3 or 4 inputs, got %d", ctx.num_inputs());
+  TFC_ENSURE_MSG(ctx, ctx.num_outputs() == 1, "expected 1 output, got %d", ctx.num_outputs());
+  const TfLiteTensor* shape = ctx.input(0);
+  const TfLiteTensor* weights = ctx.input(1);
+  const TfLiteTensor* input = ctx.input(2);
+  const TfLiteTensor* bias = ctx.input(3);
+  TfLiteTensor* output = ctx.output(0);
+  TFC_ENSURE_MSG(ctx, shape && weights && input && output, "missing input or output tensor");
+  const TfLiteType it = input->type, ft = weights->type;
+  if (it == kTfLiteInt8 && ft == kTfLiteInt8)
+    kind_ = TcKind::kInt8;
+  else if (it == kTfLiteUInt8 && ft == kTfLiteUInt8)
+    kind_ = TcKind::kUint8;
+  else if (it == kTfLiteInt16 && ft == kTfLiteInt8)
+    kind_ = TcKind::k16x8;
+  else if (it == kTfLiteFloat32 && ft == kTfLiteInt8)
+    kind_ = TcKind::kHybrid;
+  else
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s input with %s weights is not supported",
+                           TypeName(it), TypeName(ft));
+  TFC_ENSURE_MSG(ctx, output->type == it, "output type %s differs from input type %s",
+                 TypeName(output->type), TypeName(it));
+  TFC_ENSURE_TYPE(ctx, shape, kTfLiteInt32);
+  TFC_ENSURE_MSG(ctx, shape->rank() == 1 && shape->dim(0) == 4,
+                 "output_shape must be an int32 vector of 4 elements");
+  if (!shape->is_constant())
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                           "quantized TRANSPOSE_CONV with a non-constant output_shape is not "
+                           "supported");
+  TFC_ENSURE_MSG(ctx, weights->is_constant(), "quantized TRANSPOSE_CONV needs constant weights");
+  TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
+  TFC_ENSURE_MSG(ctx, weights->rank() == 4, "weights must have rank 4, has %d", weights->rank());
+  batches_ = input->dim(0);
+  in_h_ = input->dim(1);
+  in_w_ = input->dim(2);
+  in_c_ = input->dim(3);
+  out_c_ = weights->dim(0);
+  kh_ = weights->dim(1);
+  kw_ = weights->dim(2);
+  TFC_ENSURE_MSG(ctx, batches_ >= 0 && in_h_ >= 0 && in_w_ >= 0 && in_c_ >= 1,
+                 "bad input shape");
+  TFC_ENSURE_MSG(ctx, out_c_ >= 1 && kh_ >= 1 && kw_ >= 1, "bad weights shape");
+  TFC_ENSURE_MSG(ctx, weights->dim(3) == in_c_, "weights have %d input channels, input has %d",
+                 weights->dim(3), in_c_);
+  const char* why = qconv::FilterScales(weights, out_c_, 0, ft == kTfLiteInt8, &filter_scale_,
+                                        &filter_zp_);
+  if (why) return ctx.Error("%s", why);
+  const auto* opt = ctx.options<fb::TransposeConvOptions>();
+  bool act_ok = true;
+  act_ = ActivationRange(
+      opt ? opt->fused_activation_function() : fb::ActivationFunctionType_NONE, &act_ok);
+  if (!act_ok) return ctx.Error("unsupported fused activation");
+  if (kind_ == TcKind::kHybrid) {
+    if (bias) TFC_ENSURE_TYPE(ctx, bias, kTfLiteFloat32);
+  } else {
+    if ((why = qconv::CheckActivationQuant(input))) return ctx.Error("input %s", why);
+    if ((why = qconv::CheckActivationQuant(output))) return ctx.Error("output %s", why);
+    in_zp_ = qconv::ZeroPointOf(input);
+    out_zp_ = qconv::ZeroPointOf(output);
+    const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
+    if (kind_ == TcKind::kUint8) {
+      TFC_ENSURE_MSG(ctx, weights->quant.scale.size() == 1,
+                     "uint8 TRANSPOSE_CONV takes per-tensor quantized weights");
+      int32_t m;
+      int s;
+      qconv::PerTensorMultiplierUint8(in_s, filter_scale_[0], out_s, &m, &s);
+      mult_q_.assign(static_cast<size_t>(out_c_), m);
+      shift_q_.assign(static_cast<size_t>(out_c_), s);
+    } else {
+      qconv::PerChannelMultipliers(in_s, filter_scale_, out_s, &mult_q_, &shift_q_);
+    }
+    bias64_ = false;
+    if (bias) {
+      if (kind_ == TcKind::k16x8) {
+        TFC_ENSURE_MSG(ctx, bias->type == kTfLiteInt64 || bias->type == kTfLiteInt32,
+                       "16x8 TRANSPOSE_CONV takes an int64 or int32 bias, got %s",
+                       TypeName(bias->type));
+        bias64_ = bias->type == kTfLiteInt64;
+      } else {
+        TFC_ENSURE_TYPE(ctx, bias, kTfLiteInt32);
+      }
+    }
+    int32_t lo, hi;
+    qconv::TypeRange(it, &lo, &hi);
+    QuantizedClampRange(act_.lo, act_.hi, out_s, out_zp_, lo, hi, &act_lo_, &act_hi_);
+  }
+  if (bias)
+    TFC_ENSURE_MSG(ctx, bias->num_elements() == out_c_, "bias has %lld elements, expected %d",
+                   static_cast<long long>(bias->num_elements()), out_c_);
+  const fb::Padding padding = opt ? opt->padding() : fb::Padding_SAME;
+  sw_ = opt ? opt->stride_w() : 1;
+  sh_ = opt ? opt->stride_h() : 1;
+  TFC_ENSURE_MSG(ctx, sw_ >= 1 && sh_ >= 1, "strides must be >= 1 (got %d, %d)", sh_, sw_);
+  const int32_t* sv = shape->data_as<int32_t>();
+  TFC_ENSURE_MSG(ctx, sv[0] == batches_, "output_shape batch %d differs from input batch %d",
+                 sv[0], batches_);
+  TFC_ENSURE_MSG(ctx, sv[3] == out_c_, "output_shape depth %d differs from weights' %d", sv[3],
+                 out_c_);
+  TFC_ENSURE_MSG(ctx, sv[1] >= 0 && sv[2] >= 0, "negative output_shape");
+  out_h_ = sv[1];
+  out_w_ = sv[2];
+  ConvGeometry gh, gw;
+  TFC_ENSURE_MSG(ctx,
+                 ComputeTransposeConvPadding(padding, out_h_, kh_, sh_, &gh) &&
+                     ComputeTransposeConvPadding(padding, out_w_, kw_, sw_, &gw),
+                 "invalid padding/stride");
+  pad_t_ = gh.pad_start;
+  pad_l_ = gw.pad_start;
+  int64_t tmp = 0, outn = 0, inn = 0, wn = 0;
+  TFC_ENSURE_MSG(ctx,
+                 CheckedMul(batches_, out_h_, &tmp) && CheckedMul(tmp, out_w_, &tmp) &&
+                     CheckedMul(tmp, out_c_, &outn, int64_t{1} << 40),
+                 "output too large");
+  TFC_ENSURE_MSG(ctx, CheckedMul(batches_, in_h_, &tmp) && CheckedMul(tmp, in_w_, &inn) &&
+                          CheckedMul(inn, in_c_, &inn, int64_t{1} << 40),
+                 "input too large");
+  TFC_ENSURE_MSG(ctx, CheckedMul(kh_, kw_, &tmp) && CheckedMul(tmp, out_c_, &wn) &&
+                          CheckedMul(wn, in_c_, &wn) && in_c_ < 65536,
+                 "weights too large");
+
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  const size_t taps = static_cast<size_t>(kh_) * kw_;
+  weights_.resize(static_cast<size_t>(wn));
+  for (size_t oc = 0; oc < cout; ++oc)
+    for (size_t t = 0; t < taps; ++t)
+      for (size_t ic = 0; ic < cin; ++ic) {
+        const size_t src = (oc * taps + t) * cin + ic;
+        const int32_t w = ft == kTfLiteUInt8 ? int32_t{weights->data_as<uint8_t>()[src]}
+                                             : int32_t{weights->data_as<int8_t>()[src]};
+        weights_[(t * cout + oc) * cin + ic] = static_cast<int16_t>(w - filter_zp_[oc]);
+      }
+  workers_ = std::max(1, ctx.num_threads());
+  scratch_col_ = scratch_arows_ = -1;
+  packed_.clear();
+  if (kind_ != TcKind::k16x8) {
+    const size_t n = taps * cout;
+    packed_.resize(qconv::PackedQBSize(cin, n));
+    qconv::PackQB(weights_.data(), n, cin, packed_.data());
+    lda_ = 2 * qconv::PairCount(cin);
+    col_block_ = std::max<size_t>(qconv::kQMR, std::min<size_t>(64, 16384 / lda_) / 4 * 4);
+    int64_t coln = 0;
+    TFC_ENSURE_MSG(ctx, CheckedMul(inn / in_c_, static_cast<int64_t>(n), &coln, int64_t{1} << 36),
+                   "input too large");
+    scratch_col_ = ctx.RequestScratch(static_cast<size_t>(coln) * sizeof(int32_t));
+    scratch_arows_ =
+        ctx.RequestScratch(static_cast<size_t>(workers_) * col_block_ * lda_ * sizeof(int16_t));
+  }
+  // Per worker: accumulators of one output row (int64), one centered input
+  // pixel, one tap's dot products.
+  slot_bytes_ = (static_cast<size_t>(out_w_) * cout * sizeof(int64_t) + cin * sizeof(int16_t) +
+                 cout * sizeof(int32_t) + 3 * 64 + 63) / 64 * 64;
+  scratch_slot_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
+  scratch_qin_ = scratch_bparams_ = -1;
+  if (kind_ == TcKind::kHybrid) {
+    scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
+    scratch_bparams_ =
+        ctx.RequestScratch((static_cast<size_t>(batches_) + 1) * (sizeof(int32_t) + sizeof(float)));
+  }
+  return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
+}
+
+template <class T>
+void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float* batch_scale,
+                              const void* bias, void* out, char* slot, const int32_t* col,
+                              int64_t r0, int64_t r1) const {
+  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  const size_t row_n = static_cast<size_t>(out_w_) * cout;
+  int64_t* acc = reinterpret_cast<int64_t*>(slot);
+  int16_t* pix = reinterpret_cast<int16_t*>(slot + (row_n * sizeof(int64_t) + 63) / 64 * 64);
+  int32_t* dots =
+      reinterpret_cast<int32_t*>(reinterpret_cast<char*>(pix) + (cin * sizeof(int16_t) + 63) / 64 * 64);
+  const bool wide = kind_ == TcKind::k16x8;
+  const size_t vec_end = cout / 8 * 8;  // channels of the vectorized output stage
+  for (int64_t r = r0; r < r1; ++r) {
+    const int b = static_cast<int>(r / out_h_);
+    const int oy = static_cast<int>(r % out_h_);
+    const int32_t zp = batch_zp ? batch_zp[b] : in_zp_;
+    for (size_t i = 0; i < row_n; ++i) acc[i] = 0;
+    for (int ky = 0; ky < kh_; ++ky) {
+      const int t = oy + pad_t_ - ky;
+      if (t < 0 || t % sh_ != 0) continue;
+      const int iy = t / sh_;
+      if (iy >= in_h_) continue;
+      for (int ix = 0; ix < in_w_; ++ix) {
+        const int ox0 = ix * sw_ - pad_l_;
+        bool any = false;
+        for (int kx = 0; kx < kw_ && !any; ++kx) any = ox0 + kx >= 0 && ox0 + kx < out_w_;
+        if (!any) continue;
+        const size_t pixel = (static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix;
+        if (col) {
+          for (int kx = 0; kx < kw_; ++kx) {
+            const int ox = ox0 + kx;
+            if (ox < 0 || ox >= out_w_) continue;
+            const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
+            int64_t* a = acc + static_cast<size_t>(ox) * cout;
+            for (size_t oc = 0; oc < cout; ++oc) a[oc] += src[oc];
+          }
+          continue;
+        }
+        const T* p = in + pixel * cin;
+        for (size_t c = 0; c < cin; ++c) pix[c] = static_cast<int16_t>(int32_t{p[c]} - zp);
+        for (int kx = 0; kx < kw_; ++kx) {
+          const int ox = ox0 + kx;
+          if (ox < 0 || ox >= out_w_) continue;
+          const int16_t* w =
+              weights_.data() + (static_cast<size_t>(ky) * kw_ + kx) * cout * cin;
+          int64_t* a = acc + static_cast<size_t>(ox) * cout;
+          if (wide) {
+            for (size_t oc = 0; oc < cout; ++oc) {
+              const int16_t* wr = w + oc * cin;
+              int64_t s = 0;
+              for (size_t c = 0; c < cin; ++c) s += int64_t{int32_t{pix[c]} * int32_t{wr[c]}};
+              a[oc] += s;
+            }
+          } else {
+            qconv::RowTimesWeights(pix, w, cout, cin, cin, dots);
+            for (size_t oc = 0; oc < cout; ++oc) a[oc] += dots[oc];
+          }
+        }
+      }
+    }
+    const size_t o0 = static_cast<size_t>(r) * row_n;
+    for (size_t i = 0; i < row_n; ++i) {
+      const size_t c = i % cout;
+      switch (kind_) {
+        case TcKind::kHybrid: {
+          const float* bi = static_cast<const float*>(bias);
+          const float s = filter_scale_[c] * batch_scale[b];
+          float v = static_cast<float>(acc[i]) * s;
+          if (bi) v += bi[c];
+          v = std::max(v, act_.lo);
+          static_cast<float*>(out)[o0 + i] = std::min(v, act_.hi);
+          break;
+        }
+        case TcKind::k16x8: {
+          int64_t v = acc[i];
+          if (bias)
+            v += bias64_ ? static_cast<const int64_t*>(bias)[c]
+                         : int64_t{static_cast<const int32_t*>(bias)[c]};
+          static_cast<int16_t*>(out)[o0 + i] = static_cast<int16_t>(
+              qconv::Requantize16(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_));
+          break;
+        }
+        default: {
+          const int32_t* bi = static_cast<const int32_t*>(bias);
+          const int32_t v = WrapToInt32(acc[i] + (bi ? bi[c] : 0));
+          // TensorFlow Lite's x86 build runs its NEON output stage (through an
+          // SSE emulation) on whole groups of 8 channels, which rounds ties
+          // upward; the remaining channels round ties away from zero.
+          const int32_t q =
+              c < vec_end
+                  ? qconv::Requantize8TiesUp(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_)
+                  : qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
+          if (kind_ == TcKind::kInt8)
+            static_cast<int8_t*>(out)[o0 + i] = static_cast<int8_t>(q);
+          else
+            static_cast<uint8_t*>(out)[o0 + i] = static_cast<uint8_t>(q);
+          break;
+        }
+      }
+    }
+  }
+}
+
+// col rows [m0, m1) (input pixels): centered input rows times the packed weights.
+template <class T>
+void QuantTransposeConv::ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows,
+                                  int32_t* col, size_t m0, size_t m1) const {
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t n = static_cast<size_t>(kh_) * kw_ * out_c_;
+  const size_t plane = static_cast<size_t>(in_h_) * in_w_;
+  for (size_t b0 = m0; b0 < m1; b0 += col_block_) {
+    const size_t b1 = std::min(m1, b0 + col_block_);
+    for (size_t m = b0; m < b1; ++m) {
+      const int32_t zp = batch_zp ? batch_zp[m / plane] : in_zp_;
+      const T* p = in + m * cin;
+      int16_t* d = rows + (m - b0) * lda_;
+      qconv::CenterCopy(p, d, cin, zp);
+      if (lda_ > cin) d[cin] = 0;
+    }
+    qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), cin, n, col + b0 * n, n);
+  }
+}
+
+TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
+  const TfLiteTensor* input = ctx.input(2);
+  const TfLiteTensor* bias = ctx.input(3);
+  TfLiteTensor* output = ctx.output(0);
+  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
+  if (rows == 0 || out_w_ == 0) return kTfLiteOk;
+  const void* bias_data = bias ? bias->data : nullptr;
+  void* out = output->data;
+  char* scratch = static_cast<char*>(ctx.Scratch(scratch_slot_));
+  const int32_t* batch_zp = nullptr;
+  const float* batch_scale = nullptr;
+  const int8_t* qin = nullptr;
+  if (kind_ == TcKind::kHybrid) {
+    int8_t* q = static_cast<int8_t*>(ctx.Scratch(scratch_qin_));
+    char* bp = static_cast<char*>(ctx.Scratch(scratch_bparams_));
+    int32_t* zps = reinterpret_cast<int32_t*>(bp);
+    float* scales =
+        reinterpret_cast<float*>(bp + (static_cast<size_t>(batches_) + 1) * sizeof(int32_t));
+    const size_t per_batch = static_cast<size_t>(in_h_) * in_w_ * in_c_;
+    const float* x = input->data_as<float>();
+    for (int b = 0; b < batches_; ++b) {
+      const size_t off = static_cast<size_t>(b) * per_batch;
+      scales[b] = qconv::QuantizeAsymmetric(x + off, per_batch, q + off, &zps[b]);
+    }
+    qin = q;
+    batch_zp = zps;
+    batch_scale = scales;
+  }
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(batches_) * in_h_ * in_w_ * kh_ * kw_ * out_c_ * in_c_;
+  const int workers = macs < gemm::kMinParallelMacs
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(
+                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  int32_t* col = nullptr;
+  if (kind_ != TcKind::k16x8) {
+    col = static_cast<int32_t*>(ctx.Scratch(scratch_col_));
+    int16_t* arows = static_cast<int16_t*>(ctx.Scratch(scratch_arows_));
+    const size_t pixels = static_cast<size_t>(batches_) * in_h_ * in_w_;
+    auto gemm_share = [&](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s) {
+        int16_t* a = arows + static_cast<size_t>(s) * col_block_ * lda_;
+        const size_t m0 = pixels * static_cast<size_t>(s) / static_cast<size_t>(workers);
+        const size_t m1 = pixels * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
+        switch (kind_) {
+          case TcKind::kHybrid: ColBlock(qin, batch_zp, a, col, m0, m1); break;
+          case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a, col, m0, m1); break;
+          default: ColBlock(input->data_as<uint8_t>(), nullptr, a, col, m0, m1); break;
+        }
+      }
+    };
+    if (workers == 1)
+      gemm_share(0, 1);
+    else
+      pool.ParallelFor(workers, 1, gemm_share);
+  }
+  auto share = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
+      const int64_t r0 = rows * s / workers, r1 = rows * (s + 1) / workers;
+      switch (kind_) {
+        case TcKind::kHybrid:
+          Rows(qin, batch_zp, batch_scale, bias_data, out, slot, col, r0, r1);
+          break;
+        case TcKind::kInt8:
+          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
+          break;
+        case TcKind::kUint8:
+          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
+          break;
+        case TcKind::k16x8:
+          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, slot, nullptr, r0, r1);
+          break;
+      }
+    }
+  };
+  if (workers == 1)
+    share(0, 1);
+  else
+    pool.ParallelFor(workers, 1, share);
+  return kTfLiteOk;
+}
+
+// Picks the float or the quantized / hybrid implementation from the types.
+class TransposeConv final : public OpKernel {
+ public:
+  TfLiteStatus Prepare(OpContext& ctx) override {
+    const TfLiteTensor* weights = ctx.input(1);
+    const TfLiteTensor* input = ctx.input(2);
+    const bool quant = input && weights &&
+                       (input->type == kTfLiteInt8 || input->type == kTfLiteUInt8 ||
+                        input->type == kTfLiteInt16 ||
+                        (input->type == kTfLiteFloat32 && weights->type != kTfLiteFloat32));
+    if (!impl_ || quant != quant_) {
+      if (quant)
+        impl_ = std::make_unique<QuantTransposeConv>();
+      else
+        impl_ = std::make_unique<FloatTransposeConv>();
+      quant_ = quant;
+    }
+    return impl_->Prepare(ctx);
+  }
+  TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+
+ private:
+  std::unique_ptr<OpKernel> impl_;
+  bool quant_ = false;
+};
 
 }  // namespace
 

@@ -2,15 +2,27 @@
 // elementwise unary math.
 //
 // Types: float32 for all; int32 for ABS NEG SIGN; int64 for NEG. Integer ABS
-// and NEG wrap (the most negative value maps to itself). Quantized
-// int8/uint8/int16 inputs are rejected (kTfLiteUnresolvedOps).
+// and NEG wrap (the most negative value maps to itself).
+// Quantized, as TensorFlow Lite's builtin kernels compute them (bit-exact):
+//   ABS    int8, int16: |q - zp_in| requantized by in_scale / out_scale
+//          (int16 without quantization parameters: plain integer abs)
+//   EXP    int8 (256-entry table), int16 (513-entry interpolated table)
+//   LOG    int8, int16 tables (x <= 0 maps to the output's minimum)
+//   SQRT   int8, int16: dequantize, sqrtf, divide by the output scale and
+//          truncate; a negative input is an error at Invoke
+//   RSQRT  int8: fixed-point inverse square root; int16: table; an input
+//          below the zero point is an error at Invoke
+//   ELU    int8 table (expm1f below 0)
 // ROUND rounds half to even; RSQRT is 1/sqrt(x) (inf at 0, NaN below);
 // ELU is x for x >= 0 and e^x - 1 below.
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/elementwise.h"
+#include "kernels/util/quant_lut.h"
 
 namespace tfc {
 namespace {
@@ -156,6 +168,206 @@ constexpr bool IsHeavy(Un op) {
          op == Un::kElu || op == Un::kSqrt || op == Un::kRsqrt;
 }
 
+
+// ---- quantized --------------------------------------------------------------
+
+enum class QU { kNone, kAbs, kAbsPlain16, kLut8, kLut16, kSqrt, kRsqrt8 };
+
+struct QuantUnary {
+  QU mode = QU::kNone;
+  TfLiteType type = kTfLiteNoType;
+  float in_scale = 0.f, out_scale = 0.f;
+  int32_t in_zp = 0, out_zp = 0;
+  bool rescale = false;
+  int32_t multiplier = 0;
+  int shift = 0;
+  uint8_t lut8[256] = {};
+  std::vector<int16_t> lut16;
+};
+
+template <Un OP>
+TfLiteStatus PrepareQuantUnary(OpContext& ctx, const TfLiteTensor* in, const TfLiteTensor* out,
+                               QuantUnary* q) {
+  const TfLiteType t = in->type;
+  q->type = t;
+  q->mode = QU::kNone;
+  bool ok = false;
+  switch (OP) {
+    case Un::kAbs: ok = t == kTfLiteInt8 || t == kTfLiteInt16; break;
+    case Un::kExp: case Un::kLog: case Un::kSqrt: case Un::kRsqrt:
+      ok = t == kTfLiteInt8 || t == kTfLiteInt16;
+      break;
+    case Un::kElu: ok = t == kTfLiteInt8; break;
+    default: break;
+  }
+  if (!ok) {
+    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s does not support %s inputs", OpLabel(OP),
+                           TypeName(t));
+  }
+  TFC_ENSURE_TYPE(ctx, out, t);
+  if (OP == Un::kAbs && t == kTfLiteInt16 && in->quant.empty()) {
+    q->mode = QU::kAbsPlain16;
+    return kTfLiteOk;
+  }
+  TFC_OK(ReadPerTensorQuant(ctx, in, &q->in_scale, &q->in_zp));
+  TFC_OK(ReadPerTensorQuant(ctx, out, &q->out_scale, &q->out_zp));
+  if (t == kTfLiteInt16) {
+    TFC_ENSURE_MSG(ctx, q->in_zp == 0 && q->out_zp == 0,
+                   "int16 %s needs zero points 0 (input %d, output %d)", OpLabel(OP), q->in_zp,
+                   q->out_zp);
+  }
+  const float in_scale = q->in_scale, out_scale = q->out_scale;
+  switch (OP) {
+    case Un::kAbs: {
+      q->mode = QU::kAbs;
+      q->rescale = in_scale != out_scale;
+      if (q->rescale) {
+        const float ratio = in_scale / out_scale;
+        TFC_ENSURE_MSG(ctx, ratio < 1073741824.0f, "input/output scale ratio %g is too large",
+                       static_cast<double>(ratio));
+        QuantizeMultiplier(static_cast<double>(ratio), &q->multiplier, &q->shift);
+      }
+      return kTfLiteOk;
+    }
+    case Un::kSqrt:
+      q->mode = QU::kSqrt;
+      return kTfLiteOk;
+    case Un::kRsqrt:
+      if (t == kTfLiteInt8) {
+        q->mode = QU::kRsqrt8;
+        const float root = std::sqrt(in_scale);
+        const float prod = root * out_scale;
+        const double m = 1. / static_cast<double>(prod);
+        TFC_ENSURE_MSG(ctx, m < 1073741824.0, "RSQRT multiplier %g is too large", m);
+        QuantizeMultiplier(m, &q->multiplier, &q->shift);
+        TFC_ENSURE_MSG(ctx, q->shift - 20 >= -31, "RSQRT multiplier %g is too small", m);
+        return kTfLiteOk;
+      }
+      break;
+    default:
+      break;
+  }
+  // Tables.
+  const float out_min_value =
+      static_cast<float>((t == kTfLiteInt8 ? -128 : -32768) - q->out_zp) * out_scale;
+  const float rsqrt_zero_value = 32767.0f * out_scale;
+  auto fn = [&](float x) -> float {
+    switch (OP) {
+      case Un::kExp: return std::exp(x);
+      case Un::kLog: return x <= 0.0f ? out_min_value : std::log(x);
+      case Un::kRsqrt: return x <= 0.0f ? rsqrt_zero_value : 1.0f / std::sqrt(x);
+      case Un::kElu: return x < 0.0f ? std::expm1(x) : x;
+      default: return x;
+    }
+  };
+  if (t == kTfLiteInt8) {
+    q->mode = QU::kLut8;
+    BuildLut8<int8_t>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut8);
+  } else {
+    q->mode = QU::kLut16;
+    q->lut16.assign(kLut16Size, 0);
+    BuildLut16(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut16.data());
+  }
+  return kTfLiteOk;
+}
+
+template <class T>
+void AbsQuantRun(const QuantUnary& q, const T* x, T* y, int64_t n) {
+  constexpr int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    int32_t v = int32_t{x[i]} - q.in_zp;
+    v = v < 0 ? -v : v;
+    int32_t o = q.rescale ? MultiplyByQuantizedMultiplier(v, q.multiplier, q.shift) : v;
+    o += q.out_zp;
+    y[i] = static_cast<T>(o < lo ? lo : (o > hi ? hi : o));
+  }
+}
+
+// Returns false on a negative input.
+template <class T>
+bool SqrtQuantRun(const QuantUnary& q, const T* x, T* y, int64_t n) {
+  constexpr int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+  for (int64_t i = 0; i < n; ++i) {
+    const float d = q.in_scale * static_cast<float>(int32_t{x[i]} - q.in_zp);
+    if (!(d >= 0.0f)) return false;
+    const float r = std::sqrt(d);
+    const float scaled = r / q.out_scale;
+    const int64_t o = int64_t{TruncToInt32X86(scaled)} + q.out_zp;
+    y[i] = static_cast<T>(o < lo ? lo : (o > hi ? hi : o));
+  }
+  return true;
+}
+
+bool Rsqrt8Run(const QuantUnary& q, const int8_t* x, int8_t* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (x[i] < q.in_zp) return false;
+  }
+  constexpr int kShift = 20;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = int32_t{x[i]} - q.in_zp;
+    if (v == 0) {
+      y[i] = 127;
+      continue;
+    }
+    int32_t m = 0;
+    int s = 0;
+    InvSqrtMultiplierExp(v, &m, &s);
+    const int32_t scaled = MultiplyByQuantizedMultiplier(1, m, s + kShift);
+    const int64_t o = int64_t{MultiplyByQuantizedMultiplier(scaled, q.multiplier, q.shift - kShift)} + q.out_zp;
+    y[i] = static_cast<int8_t>(o < -128 ? -128 : (o > 127 ? 127 : o));
+  }
+  return true;
+}
+
+template <Un OP>
+TfLiteStatus RunQuantUnary(OpContext& ctx, const QuantUnary& q, const TfLiteTensor* in,
+                           TfLiteTensor* out) {
+  const int64_t n = in->num_elements();
+  switch (q.mode) {
+    case QU::kAbsPlain16: {
+      const int16_t* x = in->data_as<const int16_t>();
+      int16_t* y = out->data_as<int16_t>();
+      for (int64_t i = 0; i < n; ++i) y[i] = static_cast<int16_t>(x[i] < 0 ? -int32_t{x[i]} : x[i]);
+      return kTfLiteOk;
+    }
+    case QU::kAbs:
+      if (q.type == kTfLiteInt8) {
+        AbsQuantRun(q, in->data_as<const int8_t>(), out->data_as<int8_t>(), n);
+      } else {
+        AbsQuantRun(q, in->data_as<const int16_t>(), out->data_as<int16_t>(), n);
+      }
+      return kTfLiteOk;
+    case QU::kLut8:
+      ApplyLut8(in->data_as<const int8_t>(), out->data_as<int8_t>(), n, q.lut8);
+      return kTfLiteOk;
+    case QU::kLut16: {
+      const int16_t* x = in->data_as<const int16_t>();
+      int16_t* y = out->data_as<int16_t>();
+      if (OP == Un::kRsqrt) {
+        for (int64_t i = 0; i < n; ++i) {
+          TFC_ENSURE_MSG(ctx, x[i] >= q.in_zp, "RSQRT is only defined for positive values");
+        }
+      }
+      for (int64_t i = 0; i < n; ++i) y[i] = Lut16Lookup(x[i], q.lut16.data());
+      return kTfLiteOk;
+    }
+    case QU::kSqrt: {
+      const bool ok = q.type == kTfLiteInt8
+                          ? SqrtQuantRun(q, in->data_as<const int8_t>(), out->data_as<int8_t>(), n)
+                          : SqrtQuantRun(q, in->data_as<const int16_t>(), out->data_as<int16_t>(), n);
+      TFC_ENSURE_MSG(ctx, ok, "SQRT is only defined for non-negative values");
+      return kTfLiteOk;
+    }
+    case QU::kRsqrt8:
+      TFC_ENSURE_MSG(ctx, Rsqrt8Run(q, in->data_as<const int8_t>(), out->data_as<int8_t>(), n),
+                     "RSQRT is only defined for positive values");
+      return kTfLiteOk;
+    case QU::kNone:
+      break;
+  }
+  return ctx.Error("quantized kernel not prepared");
+}
+
 template <Un OP>
 class UnaryMath final : public OpKernel {
  public:
@@ -164,7 +376,11 @@ class UnaryMath final : public OpKernel {
     const TfLiteTensor* in = ctx.input(0);
     const TfLiteTensor* out = ctx.output(0);
     TFC_ENSURE(ctx, in != nullptr && out != nullptr);
-    if (ew::IsQuantizedIntType(in->type)) return ew::RejectQuantized(ctx, in->type);
+    quant_.mode = QU::kNone;
+    if (IsQuant8Or16(in->type)) {
+      TFC_OK(PrepareQuantUnary<OP>(ctx, in, out, &quant_));
+      return ctx.ResizeOutput(0, in->dims);
+    }
     TFC_ENSURE_MSG(ctx, SupportsType<OP>(in->type), "%s does not support %s inputs", OpLabel(OP),
                    TypeName(in->type));
     TFC_ENSURE_TYPE(ctx, out, in->type);
@@ -174,6 +390,7 @@ class UnaryMath final : public OpKernel {
   TfLiteStatus Eval(OpContext& ctx) override {
     const TfLiteTensor* in = ctx.input(0);
     TfLiteTensor* out = ctx.output(0);
+    if (quant_.mode != QU::kNone) return RunQuantUnary<OP>(ctx, quant_, in, out);
     const int64_t n = in->num_elements();
     switch (in->type) {
       case kTfLiteFloat32: {
@@ -205,6 +422,8 @@ class UnaryMath final : public OpKernel {
   }
 
  private:
+  QuantUnary quant_;
+
   template <class T>
   static void RunInt(const TfLiteTensor* in, TfLiteTensor* out, int64_t n) {
     const T* __restrict x = in->data_as<const T>();

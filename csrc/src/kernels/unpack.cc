@@ -29,6 +29,7 @@ class Unpack final : public OpKernel {
       TfLiteTensor* out = ctx.output(i);
       TFC_ENSURE_MSG(ctx, out != nullptr, "output %d is missing", i);
       TFC_OK(dm::CheckMovable(ctx, in, out));
+    TFC_OK(dm::CheckNoRequant(ctx, in, out));
       TFC_OK(ctx.ResizeOutput(i, dims));
     }
     return kTfLiteOk;

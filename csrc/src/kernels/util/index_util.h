@@ -136,14 +136,12 @@ inline TfLiteStatus CheckMovable(OpContext& ctx, const TfLiteTensor* in, const T
   return kTfLiteOk;
 }
 
-// Fails with kTfLiteUnresolvedOps when `in` and `out` are quantized with
-// different parameters (the kernel would have to requantize).
+// Fails when `in` and `out` are quantized with different parameters, for the
+// ops where TFLite requires them equal (it does not requantize there).
 inline TfLiteStatus CheckNoRequant(OpContext& ctx, const TfLiteTensor* in, const TfLiteTensor* out) {
   if (IsQuantizedType(out->type) && !SameQuant(in, out))
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "%s tensors '%s' and '%s' have different quantization; requantization "
-                           "is not supported yet",
-                           TypeName(out->type), in->name.c_str(), out->name.c_str());
+    return ctx.Error("%s tensors '%s' and '%s' must have the same quantization parameters",
+                     TypeName(out->type), in->name.c_str(), out->name.c_str());
   return kTfLiteOk;
 }
 
