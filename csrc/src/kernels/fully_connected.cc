@@ -520,6 +520,7 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
     }
     if (channel_scales_.empty()) scales[i] *= weight_scale_;
   }
+  if (scratch_wsums_ >= 0) quirk_.Scan(weights->data_as<int8_t>(), k_);  // run-time weights
   const int32_t* sums = w_sums_.data();
   if (scratch_wsums_ >= 0 && asymmetric_) {
     int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));

@@ -349,9 +349,25 @@ inline void RowSumsHybrid(const int8_t* w, size_t n, size_t k, int32_t* sums) {
 struct SignQuirk {
   std::vector<uint32_t> row_start;  // n + 1 offsets into cols
   std::vector<uint32_t> cols;
-  bool empty() const { return cols.empty(); }
+  // Weights computed at run time: scan them instead (no allocation in Eval).
+  const int8_t* scan_w = nullptr;
+  size_t scan_k = 0;
+  bool empty() const { return cols.empty() && scan_w == nullptr; }
+
+  void Scan(const int8_t* w, size_t k) {
+    row_start.clear();
+    cols.clear();
+#if TFC_QMM_X86
+    scan_w = w;
+    scan_k = k;
+#else
+    (void)w;
+    (void)k;
+#endif
+  }
 
   void Build(const int8_t* w, size_t n, size_t k) {
+    scan_w = nullptr;
     row_start.assign(n + 1, 0);
     cols.clear();
 #if TFC_QMM_X86
@@ -371,6 +387,13 @@ struct SignQuirk {
   // The error the official kernel adds to the dot product of q with row r.
   int64_t Error(const int8_t* q, size_t r) const {
     int64_t e = 0;
+    if (scan_w) {
+      const int8_t* row = scan_w + r * scan_k;
+      const size_t k16 = scan_k & ~static_cast<size_t>(15);
+      for (size_t t = 0; t < k16; ++t)
+        if (row[t] == -128 && q[t] < 0) e += 256 * static_cast<int64_t>(q[t]);
+      return e;
+    }
     for (uint32_t i = row_start[r]; i < row_start[r + 1]; ++i) {
       const int32_t v = q[cols[i]];
       if (v < 0) e += 256 * static_cast<int64_t>(v);
