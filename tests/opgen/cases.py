@@ -882,3 +882,16 @@ fcase("BATCH_MATMUL", "int16x8", [X("B", "M", "K", dtype="int16", gen="qint", qu
 fcase("BATCH_MATMUL", "hybrid_runtime_rhs_asym", [X("B", "M", "K"),
       XQ("B", "K", "N", quant=Q(0.02, 0))], {"asymmetric_quantize_inputs": True}, version=4,
       dims=_BMMQ, out=["float32"], tol=1e-6)
+# the official x86_64 hybrid kernel's corner cases: int16-lane row sums that
+# wrap on long positive rows, the sign quirk of -128 weights (full int8 range)
+fcase("FULLY_CONNECTED", "hybrid_long_rows_asym", [X("B", "I", gen=("uniform", 0.5, 2)),
+      W("O", "I", dtype="int8", gen=("int", 90, 128), quant=Q(0.001, 0)), None],
+      {"asymmetric_quantize_inputs": True}, version=12,
+      dims={"B": (1, 3), "I": (4090, 4110), "O": (1, 4)}, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), W("O")],
+      {"asymmetric_quantize_inputs": True}, version=12, dims=_FCQ, shapes=3,
+      out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights_sym", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), None], version=12, dims=_FCQ,
+      out=["float32"], tol=1e-6)
