@@ -9,12 +9,20 @@
 // short enough never to overflow, combined in 64 bits); callers wrap to 32
 // bits where the official kernels accumulate in int32.
 //
-// Rounding: the official runtime's optimized integer GEMM (ruy, behind
-// FULLY_CONNECTED and BATCH_MATMUL) applies the output multiplier as a
-// rounding doubling high multiply followed by a right shift that rounds
-// halves up (toward +inf): MulRoundHalfUp below. The reference kernels round
-// that last shift half away from zero (quant_math.h
+// Rounding: the official runtime's optimized integer GEMM (ruy, behind its
+// FULLY_CONNECTED) applies the output multiplier as a rounding doubling high
+// multiply followed by a right shift that rounds halves up (toward +inf):
+// MulRoundHalfUp below. Its BATCH_MATMUL is the reference kernel, which
+// rounds that last shift half away from zero (quant_math.h
 // MultiplyByQuantizedMultiplier); results differ by one at such ties.
+//
+// Speed: one or two activation rows (the usual FULLY_CONNECTED) run dot
+// products of four weight rows at a time (AVX2 where the CPU has it); four or
+// more rows of int8 x int8 run a packed GEMM (AVX2 6 x 16 tiles on weights
+// packed once as int16 column panels). Elsewhere plain loops.
+//
+// Hybrid products also reproduce the official x86_64 kernel's corner cases
+// (RowSumsHybrid, SignQuirk, the fused multiply-add of QuantizeAsymmetric).
 #pragma once
 
 #include <algorithm>
