@@ -918,3 +918,132 @@ acase("SQRT", "int16", [X(*NHWC, dtype="int16", gen=("int", 0, 32767), quant=Q(0
       out=["int16"], out_quant=[Q(0.0005, 0)])
 acase("QUANTIZE", "float_to_int8_per_channel", [X(*NHWC, gen=("normal", 2))], version=2,
       out=["int8"], out_quant=[Q(("rand", 0.01, 0.05, "C"), 0, 3)], avoid=_NOREF)
+
+
+# ------------------------------------------------------------- k-fc
+# Quantized FULLY_CONNECTED and BATCH_MATMUL: full-integer (int8, uint8,
+# 16x8) and hybrid (float activations x int8 weights). Goldens from the
+# optimized builtin kernels (avoid BUILTIN_REF: the reference FC rounds the
+# output multiplier differently); lsb 0 and a float tolerance of one part in
+# 10^6 for hybrid outputs: we match the official kernels bit for bit.
+_FC_NOREF = ["BUILTIN_REF"]
+_FCQ = {"B": (1, 4), "T": (1, 3), "I": (1, 70), "O": (1, 40)}
+
+
+def fcase(op, desc, inputs, options=None, **kw):
+    kw.setdefault("lsb", 0)
+    kw.setdefault("avoid", _FC_NOREF)
+    return qcase(op, desc, inputs, options or {}, **kw)
+
+
+def _bias64(n):
+    return W(n, dtype="int64", gen=("int", -200000, 200000), quant=Q(("product", 0, 1), 0))
+
+
+def _wq_pc(*shape, n="O", axis=0):  # int8 weights, per-channel symmetric
+    return WQ(*shape, quant=Q(("rand", 0.002, 0.02, n), 0, axis))
+
+
+fcase("FULLY_CONNECTED", "int8_pt_bias", [XQ("B", "I", quant=Q(0.05, -3)),
+      WQ("O", "I", quant=Q(0.01, 0)), _bias("O")], version=4, dims=_FCQ, shapes=3,
+      out=["int8"], out_quant=[Q(0.2, 3)])
+fcase("FULLY_CONNECTED", "int8_pc_relu", [XQ("B", "I", quant=Q(0.04, 5)),
+      _wq_pc("O", "I"), _bias("O")], {"fused_activation_function": "RELU"},
+      version=4, dims=_FCQ, shapes=3, out=["int8"], out_quant=[Q(0.06, -128)])
+fcase("FULLY_CONNECTED", "int8_pc_nobias_relu6", [XQ("B", "I", quant=Q(0.03, 0)),
+      _wq_pc("O", "I"), None], {"fused_activation_function": "RELU6"},
+      version=4, dims=_FCQ, out=["int8"], out_quant=[Q(0.03, -100)])
+fcase("FULLY_CONNECTED", "int8_keep_dims", [XQ("B", "T", "I", quant=Q(0.05, 10)),
+      _wq_pc("O", "I"), _bias("O")], {"keep_num_dims": True},
+      version=5, dims=_FCQ, out=["int8"], out_quant=[Q(0.1, -7)])
+fcase("FULLY_CONNECTED", "int8_3d_flatten_n1to1", [XQ("B", "T", "I", quant=Q(0.05, -10)),
+      WQ("O", "I", quant=Q(0.004, 0)), _bias("O")], {"fused_activation_function": "RELU_N1_TO_1"},
+      version=4, dims=_FCQ, out=["int8"], out_quant=[Q(0.01, 0)])
+fcase("FULLY_CONNECTED", "int8_pow2_scales", [XQ("B", "I", quant=Q(0.5, 1)),
+      WQ("O", "I", quant=Q(0.25, 0)), _bias("O")], version=4, dims=_FCQ,
+      out=["int8"], out_quant=[Q(32.0, -1)])
+fcase("FULLY_CONNECTED", "uint8", [X("B", "I", dtype="uint8", gen="qint", quant=Q(0.05, 128)),
+      W("O", "I", dtype="uint8", gen="qint", quant=Q(0.01, 120)), _bias("O")],
+      {"fused_activation_function": "RELU"}, version=1, dims=_FCQ,
+      out=["uint8"], out_quant=[Q(0.3, 10)])
+fcase("FULLY_CONNECTED", "int16_int64_bias", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.001, 0)), _wq_pc("O", "I"), _bias64("O")], version=7, dims=_FCQ,
+      out=["int16"], out_quant=[Q(0.004, 0)])
+fcase("FULLY_CONNECTED", "int16_int32_bias", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.0005, 0)), WQ("O", "I", quant=Q(0.01, 0)), _bias("O")],
+      {"fused_activation_function": "RELU"}, version=7, dims=_FCQ,
+      out=["int16"], out_quant=[Q(0.006, 0)])
+# hybrid: float input, int8 weights
+fcase("FULLY_CONNECTED", "hybrid_pc_asym", [X("B", "I"), _wq_pc("O", "I"), None],
+      {"asymmetric_quantize_inputs": True}, version=12, dims=_FCQ, shapes=3,
+      out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pt_sym_bias_relu", [X("B", "I"),
+      WQ("O", "I", quant=Q(0.01, 0)), W("O")], {"fused_activation_function": "RELU"},
+      version=12, dims=_FCQ, shapes=3, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pc_asym_bias_keep", [X("B", "T", "I", gen=("uniform", -0.5, 3)),
+      _wq_pc("O", "I"), W("O")], {"asymmetric_quantize_inputs": True, "keep_num_dims": True},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_pt_asym_relu6", [X("B", "I", gen=("uniform", 0, 2)),
+      WQ("O", "I", quant=Q(0.003, 0)), W("O")],
+      {"asymmetric_quantize_inputs": True, "fused_activation_function": "RELU6"},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+
+_BMMQ = {"B": (1, 3), "M": (1, 6), "K": (1, 40), "N": (1, 7), "C": (1, 3)}
+fcase("BATCH_MATMUL", "int8_3d", [XQ("B", "M", "K", quant=Q(0.05, -5)),
+      XQ("B", "K", "N", quant=Q(0.03, 7))], version=2, dims=_BMMQ, shapes=3,
+      out=["int8"], out_quant=[Q(0.9, 3)])
+fcase("BATCH_MATMUL", "int8_adj_x", [XQ("B", "K", "M", quant=Q(0.05, 0)),
+      XQ("B", "K", "N", quant=Q(0.02, -128))], {"adj_x": True}, version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(0.5, -20)])
+fcase("BATCH_MATMUL", "int8_adj_y_pow2", [XQ("B", "M", "K", quant=Q(0.5, 3)),
+      XQ("B", "N", "K", quant=Q(0.25, -3))], {"adj_y": True}, version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(64.0, 0)])
+fcase("BATCH_MATMUL", "int8_adj_xy_bcast", [XQ("B", 1, "K", "M", quant=Q(0.04, 12)),
+      XQ(1, "C", "N", "K", quant=Q(0.03, 1))], {"adj_x": True, "adj_y": True}, version=2,
+      dims=_BMMQ, out=["int8"], out_quant=[Q(0.7, 0)])
+fcase("BATCH_MATMUL", "int8_const_rhs_rank2", [XQ("B", "M", "K", quant=Q(0.05, -128)),
+      WQ("K", "N", quant=Q(0.01, 0))], version=2, dims=_BMMQ,
+      out=["int8"], out_quant=[Q(0.4, -10)])
+fcase("BATCH_MATMUL", "int16", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
+      X("B", "K", "N", dtype="int16", gen="qint", quant=Q(0.002, 0))], version=3, dims=_BMMQ,
+      out=["int16"], out_quant=[Q(0.3, 0)])
+fcase("BATCH_MATMUL", "hybrid_pt", [X("B", "M", "K"), WQ("K", "N", quant=Q(0.02, 0))],
+      version=1, dims=_BMMQ, shapes=3, out=["float32"], tol=1e-6)
+fcase("BATCH_MATMUL", "hybrid_pc_asym_adj", [X("B", "K", "M", gen=("uniform", -1, 4)),
+      WQ("N", "K", quant=Q(("rand", 0.002, 0.02, "N"), 0, 0))],
+      {"adj_x": True, "adj_y": True, "asymmetric_quantize_inputs": True}, version=4,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+fcase("BATCH_MATMUL", "hybrid_pc_bcast", [X("B", "C", "M", "K"),
+      WQ("K", "N", quant=Q(("rand", 0.002, 0.02, "N"), 0, 1))], version=1,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int8_runtime_weights", [XQ("B", "I", quant=Q(0.05, 2)),
+      XQ("O", "I", quant=Q(0.01, 0)), None], version=4, dims=_FCQ,
+      out=["int8"], out_quant=[Q(0.3, -4)])
+fcase("FULLY_CONNECTED", "hybrid_runtime_weights_asym", [X("B", "I"),
+      XQ("O", "I", quant=Q(0.01, 0)), None], {"asymmetric_quantize_inputs": True},
+      version=12, dims=_FCQ, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "int16_nobias_int64_type", [X("B", "I", dtype="int16", gen="qint",
+      quant=Q(0.001, 0)), _wq_pc("O", "I"), None], {"quantized_bias_type": "INT64"},
+      version=11, dims=_FCQ, out=["int16"], out_quant=[Q(0.003, 0)])
+fcase("BATCH_MATMUL", "int8_to_int32", [XQ("B", "M", "K", quant=Q(0.05, -5)),
+      XQ("B", "K", "N", quant=Q(0.03, 7))], version=2, dims=_BMMQ,
+      out=["int32"])
+fcase("BATCH_MATMUL", "int16x8", [X("B", "M", "K", dtype="int16", gen="qint", quant=Q(0.001, 0)),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], version=3, dims=_BMMQ,
+      out=["int16"], out_quant=[Q(0.05, 0)])
+fcase("BATCH_MATMUL", "hybrid_runtime_rhs_asym", [X("B", "M", "K"),
+      XQ("B", "K", "N", quant=Q(0.02, 0))], {"asymmetric_quantize_inputs": True}, version=4,
+      dims=_BMMQ, out=["float32"], tol=1e-6)
+# the official x86_64 hybrid kernel's corner cases: int16-lane row sums that
+# wrap on long positive rows, the sign quirk of -128 weights (full int8 range)
+fcase("FULLY_CONNECTED", "hybrid_long_rows_asym", [X("B", "I", gen=("uniform", 0.5, 2)),
+      W("O", "I", dtype="int8", gen=("int", 90, 128), quant=Q(0.001, 0)), None],
+      {"asymmetric_quantize_inputs": True}, version=12,
+      dims={"B": (1, 3), "I": (4090, 4110), "O": (1, 4)}, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), W("O")],
+      {"asymmetric_quantize_inputs": True}, version=12, dims=_FCQ, shapes=3,
+      out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights_sym", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), None], version=12, dims=_FCQ,
+      out=["float32"], tol=1e-6)

@@ -8,13 +8,13 @@
 // (gemm::PackB); a batch of one runs the GEMM's one-row kernel split over
 // output columns.
 //
-// Quantized (constant weights): INT8 input x INT8 weights (per-tensor, or
+// Quantized: INT8 input x INT8 weights (per-tensor, or
 // per-channel along units) -> INT8; UINT8 x UINT8 (per-tensor, asymmetric
 // weights) -> UINT8; INT16 x INT8 ("16x8", INT32 or INT64 bias) -> INT16.
 // Integer dot products (util/qmatmul.h), the bias and zero-point terms
 // folded per unit at Prepare, the output multiplier per unit rounded as the
 // official optimized kernels do (16x8 with an INT64 bias or non-zero zero
-// points goes through the official reference kernel's 64-bit arithmetic).
+// points goes through the official reference kernel, which scales in double).
 //
 // Hybrid (FLOAT32 input, INT8 weights, FLOAT32 output): each input row is
 // quantized to int8 on the fly (symmetric, or asymmetric when
@@ -93,15 +93,25 @@ class FullyConnected final : public OpKernel {
                              const TfLiteTensor* weights, const TfLiteTensor* bias,
                              const fb::FullyConnectedOptions* opt);
   TfLiteStatus EvalQuantized(OpContext& ctx);
+  void ComputeColumnTerms(const TfLiteTensor* weights, const TfLiteTensor* bias,
+                          int64_t* colterm) const;
   TfLiteStatus EvalHybrid(OpContext& ctx);
 
   Mode mode_ = Mode::kFloat;
   // quantized
   TfLiteType in_type_ = kTfLiteNoType, w_type_ = kTfLiteNoType, out_type_ = kTfLiteNoType;
-  int32_t w_zp_ = 0;
+  int32_t w_zp_ = 0, in_zp_ = 0;
+  TfLiteType bias_type_ = kTfLiteNoType;
+  bool runtime_terms_ = false;  // weights or bias computed at run time
+  int scratch_colterm_ = -1, scratch_wsums_ = -1;
+  // INT8 x INT8 with several rows: the packed GEMM (qmatmul.h)
+  bool use_packed_ = false;
+  std::vector<int16_t> packed_w16_;  // constant weights, packed
+  int scratch_packed_w_ = -1, scratch_packed_a_ = -1;
   std::vector<int64_t> colterm_;
   std::vector<int32_t> multipliers_;
   std::vector<int> shifts_;
+  std::vector<double> real_scales_;
   qmm::Requant rq_;
   size_t chunk_ = 0;
   // hybrid
@@ -109,6 +119,7 @@ class FullyConnected final : public OpKernel {
   float weight_scale_ = 1.f;
   std::vector<float> channel_scales_;
   std::vector<int32_t> w_sums_;
+  qmm::SignQuirk quirk_;
   int scratch_q_ = -1, scratch_scale_ = -1, scratch_zp_ = -1;
 
   size_t m_ = 0, k_ = 0, n_ = 0;
@@ -242,12 +253,6 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
                            "input %s, weights %s, output %s: supported are INT8 x INT8 -> INT8, "
                            "UINT8 x UINT8 -> UINT8 and INT16 x INT8 -> INT16",
                            TypeName(in_type_), TypeName(w_type_), TypeName(out_type_));
-  if (!weights->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "quantized weights computed at run time are not supported");
-  if (bias && !bias->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "quantized bias computed at run time is not supported");
   if (act != fb::ActivationFunctionType_NONE && act != fb::ActivationFunctionType_RELU &&
       act != fb::ActivationFunctionType_RELU6 && act != fb::ActivationFunctionType_RELU_N1_TO_1)
     return ctx.Error("fused activation %d is not supported for quantized inputs",
@@ -305,9 +310,11 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   // Multipliers: input_scale * weight_scale / output_scale, in double.
   multipliers_.assign(nscales, 0);
   shifts_.assign(nscales, 0);
+  real_scales_.assign(nscales, 0.0);
   for (size_t c = 0; c < nscales; ++c) {
     const double real = static_cast<double>(in_scale) * static_cast<double>(wq.scale[c]) /
                         static_cast<double>(out_scale);
+    real_scales_[c] = real;
     QuantizeMultiplier(real, &multipliers_[c], &shifts_[c]);
   }
   int32_t qmin = 0, qmax = 0;
@@ -317,23 +324,51 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   rq_.per_channel = per_channel;
   rq_.multiplier = multipliers_.data();
   rq_.shift = shifts_.data();
+  rq_.real_scale = real_scales_.data();
   rq_.mode = qmm::Requant::kHalfUp;
-  if (x16x8 && (bias_type == kTfLiteInt64 || w_zp_ != 0))
-    rq_.mode = bias_type == kTfLiteInt64 ? qmm::Requant::kRef64 : qmm::Requant::kRef32;
+  rq_.Finalize(nscales);
+  // 16x8 with an INT64 bias or a non-zero weight zero point: the official
+  // runtime runs its reference kernel, which scales in double and rounds
+  // half away from zero (accumulating in the bias type).
+  const auto* opt = ctx.options<fb::FullyConnectedOptions>();
+  const bool int64_bias_type =
+      opt && opt->quantized_bias_type() == fb::TensorType_INT64;
+  if (x16x8 && int64_bias_type && bias)
+    TFC_ENSURE_MSG(ctx, bias_type == kTfLiteInt64,
+                   "quantized_bias_type is INT64 but bias '%s' is %s", bias->name.c_str(),
+                   TypeName(bias_type));
+  if (x16x8 && (bias_type == kTfLiteInt64 || int64_bias_type || w_zp_ != 0)) {
+    rq_.mode = qmm::Requant::kDouble;
+    rq_.wrap32 = bias_type != kTfLiteInt64 && !int64_bias_type;
+  }
 
-  // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp.
-  colterm_.assign(n_, 0);
-  if (w_type_ == kTfLiteInt8) {
-    if (bias_type == kTfLiteInt64)
-      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_, bias->data_as<int64_t>(), in_zp, w_zp_,
-                       colterm_.data());
-    else
-      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_,
-                       bias ? bias->data_as<int32_t>() : nullptr, in_zp, w_zp_,
-                       colterm_.data());
+  // Column terms: bias - in_zp * sum(w) + K * in_zp * w_zp, once here for
+  // constant weights and bias, else at every Eval into scratch.
+  in_zp_ = in_zp;
+  bias_type_ = bias_type;
+  runtime_terms_ = !weights->is_constant() || (bias && !bias->is_constant());
+  scratch_colterm_ = -1;
+  if (runtime_terms_) {
+    colterm_.clear();
+    scratch_colterm_ = ctx.RequestScratch(n_ * sizeof(int64_t) + 64);
   } else {
-    qmm::ColumnTerms(weights->data_as<uint8_t>(), n_, k_,
-                     bias ? bias->data_as<int32_t>() : nullptr, in_zp, w_zp_, colterm_.data());
+    colterm_.assign(n_, 0);
+    ComputeColumnTerms(weights, bias, colterm_.data());
+  }
+  // Several INT8 rows on a CPU with the packed GEMM: pack the weights once
+  // (or per Eval when computed at run time).
+  use_packed_ = int8 && m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+                qmm::PackedGemmAvailable();
+  scratch_packed_w_ = scratch_packed_a_ = -1;
+  packed_w16_.clear();
+  if (use_packed_) {
+    if (weights->is_constant()) {
+      packed_w16_.resize(qmm::PackedW16Size(n_, k_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, packed_w16_.data());
+    } else {
+      scratch_packed_w_ = ctx.RequestScratch(qmm::PackedW16Size(n_, k_) * sizeof(int16_t) + 64);
+    }
+    scratch_packed_a_ = ctx.RequestScratch(qmm::PackedA16Size(m_, k_) * sizeof(int32_t) + 64);
   }
   if (in_type_ == kTfLiteInt8)
     chunk_ = qmm::ChunkFor(128, 128);
@@ -344,14 +379,26 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   return kTfLiteOk;
 }
 
+void FullyConnected::ComputeColumnTerms(const TfLiteTensor* weights, const TfLiteTensor* bias,
+                                        int64_t* colterm) const {
+  if (w_type_ == kTfLiteInt8) {
+    if (bias_type_ == kTfLiteInt64)
+      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_, bias->data_as<int64_t>(), in_zp_,
+                       w_zp_, colterm);
+    else
+      qmm::ColumnTerms(weights->data_as<int8_t>(), n_, k_,
+                       bias ? bias->data_as<int32_t>() : nullptr, in_zp_, w_zp_, colterm);
+  } else {
+    qmm::ColumnTerms(weights->data_as<uint8_t>(), n_, k_,
+                     bias ? bias->data_as<int32_t>() : nullptr, in_zp_, w_zp_, colterm);
+  }
+}
+
 TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* input,
                                            const TfLiteTensor* weights, const TfLiteTensor* bias,
                                            const fb::FullyConnectedOptions* opt) {
   (void)input;
   (void)bias;
-  if (!weights->is_constant())
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "hybrid: quantized weights computed at run time are not supported");
   asymmetric_ = opt && opt->asymmetric_quantize_inputs();
   const Quantization& wq = weights->quant;
   const size_t nscales = wq.scale.size();
@@ -375,9 +422,32 @@ TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* i
   }
   // The hybrid kernels take the weights as symmetric int8 (UINT8 weights are
   // read as INT8 bytes, as the official kernel does).
-  const int8_t* w = weights->data_as<int8_t>();
-  w_sums_.assign(n_, 0);
-  qmm::RowSums(w, n_, k_, w_sums_.data());
+  // Row sums of the weights (asymmetric inputs): once here for constant
+  // weights, else at every Eval into scratch.
+  scratch_wsums_ = -1;
+  if (weights->is_constant()) {
+    w_sums_.assign(n_, 0);
+    qmm::RowSumsHybrid(weights->data_as<int8_t>(), n_, k_, w_sums_.data());
+    quirk_.Build(weights->data_as<int8_t>(), n_, k_);
+  } else {
+    quirk_ = qmm::SignQuirk();
+    w_sums_.clear();
+    scratch_wsums_ = ctx.RequestScratch(n_ * sizeof(int32_t) + 64);
+  }
+  // Several rows on a CPU with the packed GEMM: constant weights packed once.
+  use_packed_ = m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+                qmm::PackedGemmAvailable();
+  scratch_packed_w_ = scratch_packed_a_ = -1;
+  packed_w16_.clear();
+  if (use_packed_) {
+    if (weights->is_constant()) {
+      packed_w16_.resize(qmm::PackedW16Size(n_, k_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, packed_w16_.data());
+    } else {
+      scratch_packed_w_ = ctx.RequestScratch(qmm::PackedW16Size(n_, k_) * sizeof(int16_t) + 64);
+    }
+    scratch_packed_a_ = ctx.RequestScratch(qmm::PackedA16Size(m_, k_) * sizeof(int32_t) + 64);
+  }
   scratch_q_ = ctx.RequestScratch(m_ * k_ + 64);
   scratch_scale_ = ctx.RequestScratch(m_ * sizeof(float) + 64);
   scratch_zp_ = ctx.RequestScratch(m_ * sizeof(int32_t) + 64);
@@ -389,15 +459,34 @@ TfLiteStatus FullyConnected::EvalQuantized(OpContext& ctx) {
   const TfLiteTensor* weights = ctx.input(1);
   TfLiteTensor* output = ctx.output(0);
   ThreadPool& pool = ctx.pool();
+  const int64_t* colterm = colterm_.data();
+  if (runtime_terms_) {
+    int64_t* ct = static_cast<int64_t*>(ctx.Scratch(scratch_colterm_));
+    ComputeColumnTerms(weights, ctx.input(2), ct);
+    colterm = ct;
+  }
   if (in_type_ == kTfLiteInt8) {
+    const int16_t* packed_w = nullptr;
+    int32_t* packed_a = nullptr;
+    if (use_packed_) {
+      if (scratch_packed_w_ >= 0) {
+        int16_t* pw = static_cast<int16_t*>(ctx.Scratch(scratch_packed_w_));
+        qmm::PackW16(weights->data_as<int8_t>(), n_, k_, pw);
+        packed_w = pw;
+      } else {
+        packed_w = packed_w16_.data();
+      }
+      packed_a = static_cast<int32_t*>(ctx.Scratch(scratch_packed_a_));
+    }
     qmm::QuantMatMul(pool, input->data_as<int8_t>(), m_, k_, weights->data_as<int8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<int8_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<int8_t>(), n_, chunk_, packed_w,
+                     packed_a);
   } else if (in_type_ == kTfLiteUInt8) {
     qmm::QuantMatMul(pool, input->data_as<uint8_t>(), m_, k_, weights->data_as<uint8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<uint8_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<uint8_t>(), n_, chunk_);
   } else {
     qmm::QuantMatMul(pool, input->data_as<int16_t>(), m_, k_, weights->data_as<int8_t>(), n_,
-                     w_zp_, colterm_.data(), rq_, output->data_as<int16_t>(), n_, chunk_);
+                     w_zp_, colterm, rq_, output->data_as<int16_t>(), n_, chunk_);
   }
   return kTfLiteOk;
 }
@@ -408,6 +497,17 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
   const TfLiteTensor* bias = ctx.input(2);
   TfLiteTensor* output = ctx.output(0);
   const float* in = input->data_as<float>();
+  // An all-zero input gives the bias (through the activation) exactly, as the
+  // official kernel's shortcut does.
+  bool all_zero = true;
+  for (size_t i = 0, e = m_ * k_; i < e && all_zero; ++i) all_zero = in[i] == 0.f;
+  if (all_zero) {
+    float* out = output->data_as<float>();
+    const float* b = bias ? bias->data_as<float>() : nullptr;
+    for (size_t i = 0; i < m_; ++i)
+      for (size_t j = 0; j < n_; ++j) out[i * n_ + j] = act_.Apply(b ? b[j] : 0.0f);
+    return kTfLiteOk;
+  }
   int8_t* q = static_cast<int8_t*>(ctx.Scratch(scratch_q_));
   float* scales = static_cast<float*>(ctx.Scratch(scratch_scale_));
   int32_t* zps = static_cast<int32_t*>(ctx.Scratch(scratch_zp_));
@@ -420,10 +520,30 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
     }
     if (channel_scales_.empty()) scales[i] *= weight_scale_;
   }
+  if (scratch_wsums_ >= 0) quirk_.Scan(weights->data_as<int8_t>(), k_);  // run-time weights
+  const int32_t* sums = w_sums_.data();
+  if (scratch_wsums_ >= 0 && asymmetric_) {
+    int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));
+    qmm::RowSumsHybrid(weights->data_as<int8_t>(), n_, k_, ws);
+    sums = ws;
+  }
+  const int16_t* packed_w = nullptr;
+  int32_t* packed_a = nullptr;
+  if (use_packed_) {
+    if (scratch_packed_w_ >= 0) {
+      int16_t* pw = static_cast<int16_t*>(ctx.Scratch(scratch_packed_w_));
+      qmm::PackW16(weights->data_as<int8_t>(), n_, k_, pw);
+      packed_w = pw;
+    } else {
+      packed_w = packed_w16_.data();
+    }
+    packed_a = static_cast<int32_t*>(ctx.Scratch(scratch_packed_a_));
+  }
   qmm::HybridMatMul(ctx.pool(), q, scales, asymmetric_ ? zps : nullptr, m_, k_,
-                    weights->data_as<int8_t>(), n_, w_sums_.data(),
+                    weights->data_as<int8_t>(), n_, sums,
                     channel_scales_.empty() ? nullptr : channel_scales_.data(),
-                    bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_);
+                    bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_,
+                    packed_w, packed_a, &quirk_);
   return kTfLiteOk;
 }
 
