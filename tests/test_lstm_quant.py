@@ -9,9 +9,8 @@ bias and clip), layer norm, time-major or batch-major, symmetric or
 asymmetric input quantization, several batch rows. Each model is invoked
 several times (the states live in variable tensors) and once more after
 reset_all_variables; the outputs must match the official runtime's
-optimized builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES): integer
-outputs exactly, hybrid outputs within float rounding (the official runtime
-evaluates its float sigmoid / tanh with Eigen's vectorized approximations).
+optimized builtin kernels (BUILTIN_WITHOUT_DEFAULT_DELEGATES) bit for bit,
+hybrid float outputs included.
 
 test_lstm_golden runs the models stored in tests/data/lstm (model, inputs and
 the official runtime's outputs, written by
@@ -198,11 +197,7 @@ def _official(oracle, model):
 
 def _compare(cfg, ref, got):
     for k, (r, g) in enumerate(zip(ref, got)):
-        if cfg["kind"] == "int8":
-            np.testing.assert_array_equal(g, r, err_msg="invoke %d" % k)
-        else:
-            tol = 2e-6 * max(1.0, float(np.abs(r).max()))
-            np.testing.assert_allclose(g, r, rtol=0, atol=tol, err_msg="invoke %d" % k)
+        np.testing.assert_array_equal(g, r, err_msg="invoke %d" % k)
     np.testing.assert_array_equal(got[-1], got[0])
 
 

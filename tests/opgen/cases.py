@@ -736,12 +736,43 @@ _kc("DEPTHWISE_CONV_2D", "hybrid_m2_s2",
     version=6, out=["float32"], tol=1e-9)
 
 
-def _kc_tconv(desc, kh, kwid, stride, padding, x, w, bias, out, out_quant, version, **kw):
+# wide channel counts without activation: negative ties reach the output, and
+# whole vector blocks of channels (8 or 16) take TFLite's vectorized output stages
+_KCW = {"B": (1, 2), "H": (3, 9), "W": (3, 9), "C": (16, 40), "O": (9, 40)}
+_kc("DEPTHWISE_CONV_2D", "int8_wide_noact",
+    [XQ(*NHWC, quant=Q(0.05, -1)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=3, dims=_KCW, out=["int8"], out_quant=[Q(0.04, 0)])
+_kc("DEPTHWISE_CONV_2D", "int8_c9to15_noact",
+    [XQ(*NHWC, quant=Q(0.05, -1)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=3, dims=dict(_KCW, C=(9, 16)), out=["int8"], out_quant=[Q(0.04, 0)])
+_kc("DEPTHWISE_CONV_2D", "uint8_wide_noact",
+    [_kc_u8(*NHWC, quant=Q(0.05, 127)), _kc_wu8(1, 3, 3, "C", quant=Q(0.01, 128)),
+     _kc_bias("C")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=1, dims=dict(_KCW, C=(9, 40)), out=["uint8"], out_quant=[Q(0.04, 128)])
+_kc("CONV_2D", "uint8_wide_noact",
+    [_kc_u8(*NHWC, quant=Q(0.05, 127)), _kc_wu8("O", 1, 1, "C", quant=Q(0.01, 128)),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=1, dims=_KCW, out=["uint8"],
+    out_quant=[Q(0.05, 128)])
+_kc("CONV_2D", "int8_wide_noact",
+    [XQ(*NHWC, quant=Q(0.05, 2)), WQ("O", 1, 1, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=3, dims=_KCW, out=["int8"],
+    out_quant=[Q(0.05, 0)])
+
+
+def _kc_tconv(desc, kh, kwid, stride, padding, x, w, bias, out, out_quant, version,
+              dims_override=None, **kw):
     if padding == "SAME":
         oh, ow = "H*%d" % stride, "W*%d" % stride
     else:
         oh, ow = "(H-1)*%d+%d" % (stride, kh), "(W-1)*%d+%d" % (stride, kwid)
     dims = {"B": (1, 2), "H": (1, 5), "W": (1, 5), "C": (1, 6), "O": (1, 6)}
+    dims.update(dims_override or {})
     ins = [K(["B", oh, ow, "O"]), w, x]
     if bias is not None:
         ins.append(bias)
@@ -763,6 +794,9 @@ _kc_tconv("int8_2x2_valid_s2_nobias", 2, 2, 2, "VALID", XQ(*NHWC, quant=Q(0.05, 
 _kc_tconv("int16x8_3x3_same_s1", 3, 3, 1, "SAME", _kc_i16(*NHWC, quant=Q(0.0005, 0)),
           WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O", "int64", 100000), ["int16"],
           [Q(0.002, 0)], 3)
+_kc_tconv("int8_wide_2x2_s2", 2, 2, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
+          WQ("O", 2, 2, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.02, 0)], 3,
+          dims_override={"C": (8, 20), "O": (9, 30)})
 
 
 # ------------------------------------------------------------- k-act

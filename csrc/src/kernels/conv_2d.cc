@@ -1,5 +1,7 @@
-// CONV_2D, float32.
+// CONV_2D: float32 (below), and quantized / hybrid (QuantConv2D, further
+// down; Conv2D at the end picks one from the tensor types).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [Cout, KH, KW, Cin], bias [Cout] (optional),
 // output [N, OH, OW, Cout]. Computed as a GEMM with M = N*OH*OW output pixels,
 // K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
@@ -506,14 +508,21 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // All variants run the same im2col GEMM on centered int16 operands: a block
 // of output pixels is expanded into rows of K = KH*KW*Cin values
 // (q - input_zero_point, 0 in the padding) and multiplied by the filter
-// packed once as (w - filter_zero_point) rows of K values per output
-// channel, giving exact int32 (int64 for 16x8) sums; the output stage then
-// requantizes (fixed-point multiplier, zero point, clamp) or scales back to
-// float.
+// packed once as (w - filter_zero_point) (qconv::QGemmRows), giving exact
+// int32 sums (16x8: int64, plain loops); the output stage then requantizes
+// or scales back to float, following TensorFlow Lite's optimized kernel:
+// - 8-bit: multiplier from input_scale * filter_scale / output_scale in
+//   double; the final rounding shift breaks ties upward (its GEMM library's
+//   output stage), not away from zero;
+// - 16x8: the 64-bit reference requantization;
+// - hybrid per-channel: float(acc) * (filter_scale * input_scale) + bias;
+//   per-tensor: float(acc) * (input_scale * filter_scale) + bias.
 enum class QKind { kInt8, kUint8, k16x8, kHybridPerChannel, kHybridPerTensor };
 
-// Output pixels per im2col block.
-constexpr size_t kQBlockRows = 16;
+// Output pixels per im2col block: as many as fit kQBlockBytes of int16 rows,
+// a multiple of the GEMM tile's rows, at most kQMaxBlockRows.
+constexpr size_t kQBlockBytes = 64 * 1024;
+constexpr size_t kQMaxBlockRows = 64;
 
 class QuantConv2D final : public OpKernel {
  public:
@@ -532,15 +541,19 @@ class QuantConv2D final : public OpKernel {
   int out_h_ = 0, out_w_ = 0, out_c_ = 0;
   int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, dh_ = 1, dw_ = 1, pad_t_ = 0, pad_l_ = 0;
   size_t k_ = 0;
-  std::vector<int16_t> weights_;  // [Cout][K], centered
+  std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
+  std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
+  size_t lda_ = 0;                // im2col row stride: K rounded up to even
+  size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
   std::vector<int> shift_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage (ties rounded upward, as ruy)
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_;
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
-  int scratch_rows_ = -1;    // per worker: kQBlockRows * K int16 + Cout accumulators
+  int scratch_rows_ = -1;    // per worker: block_rows_ im2col rows + their accumulators
   int scratch_qin_ = -1;     // hybrid: quantized input
   int scratch_bparams_ = -1; // hybrid: per-batch zero points and scales
   size_t slot_bytes_ = 0;
@@ -692,9 +705,23 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     }
   }
 
+  if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
+    requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
+  lda_ = 2 * qconv::PairCount(k_);
+  if (kind_ == QKind::k16x8) {
+    packed_.clear();
+  } else {
+    packed_.resize(qconv::PackedQBSize(k_, static_cast<size_t>(out_c_)));
+    qconv::PackQB(weights_.data(), static_cast<size_t>(out_c_), k_, packed_.data());
+    weights_.clear();
+    weights_.shrink_to_fit();
+  }
+  block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));
+  block_rows_ = std::min(kQMaxBlockRows, std::max(qconv::kQMR, block_rows_ / qconv::kQMR * qconv::kQMR));
   workers_ = std::max(1, ctx.num_threads());
-  const size_t acc_bytes = static_cast<size_t>(out_c_) * sizeof(int64_t);
-  slot_bytes_ = (kQBlockRows * k_ * sizeof(int16_t) + acc_bytes + 63) / 64 * 64;
+  const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
+                                    static_cast<size_t>(out_c_) * sizeof(int64_t));
+  slot_bytes_ = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64 + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = -1;
   if (hybrid) {
@@ -712,24 +739,39 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  int16_t* d = dst;
   for (size_t m = m0; m < m1; ++m) {
+    int16_t* d = dst + (m - m0) * lda_;
+    if (lda_ > k_) d[k_] = 0;  // the odd K's pair tail
     const size_t n = m / plane;
     const int oy = static_cast<int>((m % plane) / out_w_);
     const int ox = static_cast<int>(m % out_w_);
     const int32_t zp = batch_zp ? batch_zp[n] : in_zp_;
     const T* img = in + n * img_size;
     const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
+    const size_t run = static_cast<size_t>(kw_) * cin;
+    // Filter rows lying inside the image (no horizontal dilation) are one
+    // contiguous run of KW*Cin values.
+    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
+      if (iy < 0 || iy >= in_h_) {
+        std::memset(d, 0, run * sizeof(int16_t));
+        d += run;
+        continue;
+      }
+      const T* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      if (row_inside) {
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix0) * cin, d, run, zp);
+        d += run;
+        continue;
+      }
       for (int kx = 0; kx < kw_; ++kx, d += cin) {
         const int ix = ix0 + kx * dw_;
-        if (iy < 0 || iy >= in_h_ || ix < 0 || ix >= in_w_) {
+        if (ix < 0 || ix >= in_w_) {
           std::memset(d, 0, cin * sizeof(int16_t));
           continue;
         }
-        const T* s = img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin;
-        for (size_t c = 0; c < cin; ++c) d[c] = static_cast<int16_t>(int32_t{s[c]} - zp);
+        qconv::CenterCopy(src_row + static_cast<size_t>(ix) * cin, d, cin, zp);
       }
     }
   }
@@ -741,11 +783,14 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
                           size_t m1) const {
   const size_t n_out = static_cast<size_t>(out_c_);
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
-  for (size_t b0 = m0; b0 < m1; b0 += kQBlockRows) {
-    const size_t b1 = std::min(m1, b0 + kQBlockRows);
+  for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
+    const size_t b1 = std::min(m1, b0 + block_rows_);
     FillRows(in, batch_zp, rows, b0, b1);
+    if (kind_ != QKind::k16x8)
+      qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), k_, n_out,
+                       static_cast<int32_t*>(acc_mem), n_out);
     for (size_t m = b0; m < b1; ++m) {
-      const int16_t* a = rows + (m - b0) * k_;
+      const int16_t* a = rows + (m - b0) * lda_;
       if (kind_ == QKind::k16x8) {
         int64_t* acc = static_cast<int64_t*>(acc_mem);
         for (size_t c = 0; c < n_out; ++c) {
@@ -765,20 +810,15 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         }
         continue;
       }
-      int32_t* acc = static_cast<int32_t*>(acc_mem);
-      qconv::RowTimesWeights(a, weights_.data(), n_out, k_, k_, acc);
+      const int32_t* acc = static_cast<int32_t*>(acc_mem) + (m - b0) * n_out;
       switch (kind_) {
         case QKind::kInt8:
         case QKind::kUint8: {
           const int32_t* bi = static_cast<const int32_t*>(bias);
-          for (size_t c = 0; c < n_out; ++c) {
-            const int32_t v = bi ? WrapToInt32(int64_t{acc[c]} + bi[c]) : acc[c];
-            const int32_t q = qconv::Requantize8(v, mult_[c], shift_[c], out_zp_, act_lo_, act_hi_);
-            if (kind_ == QKind::kInt8)
-              static_cast<int8_t*>(out)[m * n_out + c] = static_cast<int8_t>(q);
-            else
-              static_cast<uint8_t*>(out)[m * n_out + c] = static_cast<uint8_t>(q);
-          }
+          if (kind_ == QKind::kInt8)
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<int8_t*>(out) + m * n_out);
+          else
+            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<uint8_t*>(out) + m * n_out);
           break;
         }
         case QKind::kHybridPerChannel: {
@@ -852,12 +892,12 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const int workers = macs < gemm::kMinParallelMacs
                           ? 1
                           : std::min<int>(workers_, std::max(1, pool.num_threads()));
-  const size_t rows_bytes = kQBlockRows * k_ * sizeof(int16_t);
+  const size_t rows_bytes = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64;
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       int16_t* rows = reinterpret_cast<int16_t*>(slot);
-      void* acc = slot + (rows_bytes + 7) / 8 * 8;
+      void* acc = slot + rows_bytes;
       const size_t r0 = m * static_cast<size_t>(s) / static_cast<size_t>(workers);
       const size_t r1 = m * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
       switch (input->type) {

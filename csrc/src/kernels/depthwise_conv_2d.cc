@@ -1,5 +1,7 @@
-// DEPTHWISE_CONV_2D, float32.
+// DEPTHWISE_CONV_2D: float32 (below), and quantized / hybrid
+// (QuantDepthwiseConv2D, further down; DepthwiseConv2D at the end picks one).
 //
+// Float32:
 // Input [N, H, W, Cin], filter [1, KH, KW, Cout] with Cout = Cin * multiplier,
 // bias [Cout] (optional), output [N, OH, OW, Cout]:
 //   out[n, oy, ox, c*m + j] = bias + sum_{ky,kx} in[n, iy, ix, c] * w[ky, kx, c*m + j]
@@ -14,6 +16,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -618,6 +621,33 @@ TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
 // vectorizable multiply-add.
 enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
 
+#if TFC_QGEMM_X86
+// Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
+constexpr int kDwMaxFastTaps = 49;
+
+// acc[c] = sum over the taps t of (px[t][c] - zp) * wx[t][c] for c in
+// [0, cend), cend a multiple of 16: int8 inputs, symmetric int8 weights held
+// as int16, so every product fits int16 (|q - zp| <= 255, |w| <= 127).
+__attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
+                                                     const int16_t* const* wx, int taps,
+                                                     size_t cend, int32_t zp, int32_t* acc) {
+  const __m256i vzp = _mm256_set1_epi16(static_cast<int16_t>(zp));
+  for (size_t c = 0; c < cend; c += 16) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    for (int t = 0; t < taps; ++t) {
+      __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(px[t] + c)));
+      x = _mm256_sub_epi16(x, vzp);
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wx[t] + c));
+      const __m256i pr = _mm256_mullo_epi16(x, w);
+      a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+      a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), a0);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c + 8), a1);
+  }
+}
+#endif
+
 class QuantDepthwiseConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
@@ -635,6 +665,10 @@ class QuantDepthwiseConv2D final : public OpKernel {
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage
+#if TFC_QGEMM_X86
+  bool avx2_ = false;  // the CPU runs DwAccumInt8Avx2
+#endif
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
@@ -771,6 +805,15 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
                                          : int32_t{filter->data_as<int8_t>()[i]};
     weights_[i] = static_cast<int16_t>(w - filter_zp_[i % cout]);
   }
+  // int8: TensorFlow Lite's x86 build runs its NEON output stage (through an
+  // SSE emulation) on whole groups of 8 channels, which rounds ties upward;
+  // the remaining channels (and uint8) round ties away from zero.
+  if (kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8)
+    requant_.Init(mult_q_, shift_q_, kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0, out_zp_, act_lo_,
+                  act_hi_);
+#if TFC_QGEMM_X86
+  avx2_ = cpu::HasAvx2Fma();
+#endif
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
   scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
@@ -803,15 +846,35 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
       const int ix0 = ox * s_.sw - s_.pad_l;
       int kx0, kx1;
       ValidTaps(ix0, s_.kw, s_.dw, s_.in_w, &kx0, &kx1);
-      for (size_t c = 0; c < cout; ++c) acc[c] = 0;
+      size_t done = 0;  // channels [0, done) accumulated by the vector path
+#if TFC_QGEMM_X86
+      if (std::is_same<T, int8_t>::value && std::is_same<Acc, int32_t>::value && m == 1 &&
+          avx2_ && cout >= 16 && (ky1 - ky0) * (kx1 - kx0) <= kDwMaxFastTaps) {
+        const int8_t* px[kDwMaxFastTaps];
+        const int16_t* wx[kDwMaxFastTaps];
+        int nt = 0;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const int iy = iy0 + ky * s_.dh;
+          for (int kx = kx0; kx < kx1; ++kx, ++nt) {
+            const int ix = ix0 + kx * s_.dw;
+            px[nt] = reinterpret_cast<const int8_t*>(image) +
+                     (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
+            wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
+          }
+        }
+        done = cout / 16 * 16;
+        DwAccumInt8Avx2(px, wx, nt, done, zp, reinterpret_cast<int32_t*>(acc));
+      }
+#endif
+      for (size_t c = done; c < cout; ++c) acc[c] = 0;
       for (int ky = ky0; ky < ky1; ++ky) {
         const int iy = iy0 + ky * s_.dh;
-        for (int kx = kx0; kx < kx1; ++kx) {
+        for (int kx = kx0; kx < kx1 && done < cout; ++kx) {
           const int ix = ix0 + kx * s_.dw;
           const T* p = image + (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
           const int16_t* w = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
           if (m == 1) {
-            for (size_t c = 0; c < cout; ++c)
+            for (size_t c = done; c < cout; ++c)
               acc[c] += static_cast<Acc>((int32_t{p[c]} - zp) * int32_t{w[c]});
           } else {
             for (size_t ic = 0; ic < cin; ++ic) {
@@ -828,9 +891,14 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           const float in_scale = batch_scale[b];
           const float* bi = static_cast<const float*>(bias);
           float* o = static_cast<float*>(out) + o0;
+          // TensorFlow Lite's x86 build takes its NEON path (through an SSE
+          // emulation): whole groups of 4 channels multiply by the channel
+          // scale first, the remaining channels by the input scale first.
+          const size_t vec_end = cout / 4 * 4;
           for (size_t c = 0; c < cout; ++c) {
-            const float t = static_cast<float>(acc[c]) * in_scale;
-            float v = t * filter_scale_[c];
+            const float a = static_cast<float>(acc[c]);
+            const float t = c < vec_end ? a * filter_scale_[c] : a * in_scale;
+            float v = c < vec_end ? t * in_scale : t * filter_scale_[c];
             if (bi) v += bi[c];
             v = std::max(v, act_.lo);
             o[c] = std::min(v, act_.hi);
@@ -851,15 +919,12 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         }
         default: {
           const int32_t* bi = static_cast<const int32_t*>(bias);
-          for (size_t c = 0; c < cout; ++c) {
-            const int64_t a = static_cast<int64_t>(acc[c]) + (bi ? bi[c] : 0);
-            const int32_t q = qconv::Requantize8(WrapToInt32(a), mult_q_[c], shift_q_[c], out_zp_,
-                                                 act_lo_, act_hi_);
-            if (kind_ == DwKind::kInt8)
-              static_cast<int8_t*>(out)[o0 + c] = static_cast<int8_t>(q);
-            else
-              static_cast<uint8_t*>(out)[o0 + c] = static_cast<uint8_t>(q);
-          }
+          if (kind_ == DwKind::kInt8)
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<int8_t*>(out) + o0);
+          else
+            qconv::RequantizeRow(requant_, reinterpret_cast<const int32_t*>(acc), bi, cout,
+                                 static_cast<uint8_t*>(out) + o0);
           break;
         }
       }

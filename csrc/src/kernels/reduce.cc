@@ -193,9 +193,11 @@ class Reduce final : public OpKernel {
   //   out_zp - round(in_zp in_scale / out_scale) (in float); channels in
   //   blocks of 16 round the final shift half up (SIMD), the rest as
   //   MultiplyByQuantizedMultiplier.
-  // - otherwise in float: MEAN round(sum / count * s + b) + out_zp with
-  //   s = in_scale / out_scale, b = -in_zp s, clamped; SUM round(sum s - in_zp
-  //   s count) + out_zp.
+  // - other MEAN: the integer mean of TFLite's builtin kernel: the sum of
+  //   (q - in_zp) times in_scale / (out_scale count) as one fixed-point
+  //   multiplier (see there), + out_zp, clamped.
+  // - SUM in float: round(sum s - in_zp s count) + out_zp, s = in_scale /
+  //   out_scale, clamped.
   template <class T>
   TfLiteStatus RunQuant(OpContext& ctx, const TfLiteTensor* in, TfLiteTensor* out,
                         int64_t out_count) {
@@ -237,17 +239,28 @@ class Reduce final : public OpKernel {
       }
       return kTfLiteOk;
     }
-    const float scale = si / so;
     if (K == Kind::kMean) {
-      const float bias = -static_cast<float>(zi) * scale;
+      // M = in_scale / out_scale as (m0, e0); the division by the count is
+      // folded in: m = (m0 << k) / count (truncated), k = floor(log2 count)
+      // capped at 32 and at 31 + e0, shift e0 - k.
+      int32_t m0;
+      int e0;
+      QuantizeMultiplier(static_cast<double>(si) / static_cast<double>(so), &m0, &e0);
+      int k = 63 - __builtin_clzll(static_cast<uint64_t>(count));
+      k = std::min(k, 32);
+      k = std::min(k, 31 + e0);
+      const int32_t m = static_cast<int32_t>((static_cast<int64_t>(m0) << k) / count);
+      const int shift = std::max(e0 - k, -31);
+      const int32_t offset = WrapToInt32(int64_t{zi} * count);
       for (int64_t i = 0; i < out_count; ++i) {
-        const float mean = static_cast<float>(sums_[i]) / static_cast<float>(count);
-        float r = std::round(mean * scale + bias) + static_cast<float>(zo);
-        r = std::min(r, static_cast<float>(tmax));
-        r = std::max(r, static_cast<float>(tmin));
-        o[i] = static_cast<T>(r);
+        const int32_t acc = WrapToInt32(int64_t{sums_[i]} - offset);
+        const int64_t v = int64_t{MultiplyByQuantizedMultiplier(acc, m, shift)} + zo;
+        o[i] = static_cast<T>(std::min<int64_t>(tmax, std::max<int64_t>(tmin, v)));
       }
-    } else {
+      return kTfLiteOk;
+    }
+    const float scale = si / so;
+    {
       const float bias = -static_cast<float>(zi) * scale * static_cast<float>(count);
       for (int64_t i = 0; i < out_count; ++i) {
         const float r = std::round(static_cast<float>(sums_[i]) * scale + bias);

@@ -1,5 +1,7 @@
-// TRANSPOSE_CONV, float32.
+// TRANSPOSE_CONV: float32 (below), and quantized / hybrid
+// (QuantTransposeConv, further down; TransposeConv at the end picks one).
 //
+// Float32:
 // Inputs: 0 output_shape (int32 [4]), 1 weights [Cout, KH, KW, Cin],
 // 2 input [N, H, W, Cin], 3 bias [Cout] (optional). Output [N, OH, OW, Cout]
 // as given by output_shape. Each input pixel scatters its contribution:
@@ -250,6 +252,10 @@ TfLiteStatus FloatTransposeConv::Eval(OpContext& ctx) {
 // (q - zp) * (w - wzp) into int32 (int64 for 16x8) accumulators; the row is
 // then requantized (bias, fixed-point multiplier, zero point, clamp) or, for
 // the hybrid kernel, scaled back to float. The output shape must be constant.
+// 8-bit and hybrid kernels get the dot products from one packed GEMM of all
+// input pixels (qconv::QGemmRows) into a column buffer first.
+// The hybrid kernel is within float rounding of TensorFlow Lite's (which
+// accumulates in float), not bit-exact.
 enum class TcKind { kInt8, kUint8, k16x8, kHybrid };
 
 class QuantTransposeConv final : public OpKernel {
@@ -260,13 +266,22 @@ class QuantTransposeConv final : public OpKernel {
  private:
   template <class T>
   void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
-            void* out, char* slot, int64_t r0, int64_t r1) const;
+            void* out, char* slot, const int32_t* col, int64_t r0, int64_t r1) const;
+  template <class T>
+  void ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows, int32_t* col, size_t m0,
+                size_t m1) const;
 
   TcKind kind_ = TcKind::kInt8;
   int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
   int out_h_ = 0, out_w_ = 0, out_c_ = 0;
   int kh_ = 0, kw_ = 0, sh_ = 1, sw_ = 1, pad_t_ = 0, pad_l_ = 0;
   std::vector<int16_t> weights_;  // [ky][kx][oc][ic], centered
+  // 8-bit and hybrid kernels: the weights packed for qconv::QGemmRows as
+  // n = KH*KW*Cout rows of Cin; the GEMM of all input pixels fills `col`
+  // ([pixel][tap][oc] int32), then each output row gathers its sums.
+  std::vector<int16_t> packed_;
+  size_t lda_ = 0, col_block_ = 0;
+  int scratch_col_ = -1, scratch_arows_ = -1;
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
@@ -412,6 +427,21 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
         weights_[(t * cout + oc) * cin + ic] = static_cast<int16_t>(w - filter_zp_[oc]);
       }
   workers_ = std::max(1, ctx.num_threads());
+  scratch_col_ = scratch_arows_ = -1;
+  packed_.clear();
+  if (kind_ != TcKind::k16x8) {
+    const size_t n = taps * cout;
+    packed_.resize(qconv::PackedQBSize(cin, n));
+    qconv::PackQB(weights_.data(), n, cin, packed_.data());
+    lda_ = 2 * qconv::PairCount(cin);
+    col_block_ = std::max<size_t>(qconv::kQMR, std::min<size_t>(64, 16384 / lda_) / 4 * 4);
+    int64_t coln = 0;
+    TFC_ENSURE_MSG(ctx, CheckedMul(inn / in_c_, static_cast<int64_t>(n), &coln, int64_t{1} << 36),
+                   "input too large");
+    scratch_col_ = ctx.RequestScratch(static_cast<size_t>(coln) * sizeof(int32_t));
+    scratch_arows_ =
+        ctx.RequestScratch(static_cast<size_t>(workers_) * col_block_ * lda_ * sizeof(int16_t));
+  }
   // Per worker: accumulators of one output row (int64), one centered input
   // pixel, one tap's dot products.
   slot_bytes_ = (static_cast<size_t>(out_w_) * cout * sizeof(int64_t) + cin * sizeof(int16_t) +
@@ -428,8 +458,9 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
 
 template <class T>
 void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float* batch_scale,
-                              const void* bias, void* out, char* slot, int64_t r0,
-                              int64_t r1) const {
+                              const void* bias, void* out, char* slot, const int32_t* col,
+                              int64_t r0, int64_t r1) const {
+  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
   const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
   const size_t row_n = static_cast<size_t>(out_w_) * cout;
   int64_t* acc = reinterpret_cast<int64_t*>(slot);
@@ -437,6 +468,7 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
   int32_t* dots =
       reinterpret_cast<int32_t*>(reinterpret_cast<char*>(pix) + (cin * sizeof(int16_t) + 63) / 64 * 64);
   const bool wide = kind_ == TcKind::k16x8;
+  const size_t vec_end = cout / 8 * 8;  // channels of the vectorized output stage
   for (int64_t r = r0; r < r1; ++r) {
     const int b = static_cast<int>(r / out_h_);
     const int oy = static_cast<int>(r % out_h_);
@@ -452,7 +484,18 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
         bool any = false;
         for (int kx = 0; kx < kw_ && !any; ++kx) any = ox0 + kx >= 0 && ox0 + kx < out_w_;
         if (!any) continue;
-        const T* p = in + ((static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix) * cin;
+        const size_t pixel = (static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix;
+        if (col) {
+          for (int kx = 0; kx < kw_; ++kx) {
+            const int ox = ox0 + kx;
+            if (ox < 0 || ox >= out_w_) continue;
+            const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
+            int64_t* a = acc + static_cast<size_t>(ox) * cout;
+            for (size_t oc = 0; oc < cout; ++oc) a[oc] += src[oc];
+          }
+          continue;
+        }
+        const T* p = in + pixel * cin;
         for (size_t c = 0; c < cin; ++c) pix[c] = static_cast<int16_t>(int32_t{p[c]} - zp);
         for (int kx = 0; kx < kw_; ++kx) {
           const int ox = ox0 + kx;
@@ -499,8 +542,13 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
         default: {
           const int32_t* bi = static_cast<const int32_t*>(bias);
           const int32_t v = WrapToInt32(acc[i] + (bi ? bi[c] : 0));
+          // TensorFlow Lite's x86 build runs its NEON output stage (through an
+          // SSE emulation) on whole groups of 8 channels, which rounds ties
+          // upward; the remaining channels round ties away from zero.
           const int32_t q =
-              qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
+              c < vec_end
+                  ? qconv::Requantize8TiesUp(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_)
+                  : qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
           if (kind_ == TcKind::kInt8)
             static_cast<int8_t*>(out)[o0 + i] = static_cast<int8_t>(q);
           else
@@ -509,6 +557,26 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
         }
       }
     }
+  }
+}
+
+// col rows [m0, m1) (input pixels): centered input rows times the packed weights.
+template <class T>
+void QuantTransposeConv::ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows,
+                                  int32_t* col, size_t m0, size_t m1) const {
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t n = static_cast<size_t>(kh_) * kw_ * out_c_;
+  const size_t plane = static_cast<size_t>(in_h_) * in_w_;
+  for (size_t b0 = m0; b0 < m1; b0 += col_block_) {
+    const size_t b1 = std::min(m1, b0 + col_block_);
+    for (size_t m = b0; m < b1; ++m) {
+      const int32_t zp = batch_zp ? batch_zp[m / plane] : in_zp_;
+      const T* p = in + m * cin;
+      int16_t* d = rows + (m - b0) * lda_;
+      qconv::CenterCopy(p, d, cin, zp);
+      if (lda_ > cin) d[cin] = 0;
+    }
+    qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), cin, n, col + b0 * n, n);
   }
 }
 
@@ -546,22 +614,44 @@ TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
                           ? 1
                           : static_cast<int>(std::min<int64_t>(
                                 rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  int32_t* col = nullptr;
+  if (kind_ != TcKind::k16x8) {
+    col = static_cast<int32_t*>(ctx.Scratch(scratch_col_));
+    int16_t* arows = static_cast<int16_t*>(ctx.Scratch(scratch_arows_));
+    const size_t pixels = static_cast<size_t>(batches_) * in_h_ * in_w_;
+    auto gemm_share = [&](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s) {
+        int16_t* a = arows + static_cast<size_t>(s) * col_block_ * lda_;
+        const size_t m0 = pixels * static_cast<size_t>(s) / static_cast<size_t>(workers);
+        const size_t m1 = pixels * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
+        switch (kind_) {
+          case TcKind::kHybrid: ColBlock(qin, batch_zp, a, col, m0, m1); break;
+          case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a, col, m0, m1); break;
+          default: ColBlock(input->data_as<uint8_t>(), nullptr, a, col, m0, m1); break;
+        }
+      }
+    };
+    if (workers == 1)
+      gemm_share(0, 1);
+    else
+      pool.ParallelFor(workers, 1, gemm_share);
+  }
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       const int64_t r0 = rows * s / workers, r1 = rows * (s + 1) / workers;
       switch (kind_) {
         case TcKind::kHybrid:
-          Rows(qin, batch_zp, batch_scale, bias_data, out, slot, r0, r1);
+          Rows(qin, batch_zp, batch_scale, bias_data, out, slot, col, r0, r1);
           break;
         case TcKind::kInt8:
-          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, slot, r0, r1);
+          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
           break;
         case TcKind::kUint8:
-          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, slot, r0, r1);
+          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
           break;
         case TcKind::k16x8:
-          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, slot, r0, r1);
+          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, slot, nullptr, r0, r1);
           break;
       }
     }

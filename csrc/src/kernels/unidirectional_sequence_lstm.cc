@@ -165,33 +165,37 @@ void QuantizeRowAsymmetric(const float* x, size_t n, int8_t* q, float* scale, in
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
-  const double rmin = static_cast<double>(std::min(0.f, lo));
-  const double rmax = static_cast<double>(std::max(0.f, hi));
+  const float rmin = std::min(0.f, lo);
+  const float rmax = std::max(0.f, hi);
   if (rmin == rmax) {
     std::memset(q, 0, n);
     *scale = 1.f;
     *zp = 0;
     return;
   }
-  const double qmin = -128.0, qmax = 127.0;
-  const double s = (rmax - rmin) / (qmax - qmin);
-  const double zp_from_min = qmin - rmin / s;
-  const double zp_from_max = qmax - rmax / s;
-  const double err_min = std::fabs(qmin) + std::fabs(rmin / s);
-  const double err_max = std::fabs(qmax) + std::fabs(rmax / s);
-  const double zpd = err_min < err_max ? zp_from_min : zp_from_max;
+  // In float throughout, as the official runtime's optimized kernels.
+  const float s = (rmax - rmin) / 255.f;
+  const float min_over_s = rmin / s;
+  const float max_over_s = rmax / s;
+  const float zp_from_min = -128.f - min_over_s;
+  const float zp_from_max = 127.f - max_over_s;
+  const float err_min = 128.f + std::fabs(min_over_s);
+  const float err_max = 127.f + std::fabs(max_over_s);
+  const float zpf = err_min < err_max ? zp_from_min : zp_from_max;
   int32_t z = 0;
-  if (zpd <= qmin)
+  if (!(zpf > -128.f))
     z = -128;
-  else if (zpd >= qmax)
+  else if (zpf >= 127.f)
     z = 127;
   else
-    z = static_cast<int32_t>(std::round(zpd));
-  *scale = static_cast<float>(s);
+    z = static_cast<int32_t>(std::round(zpf));
+  *scale = s;
   *zp = z;
-  const float inv = 1.f / *scale;
+  const float inv = 1.f / s;
+  const float zf = static_cast<float>(z);
   for (size_t i = 0; i < n; ++i) {
-    const float r = std::round(static_cast<float>(z) + x[i] * inv);
+    const float prod = x[i] * inv;
+    const float r = std::round(zf + prod);
     q[i] = static_cast<int8_t>(r > 127.f ? 127 : (r < -128.f ? -128 : static_cast<int32_t>(r)));
   }
 }
@@ -776,6 +780,22 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalHybrid(OpContext& ctx) {
     }
     if (!h_zero) quantize_rows(hstate, no, b0, nb, qh, sf_h, zp_h);
 
+    // Gate buffers as the official runtime lays them out in its scratch
+    // tensor (input, cell, forget, output; no input gate with CIFG): the
+    // offsets decide where its vectorized activations start.
+    auto gate_offset = [&](int g) -> size_t {
+      static const int kSlot[4] = {0, 2, 1, 3};  // i, f, c, o
+      const int slot = cifg_ ? kSlot[g] - 1 : kSlot[g];
+      return static_cast<size_t>(slot) * B * nc + b0 * nc;
+    };
+    auto activate = [&](float* v, size_t n, size_t offset, bool sigmoid) {
+      if (sigmoid)
+        lstm_fp::LogisticVector(v, n, offset);
+      else if (act_ == fb::ActivationFunctionType_TANH)
+        lstm_fp::TanhVector(v, v, n);
+      else
+        ApplyActivation(v, n);
+    };
     auto gate = [&](int g, bool sigmoid) {
       float* base = gates + static_cast<size_t>(g) * B * nc;
       for (size_t b = b0; b < b0 + nb; ++b) {
@@ -800,11 +820,8 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalHybrid(OpContext& ctx) {
           }
         }
         if (ln[g]) LayerNorm(o, nc, ln[g], bias[g]);
-        if (sigmoid)
-          for (size_t j = 0; j < nc; ++j) o[j] = Logistic(o[j]);
-        else
-          ApplyActivation(o, nc);
       }
+      activate(base + b0 * nc, nb * nc, gate_offset(g), sigmoid);
     };
     if (!cifg_) gate(kI, true);
     gate(kF, true);
@@ -825,17 +842,20 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalHybrid(OpContext& ctx) {
       }
     }
     gate(kO, true);
-    // h = o * act(c) (activation NONE: o * cell gate, as the official runtime).
-    for (size_t b = b0; b < b0 + nb; ++b) {
-      float* h = hbuf + b * nc;
-      const float* og = gates + static_cast<size_t>(kO) * B * nc + b * nc;
-      if (act_ == fb::ActivationFunctionType_NONE) {
-        std::memcpy(h, gates + static_cast<size_t>(kC) * B * nc + b * nc, nc * sizeof(float));
-      } else {
-        std::memcpy(h, cstate + b * nc, nc * sizeof(float));
-        ApplyActivation(h, nc);
+    // h = o * act(c), act(c) written over the cell gate as the official
+    // runtime does (activation NONE leaves the cell gate there).
+    {
+      float* cg = gates + static_cast<size_t>(kC) * B * nc + b0 * nc;
+      const size_t n = nb * nc;
+      if (act_ == fb::ActivationFunctionType_TANH) {
+        lstm_fp::TanhVector(cstate + b0 * nc, cg, n);
+      } else if (act_ != fb::ActivationFunctionType_NONE) {
+        std::memcpy(cg, cstate + b0 * nc, n * sizeof(float));
+        ApplyActivation(cg, n);
       }
-      for (size_t j = 0; j < nc; ++j) h[j] = og[j] * h[j];
+      const float* og = gates + static_cast<size_t>(kO) * B * nc + b0 * nc;
+      float* h = hbuf + b0 * nc;
+      for (size_t j = 0; j < n; ++j) h[j] = og[j] * cg[j];
     }
     if (projection_) {
       for (size_t b = b0; b < b0 + nb; ++b) {

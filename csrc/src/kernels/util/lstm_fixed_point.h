@@ -10,6 +10,9 @@
 // I + J integer bits (rounding doubling high multiply of the raws).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -199,6 +202,87 @@ inline void InvSqrtMultiplier(int32_t input, int reverse_shift, int32_t* multipl
   }
   *multiplier = x;
   *shift = s * reverse_shift;
+}
+
+// ---- float sigmoid / tanh of the float and hybrid LSTM --------------------
+//
+// The official runtime applies them through Eigen's array functions, built
+// for x86-64 with 4-float (SSE) packets and no FMA: a vectorized body
+// bracketed by scalar elements, the body starting at the first element whose
+// address is 16-byte aligned. The packet and scalar formulas of tanh agree;
+// those of the logistic differ. Each multiply-add below is a multiply then an
+// add, rounded separately (one statement each, so no contraction).
+
+// tanh: a [9/8] odd/even rational function of the clamped input.
+inline float TanhRational(float a) {
+  const float c = 7.90738964080810547f;
+  const float x = std::max(std::min(a, c), -c);
+  const float x2 = x * x;
+  const float x3 = x2 * x;
+  static const float kNum[4] = {1.394553628e-8f, 2.102733560e-5f, 3.520756727e-3f, 1.340216100e-1f};
+  static const float kDen[5] = {8.015776984e-7f, 3.326951409e-4f, 2.597254514e-2f, 4.673548340e-1f,
+                                1.0f};
+  float p = kNum[0];
+  for (int i = 1; i < 4; ++i) {
+    const float t = p * x2;
+    p = t + kNum[i];
+  }
+  float q = kDen[0];
+  for (int i = 1; i < 5; ++i) {
+    const float t = q * x2;
+    q = t + kDen[i];
+  }
+  const float px3 = x3 * p;
+  const float num = px3 + x;
+  return num / q;
+}
+
+// logistic, packet path: exp(x) from exp(x / 2) (a degree-5 polynomial after
+// Cody-Waite reduction), squared, then e / (1 + e).
+inline float LogisticPacket(float in) {
+  if (in < -104.f) return 0.f;
+  float x = std::min(in, 16.6355324f);
+  x = x * 0.5f;
+  const float t0 = x * 1.44269504088896341f;
+  const float m = std::floor(t0 + 0.5f);
+  const float mc1 = m * -0.693359375f;
+  float r = mc1 + x;
+  const float mc2 = m * 2.12194440e-4f;
+  r = mc2 + r;
+  const float r2 = r * r;
+  const float e4 = r2 * 4.1898667812347412109375e-2f;
+  const float p_even = e4 + 0.49999141693115234375f;
+  const float o5 = r2 * 8.33471305668354034423828125e-3f;
+  const float p_odd = o5 + 0.16666877269744873046875f;
+  const float p_low = r + 1.0f;
+  const float rp = r * p_odd;
+  float p = rp + p_even;
+  const float r2p = r2 * p;
+  p = r2p + p_low;
+  float e = std::ldexp(p, static_cast<int>(m));
+  e = e * e;
+  return e / (1.0f + e);
+}
+
+// logistic, scalar path.
+inline float LogisticScalar(float x) {
+  const float e = std::exp(std::min(x, 16.6355324f));
+  return e / (1.0f + e);
+}
+
+// In-place logistic of v[0, n) where v[0] would sit `offset` floats after a
+// 16-byte aligned address in the official runtime's buffers.
+inline void LogisticVector(float* v, size_t n, size_t offset) {
+  size_t head = (4 - offset % 4) % 4;
+  if (head > n) head = n;
+  const size_t body_end = head + (n - head) / 4 * 4;
+  for (size_t i = 0; i < head; ++i) v[i] = LogisticScalar(v[i]);
+  for (size_t i = head; i < body_end; ++i) v[i] = LogisticPacket(v[i]);
+  for (size_t i = body_end; i < n; ++i) v[i] = LogisticScalar(v[i]);
+}
+
+inline void TanhVector(const float* src, float* dst, size_t n) {
+  for (size_t i = 0; i < n; ++i) dst[i] = TanhRational(src[i]);
 }
 
 }  // namespace lstm_fp

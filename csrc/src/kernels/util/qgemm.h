@@ -19,6 +19,15 @@
 #include <cstring>
 #include <vector>
 
+// TFC_QGEMM_PORTABLE_ONLY (a test build) keeps x86 on the portable loops.
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(TFC_QGEMM_PORTABLE_ONLY)
+#include <immintrin.h>
+#define TFC_QGEMM_X86 1
+#else
+#define TFC_QGEMM_X86 0
+#endif
+
+#include "cpu_features.h"
 #include "kernels/util/quant_math.h"
 #include "tensor.h"
 
@@ -85,15 +94,16 @@ inline const char* FilterScales(const TfLiteTensor* f, int channels, int axis, b
   return nullptr;
 }
 
-// Per-channel output multipliers of int8/int16 kernels: input_scale *
-// filter_scale[c] in float, then divided by output_scale in double.
+// Per-channel output multipliers of int8/int16 kernels:
+// input_scale * filter_scale[c] / output_scale, all in double.
 inline void PerChannelMultipliers(float input_scale, const std::vector<float>& filter_scales,
                                   float output_scale, std::vector<int32_t>* mult,
                                   std::vector<int>* shift) {
   mult->resize(filter_scales.size());
   shift->resize(filter_scales.size());
   for (size_t c = 0; c < filter_scales.size(); ++c) {
-    const double product = static_cast<double>(input_scale * filter_scales[c]);
+    const double product =
+        static_cast<double>(input_scale) * static_cast<double>(filter_scales[c]);
     QuantizeMultiplier(product / static_cast<double>(output_scale), &(*mult)[c], &(*shift)[c]);
   }
 }
@@ -113,6 +123,24 @@ inline int32_t Requantize8(int32_t acc, int32_t mult, int shift, int32_t out_zp,
   return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
 }
 
+// The same with the rounding of the GEMM library behind TensorFlow Lite's
+// optimized 8-bit CONV_2D (ruy): the doubling high multiply as above, but the
+// final right shift rounds ties upward ((x + 2^(e-1)) >> e) instead of away
+// from zero. Differs from Requantize8 only on negative exact ties.
+inline int32_t MultiplyByQuantizedMultiplierTiesUp(int32_t x, int32_t mult, int shift) {
+  const int left = shift > 0 ? shift : 0;
+  const int right = shift > 0 ? 0 : -shift;
+  const int32_t high = SaturatingRoundingDoublingHighMul(WrappingShiftLeft(x, left), mult);
+  if (right == 0) return high;
+  return static_cast<int32_t>((int64_t{high} + (int64_t{1} << (right - 1))) >> right);
+}
+
+inline int32_t Requantize8TiesUp(int32_t acc, int32_t mult, int shift, int32_t out_zp, int32_t lo,
+                                 int32_t hi) {
+  const int64_t v = int64_t{MultiplyByQuantizedMultiplierTiesUp(acc, mult, shift)} + out_zp;
+  return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
 // Output stage of the 16x8 kernels (64-bit accumulator).
 inline int32_t Requantize16(int64_t acc, int32_t mult, int shift, int32_t out_zp, int32_t lo,
                             int32_t hi) {
@@ -124,16 +152,109 @@ inline int32_t Requantize16(int64_t acc, int32_t mult, int shift, int32_t out_zp
 // On-the-fly quantization of float activations (hybrid kernels)
 // ---------------------------------------------------------------------------
 
-// Symmetric: scale = max|x| / 127, q = round(x * (127 / max|x|)) clamped to
+// On-the-fly quantization q = clamp(rounded(x * inv) + zp, lo, hi), as
+// TensorFlow Lite's x86 build does it (its NEON code through an SSE
+// emulation): elements in whole groups of 8 round as trunc(v +- 0.5) (v + 0.5
+// is itself rounded in float, so e.g. 0.49999997 goes to 1), the remaining
+// tail rounds exactly (ties away from zero). v is bounded to +-512 first (NaN
+// to the low end), which leaves every clamped result unchanged.
+inline float BoundForRounding(float v) {
+  if (!(v >= -512.f)) v = -512.f;
+  return v > 512.f ? 512.f : v;
+}
+inline int32_t RoundVectorStyle(float v) {  // trunc(v +- 0.5) in float
+  v = BoundForRounding(v);
+  return static_cast<int32_t>(v + (v < 0.f ? -0.5f : 0.5f));
+}
+inline int32_t RoundExact(float v) {  // ties away from zero
+  v = BoundForRounding(v);
+  int32_t i = static_cast<int32_t>(v);
+  const float d = v - static_cast<float>(i);
+  return i + (d >= 0.5f ? 1 : 0) - (d <= -0.5f ? 1 : 0);
+}
+inline int32_t ClampInt(int32_t v, int32_t lo, int32_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+#if TFC_QGEMM_X86
+// AVX2 forms of the loops below (same results, element by element).
+__attribute__((target("avx2"))) inline void MinMaxAvx2(const float* x, size_t n, float* lo,
+                                                       float* hi, size_t* done) {
+  __m256 vlo = _mm256_set1_ps(*lo), vhi = _mm256_set1_ps(*hi);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    vlo = _mm256_min_ps(v, vlo);  // NaN in v keeps vlo
+    vhi = _mm256_max_ps(v, vhi);
+  }
+  alignas(32) float a[8], b[8];
+  _mm256_store_ps(a, vlo);
+  _mm256_store_ps(b, vhi);
+  for (int j = 0; j < 8; ++j) {
+    *lo = a[j] < *lo ? a[j] : *lo;
+    *hi = b[j] > *hi ? b[j] : *hi;
+  }
+  *done = i;
+}
+
+// The whole groups of 8 (vector-style rounding); returns the count done.
+__attribute__((target("avx2"))) inline size_t QuantizeGroupsAvx2(const float* x, size_t n8,
+                                                                 float inv, int32_t zp,
+                                                                 int32_t lo, int32_t hi,
+                                                                 int8_t* q) {
+  const __m256 vinv = _mm256_set1_ps(inv);
+  const __m256 vmin = _mm256_set1_ps(-512.f), vmax = _mm256_set1_ps(512.f);
+  const __m256 half = _mm256_set1_ps(0.5f), mhalf = _mm256_set1_ps(-0.5f);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i izp = _mm256_set1_epi32(zp);
+  const __m256i ilo = _mm256_set1_epi32(lo), ihi = _mm256_set1_epi32(hi);
+  alignas(32) int32_t t[8];
+  size_t i = 0;
+  for (; i < n8; i += 8) {
+    __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv);
+    v = _mm256_max_ps(v, vmin);  // NaN -> -512
+    v = _mm256_min_ps(v, vmax);
+    const __m256 add = _mm256_blendv_ps(half, mhalf, _mm256_cmp_ps(v, zero, _CMP_LT_OQ));
+    __m256i k = _mm256_cvttps_epi32(_mm256_add_ps(v, add));
+    k = _mm256_add_epi32(k, izp);
+    k = _mm256_min_epi32(_mm256_max_epi32(k, ilo), ihi);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(t), k);
+    for (int j = 0; j < 8; ++j) q[i + j] = static_cast<int8_t>(t[j]);
+  }
+  return i;
+}
+#endif
+
+inline void QuantizeLoop(const float* x, size_t n, float inv, int32_t zp, int32_t lo, int32_t hi,
+                         int8_t* q) {
+  const size_t n8 = n / 8 * 8;
+  size_t i = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) i = QuantizeGroupsAvx2(x, n8, inv, zp, lo, hi, q);
+#endif
+  for (; i < n8; ++i) q[i] = static_cast<int8_t>(ClampInt(RoundVectorStyle(x[i] * inv) + zp, lo, hi));
+  for (; i < n; ++i) q[i] = static_cast<int8_t>(ClampInt(RoundExact(x[i] * inv) + zp, lo, hi));
+}
+
+// *lo = min(*lo, x...), *hi = max(*hi, x...), NaN ignored.
+inline void MinMax(const float* x, size_t n, float* lo, float* hi) {
+  size_t i = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) MinMaxAvx2(x, n, lo, hi, &i);
+#endif
+  for (; i < n; ++i) {
+    *lo = x[i] < *lo ? x[i] : *lo;
+    *hi = x[i] > *hi ? x[i] : *hi;
+  }
+}
+
+// Symmetric: scale = max|x| / 127, q = rounded(x * (127 / max|x|)) clamped to
 // [-127, 127]; all zeros give scale 1. Returns the scale.
 inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
   float lo = 0.f, hi = 0.f;
   if (n > 0) {
     lo = hi = x[0];
-    for (size_t i = 1; i < n; ++i) {
-      lo = x[i] < lo ? x[i] : lo;
-      hi = x[i] > hi ? x[i] : hi;
-    }
+    MinMax(x + 1, n - 1, &lo, &hi);
   }
   const float range = std::max(std::fabs(lo), std::fabs(hi));
   if (range == 0.f) {
@@ -141,25 +262,18 @@ inline float QuantizeSymmetric(const float* x, size_t n, int8_t* q) {
     return 1.f;
   }
   const float inv = 127.f / range;
-  for (size_t i = 0; i < n; ++i) {
-    const float r = std::round(x[i] * inv);
-    const float c = r < -127.f ? -127.f : (r > 127.f ? 127.f : r);
-    q[i] = static_cast<int8_t>(c);
-  }
+  QuantizeLoop(x, n, inv, 0, -127, 127, q);
   return range / 127.f;
 }
 
 // Asymmetric over [min(0, min x), max(0, max x)] to [-128, 127]: the range
 // rmax - rmin in float, the scale (range / 255) and the zero point in double,
-// the scale stored as float; q = round(zp + x * inv) with inv = 1 / scale
+// the scale stored as float; q = rounded(x * inv) + zp with inv = 1 / scale
 // (in double, stored as float). A constant-zero input gives scale 0 and zero
 // point 0 (all q = 0). Returns the scale.
 inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* zero_point) {
   float lo = 0.f, hi = 0.f;
-  for (size_t i = 0; i < n; ++i) {
-    lo = x[i] < lo ? x[i] : lo;
-    hi = x[i] > hi ? x[i] : hi;
-  }
+  MinMax(x, n, &lo, &hi);
   float fscale = 0.f;
   int32_t zp = 0;
   if (lo != hi) {
@@ -181,15 +295,29 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
     fscale = static_cast<float>(scale);
   }
   const float inv = fscale == 0.f ? 0.f : static_cast<float>(1.0 / static_cast<double>(fscale));
-  const float fzp = static_cast<float>(zp);
-  for (size_t i = 0; i < n; ++i) {
-    const float scaled = x[i] * inv;  // two statements: no fused multiply-add
-    const float r = std::round(fzp + scaled);
-    const float c = r < -128.f ? -128.f : (r > 127.f ? 127.f : r);
-    q[i] = static_cast<int8_t>(c);
-  }
+  QuantizeLoop(x, n, inv, zp, -128, 127, q);
   *zero_point = zp;
   return fscale;
+}
+
+
+// d[i] = s[i] - zp as int16, for 8-bit or 16-bit quantized values: 16 at a
+// time through vector conversions, then the tail.
+template <class T>
+inline void CenterCopy(const T* s, int16_t* d, size_t n, int32_t zp) {
+  size_t i = 0;
+  if constexpr (sizeof(T) == 1) {
+    typedef T v16src __attribute__((vector_size(16)));
+    typedef int16_t v16i16 __attribute__((vector_size(32)));
+    const v16i16 z = v16i16{} + static_cast<int16_t>(zp);
+    for (; i + 16 <= n; i += 16) {
+      v16src x;
+      std::memcpy(&x, s + i, 16);
+      const v16i16 y = __builtin_convertvector(x, v16i16) - z;
+      std::memcpy(d + i, &y, 32);
+    }
+  }
+  for (; i < n; ++i) d[i] = static_cast<int16_t>(int32_t{s[i]} - zp);
 }
 
 // ---------------------------------------------------------------------------
@@ -197,26 +325,26 @@ inline float QuantizeAsymmetric(const float* x, size_t n, int8_t* q, int32_t* ze
 // ---------------------------------------------------------------------------
 
 inline int32_t DotI16(const int16_t* a, const int16_t* b, size_t k) {
-  int32_t s = 0;
-  for (size_t i = 0; i < k; ++i) s += int32_t{a[i]} * int32_t{b[i]};
-  return s;
+  uint32_t s = 0;  // wrapping sum (no signed overflow)
+  for (size_t i = 0; i < k; ++i) s += static_cast<uint32_t>(int32_t{a[i]} * int32_t{b[i]});
+  return static_cast<int32_t>(s);
 }
 
 // Four weight rows against one activation row.
 inline void Dot4I16(const int16_t* a, const int16_t* b0, const int16_t* b1, const int16_t* b2,
                     const int16_t* b3, size_t k, int32_t* out) {
-  int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // wrapping sums (no signed overflow)
   for (size_t i = 0; i < k; ++i) {
     const int32_t x = a[i];
-    s0 += x * b0[i];
-    s1 += x * b1[i];
-    s2 += x * b2[i];
-    s3 += x * b3[i];
+    s0 += static_cast<uint32_t>(x * b0[i]);
+    s1 += static_cast<uint32_t>(x * b1[i]);
+    s2 += static_cast<uint32_t>(x * b2[i]);
+    s3 += static_cast<uint32_t>(x * b3[i]);
   }
-  out[0] = s0;
-  out[1] = s1;
-  out[2] = s2;
-  out[3] = s3;
+  out[0] = static_cast<int32_t>(s0);
+  out[1] = static_cast<int32_t>(s1);
+  out[2] = static_cast<int32_t>(s2);
+  out[3] = static_cast<int32_t>(s3);
 }
 
 // Dot products of one centered activation row (k values) with `n` weight
@@ -229,6 +357,223 @@ inline void RowTimesWeights(const int16_t* a, const int16_t* w, size_t n, size_t
     Dot4I16(a, w + c * stride, w + (c + 1) * stride, w + (c + 2) * stride, w + (c + 3) * stride, k,
             out + c);
   for (; c < n; ++c) out[c] = DotI16(a, w + c * stride, k);
+}
+
+
+// ---------------------------------------------------------------------------
+// Packed int16 GEMM (int32 accumulation)
+// ---------------------------------------------------------------------------
+//
+// C[m][n] = sum_k A[m][k] * B[n][k] on centered int16 operands. B (the
+// filter, n output channels of k values) is packed once into panels of
+// kQNR = 16 channels, k taken in pairs: panel[k/2][16 channels][2]. A rows
+// are int16 with k rounded up to even (zero tail). A tile is kQMR = 4 rows x
+// 16 channels; on x86 with AVX2 one vpmaddwd per row and 8 channels adds two
+// products at a time; elsewhere plain loops.
+constexpr size_t kQNR = 16;
+constexpr size_t kQMR = 4;
+
+inline size_t PairCount(size_t k) { return (k + 1) / 2; }
+inline size_t QPanels(size_t n) { return (n + kQNR - 1) / kQNR; }
+inline size_t PackedQBSize(size_t k, size_t n) { return QPanels(n) * PairCount(k) * kQNR * 2; }
+
+// w: [n][k] centered weights (row stride k).
+inline void PackQB(const int16_t* w, size_t n, size_t k, int16_t* dst) {
+  const size_t pairs = PairCount(k);
+  for (size_t p = 0; p < QPanels(n); ++p)
+    for (size_t kk = 0; kk < pairs; ++kk)
+      for (size_t j = 0; j < kQNR; ++j)
+        for (size_t t = 0; t < 2; ++t) {
+          const size_t c = p * kQNR + j, ki = 2 * kk + t;
+          *dst++ = (c < n && ki < k) ? w[c * k + ki] : int16_t{0};
+        }
+}
+
+// out[r][0..16) = rows a[r] (r < 4, 2*pairs values each) times one panel.
+inline void QTilePortable(const int16_t* const* a, const int16_t* b, size_t pairs,
+                          int32_t* out) {
+  uint32_t acc[kQMR][kQNR] = {};  // wrapping sums (no signed overflow)
+  for (size_t kk = 0; kk < pairs; ++kk, b += 2 * kQNR) {
+    for (size_t r = 0; r < kQMR; ++r) {
+      const int32_t x0 = a[r][2 * kk], x1 = a[r][2 * kk + 1];
+      for (size_t j = 0; j < kQNR; ++j)
+        acc[r][j] += static_cast<uint32_t>(x0 * int32_t{b[2 * j]} + x1 * int32_t{b[2 * j + 1]});
+    }
+  }
+  for (size_t r = 0; r < kQMR; ++r)
+    for (size_t j = 0; j < kQNR; ++j) out[r * kQNR + j] = static_cast<int32_t>(acc[r][j]);
+}
+
+#if TFC_QGEMM_X86
+__attribute__((target("avx2"))) inline void QTileAvx2(const int16_t* const* a, const int16_t* b,
+                                                      size_t pairs, int32_t* out) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+  __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  const int16_t* a0 = a[0];
+  const int16_t* a1 = a[1];
+  const int16_t* a2 = a[2];
+  const int16_t* a3 = a[3];
+  for (size_t kk = 0; kk < pairs; ++kk, b += 2 * kQNR) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + kQNR));
+    int32_t v;
+    std::memcpy(&v, a0 + 2 * kk, 4);
+    __m256i x = _mm256_set1_epi32(v);
+    c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x, w0));
+    c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a1 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x, w0));
+    c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a2 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x, w0));
+    c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x, w1));
+    std::memcpy(&v, a3 + 2 * kk, 4);
+    x = _mm256_set1_epi32(v);
+    c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
+    c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
+  }
+  __m256i* o = reinterpret_cast<__m256i*>(out);
+  _mm256_storeu_si256(o + 0, c00);
+  _mm256_storeu_si256(o + 1, c01);
+  _mm256_storeu_si256(o + 2, c10);
+  _mm256_storeu_si256(o + 3, c11);
+  _mm256_storeu_si256(o + 4, c20);
+  _mm256_storeu_si256(o + 5, c21);
+  _mm256_storeu_si256(o + 6, c30);
+  _mm256_storeu_si256(o + 7, c31);
+}
+#endif
+
+using QTileFn = void (*)(const int16_t* const*, const int16_t*, size_t, int32_t*);
+
+inline QTileFn SelectQTile() {
+#if TFC_QGEMM_X86
+  static const QTileFn fn = cpu::HasAvx2Fma() ? QTileAvx2 : QTilePortable;
+  return fn;
+#else
+  return QTilePortable;
+#endif
+}
+
+// acc[r][0..n) for rows[r] (r < m, row stride `lda` int16 with a zero tail
+// up to 2 * PairCount(k)), against packed B; acc row stride `ldc`.
+inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* packed,
+                      size_t k, size_t n, int32_t* acc, size_t ldc) {
+  const QTileFn tile = SelectQTile();
+  const size_t pairs = PairCount(k);
+  alignas(32) int32_t t[kQMR * kQNR];
+  for (size_t p = 0; p < QPanels(n); ++p) {
+    const int16_t* b = packed + p * pairs * kQNR * 2;
+    const size_t c0 = p * kQNR, nc = std::min(kQNR, n - c0);
+    for (size_t r0 = 0; r0 < m; r0 += kQMR) {
+      const size_t mr = std::min(kQMR, m - r0);
+      const int16_t* a[kQMR];
+      for (size_t r = 0; r < kQMR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+      tile(a, b, pairs, t);
+      for (size_t r = 0; r < mr; ++r)
+        std::memcpy(acc + (r0 + r) * ldc + c0, t + r * kQNR, nc * sizeof(int32_t));
+    }
+  }
+}
+
+
+// ---------------------------------------------------------------------------
+// Vectorized per-channel requantization of one output row
+// ---------------------------------------------------------------------------
+//
+// q[c] = clamp(round(high(acc[c] + bias[c]) / 2^r[c]) + zp), high() being the
+// rounding doubling high multiply by mult[c] after the left shift l[c], and
+// the final shift rounding ties upward (ruy's and TFLite's NEON output
+// stages) or away from zero (TFLite's scalar MultiplyByQuantizedMultiplier),
+// per channel. Both as closed forms without branches:
+//   high  = ((x << l) * m + 2^30) >> 31                  (64-bit product)
+//   q     = (high + round - (away && high < 0)) >> r      round = 2^(r-1) or 0
+struct ChannelRequant {
+  std::vector<int32_t> mult, lshift, rshift, round, away;
+  int32_t zp = 0, lo = 0, hi = 0;
+
+  // vec_end: channels [0, vec_end) round ties upward, the rest away from 0.
+  void Init(const std::vector<int32_t>& m, const std::vector<int>& shift, size_t vec_end,
+            int32_t out_zp, int32_t out_lo, int32_t out_hi) {
+    const size_t n = m.size();
+    mult = m;
+    lshift.assign(n, 0);
+    rshift.assign(n, 0);
+    round.assign(n, 0);
+    away.assign(n, 0);
+    for (size_t c = 0; c < n; ++c) {
+      lshift[c] = shift[c] > 0 ? shift[c] : 0;
+      rshift[c] = shift[c] > 0 ? 0 : -shift[c];
+      round[c] = rshift[c] > 0 ? static_cast<int32_t>(uint32_t{1} << (rshift[c] - 1)) : 0;
+      away[c] = (c >= vec_end && rshift[c] > 0) ? -1 : 0;
+    }
+    zp = out_zp;
+    lo = out_lo;
+    hi = out_hi;
+  }
+
+  int32_t One(int32_t x, size_t c) const {
+    const int64_t prod = int64_t{WrappingShiftLeft(x, lshift[c])} * mult[c];
+    const int32_t high = static_cast<int32_t>((prod + (int64_t{1} << 30)) >> 31);
+    const int32_t adj = (high < 0) ? away[c] : 0;
+    const int64_t v = ((int64_t{high} + round[c] + adj) >> rshift[c]) + zp;
+    return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
+  }
+};
+
+#if TFC_QGEMM_X86
+// Channels [c0, c0 + 8) of acc (+ bias) into out32 (clamped, zero point added).
+__attribute__((target("avx2"))) inline void Requant8Avx2(const ChannelRequant& q,
+                                                         const int32_t* acc,
+                                                         const int32_t* bias, size_t c0,
+                                                         int32_t* out32) {
+  __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c0));
+  if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
+  x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
+  const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0));
+  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+  const __m256i po = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
+  const __m256i he = _mm256_srli_epi64(pe, 31);
+  const __m256i ho = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
+  __m256i high = _mm256_blend_epi32(he, ho, 0xAA);
+  const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), high);
+  const __m256i adj =
+      _mm256_and_si256(neg, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.away.data() + c0)));
+  high = _mm256_add_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.round.data() + c0)));
+  high = _mm256_add_epi32(high, adj);
+  high = _mm256_srav_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.rshift.data() + c0)));
+  high = _mm256_add_epi32(high, _mm256_set1_epi32(q.zp));
+  high = _mm256_max_epi32(high, _mm256_set1_epi32(q.lo));
+  high = _mm256_min_epi32(high, _mm256_set1_epi32(q.hi));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out32), high);
+}
+#endif
+
+// One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
+template <class T>
+inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int32_t* bias,
+                          size_t n, T* out) {
+  size_t c = 0;
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  if (avx2) {
+    alignas(32) int32_t t[8];
+    for (; c + 8 <= n; c += 8) {
+      Requant8Avx2(q, acc, bias, c, t);
+      for (size_t j = 0; j < 8; ++j) out[c + j] = static_cast<T>(t[j]);
+    }
+  }
+#endif
+  for (; c < n; ++c) {
+    const int32_t x =
+        bias ? static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(bias[c]))
+             : acc[c];
+    out[c] = static_cast<T>(q.One(x, c));
+  }
 }
 
 }  // namespace qconv
