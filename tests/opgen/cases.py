@@ -1081,3 +1081,7 @@ fcase("FULLY_CONNECTED", "hybrid_full_range_weights", [X("B", "I"),
 fcase("FULLY_CONNECTED", "hybrid_full_range_weights_sym", [X("B", "I"),
       W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), None], version=12, dims=_FCQ,
       out=["float32"], tol=1e-6)
+acase("SOFTMAX", "int16", [SQ("B", "C", quant=Q(0.0005, 0))], {"beta": 1.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("SOFTMAX", "int16_beta", [SQ(*NHWC, quant=Q(0.0002, 0))], {"beta": 2.5}, version=3,
+      dims=D4, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
