@@ -1085,3 +1085,5 @@ acase("SOFTMAX", "int16", [SQ("B", "C", quant=Q(0.0005, 0))], {"beta": 1.0}, ver
       dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
 acase("SOFTMAX", "int16_beta", [SQ(*NHWC, quant=Q(0.0002, 0))], {"beta": 2.5}, version=3,
       dims=D4, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot_shift1", [SQ(*NHWC, quant=Q(1.0 / 2048, 0))], version=3, avoid=_NOREF,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
