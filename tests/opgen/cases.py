@@ -1254,3 +1254,23 @@ def _quantized_variants():
 
 
 _quantized_variants()
+
+# the official x86_64 hybrid kernel's corner cases: int16-lane row sums that
+# wrap on long positive rows, the sign quirk of -128 weights (full int8 range)
+fcase("FULLY_CONNECTED", "hybrid_long_rows_asym", [X("B", "I", gen=("uniform", 0.5, 2)),
+      W("O", "I", dtype="int8", gen=("int", 90, 128), quant=Q(0.001, 0)), None],
+      {"asymmetric_quantize_inputs": True}, version=12,
+      dims={"B": (1, 3), "I": (4090, 4110), "O": (1, 4)}, out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), W("O")],
+      {"asymmetric_quantize_inputs": True}, version=12, dims=_FCQ, shapes=3,
+      out=["float32"], tol=1e-6)
+fcase("FULLY_CONNECTED", "hybrid_full_range_weights_sym", [X("B", "I"),
+      W("O", "I", dtype="int8", gen="qint", quant=Q(0.01, 0)), None], version=12, dims=_FCQ,
+      out=["float32"], tol=1e-6)
+acase("SOFTMAX", "int16", [SQ("B", "C", quant=Q(0.0005, 0))], {"beta": 1.0}, version=3,
+      dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("SOFTMAX", "int16_beta", [SQ(*NHWC, quant=Q(0.0002, 0))], {"beta": 2.5}, version=3,
+      dims=D4, out=["int16"], out_quant=[Q(1.0 / 32768, 0)])
+acase("TANH", "int16_pot_shift1", [SQ(*NHWC, quant=Q(1.0 / 2048, 0))], version=3, avoid=_NOREF,
+      out=["int16"], out_quant=[Q(1.0 / 32768, 0)])

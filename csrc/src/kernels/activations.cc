@@ -216,6 +216,108 @@ void HardSwishRun(const T* x, T* y, int64_t n, const QuantState& q) {
   }
 }
 
+// int16 LOGISTIC / TANH for the power-of-two input scales 2^-12 (and 2^-11
+// for TANH): 16-bit fixed point as gemmlowp defines it (input Q3.12, output
+// Q0.15): exp on negative values by a Taylor step on [-1/4, 0) and a barrel
+// shifter of exp(-2^k) factors, then 1 / (1 + x) or (1 - x) / (1 + x) by
+// Newton-Raphson. Raw int16 arithmetic: + and - wrap, products are
+// SaturatingRoundingDoublingHighMul16.
+namespace fx16 {
+
+inline int16_t Add(int16_t a, int16_t b) { return static_cast<int16_t>(a + b); }
+inline int16_t Sub(int16_t a, int16_t b) { return static_cast<int16_t>(a - b); }
+inline int16_t Neg(int16_t a) { return static_cast<int16_t>(-int32_t{a}); }
+inline int16_t Mul(int16_t a, int16_t b) { return SaturatingRoundingDoublingHighMul16(a, b); }
+inline int16_t SatAdd(int16_t a, int16_t b) {
+  const int32_t r = int32_t{a} + b;
+  return static_cast<int16_t>(r > 32767 ? 32767 : (r < -32768 ? -32768 : r));
+}
+inline int16_t HalfSum(int16_t a, int16_t b) {
+  const int32_t sum = int32_t{a} + b;
+  return static_cast<int16_t>((sum + (sum >= 0 ? 1 : -1)) / 2);
+}
+// x * 2^e, e > 0 saturating, e < 0 rounding.
+inline int16_t MulPOT(int16_t x, int e) {
+  if (e == 0) return x;
+  if (e < 0) return RoundingDivideByPOT16(x, -e);
+  const int32_t threshold = (1 << (15 - e)) - 1;
+  if (x > threshold) return 32767;
+  if (x < -threshold) return -32768;
+  return static_cast<int16_t>(x * (1 << e));
+}
+// A 32-bit gemmlowp constant in the 16-bit format.
+inline int16_t Const(int32_t v) { return static_cast<int16_t>(RoundingDivideByPOT(v, 16)); }
+
+// exp(a) for a in [-1/4, 0), Q0.15.
+inline int16_t ExpQuarter(int16_t a) {
+  const int16_t c = Const(1895147668);      // exp(-1/8)
+  const int16_t third = Const(715827883);   // 1/3
+  const int16_t x = Add(a, 1 << 12);        // a + 1/8
+  const int16_t x2 = Mul(x, x);
+  const int16_t x3 = Mul(x2, x);
+  const int16_t x4 = Mul(x2, x2);
+  const int16_t x4_4 = MulPOT(x4, -2);
+  const int16_t poly = MulPOT(Add(Mul(Add(x4_4, x3), third), x2), -1);
+  return SatAdd(c, Mul(c, Add(x, poly)));
+}
+
+// exp(a) for a <= 0 with `ibits` integer bits (3 or 4), result Q0.15.
+inline int16_t ExpNegative(int16_t a, int ibits) {
+  const int fbits = 15 - ibits;
+  const int16_t quarter = static_cast<int16_t>(1 << (fbits - 2));
+  const int16_t mask = static_cast<int16_t>(quarter - 1);
+  const int16_t mod = Sub(static_cast<int16_t>(a & mask), quarter);
+  int16_t result = ExpQuarter(MulPOT(mod, ibits));
+  const int16_t remainder = Sub(mod, a);
+  static const int32_t kFactors[7] = {1672461947, 1302514674, 790015084, 290630308,
+                                      39332535,   720401,     242};
+  for (int k = 0; k < 7; ++k) {
+    const int exponent = k - 2;
+    if (ibits > exponent) {
+      const int shift = fbits + exponent;
+      if (remainder & (1 << shift)) result = Mul(result, Const(kFactors[k]));
+    }
+  }
+  return a == 0 ? int16_t{32767} : result;
+}
+
+// Newton-Raphson on x ~ 1 / half_denominator in Q2.13.
+inline int16_t NewtonRecip(int16_t half_den) {
+  const int16_t c48 = Const(1515870810), c32 = Const(-1010580540);
+  const int16_t one2 = 1 << 13;
+  int16_t x = Add(c48, Mul(half_den, c32));
+  for (int i = 0; i < 3; ++i) {
+    const int16_t hx = Mul(half_den, x);
+    const int16_t one_minus = Sub(one2, hx);
+    x = Add(x, MulPOT(Mul(x, one_minus), 2));
+  }
+  return x;
+}
+
+inline int16_t Logistic(int16_t a) {  // a in Q3.12
+  if (a == 0) return Const(1 << 30);
+  const bool positive = a > 0;
+  const int16_t abs_a = positive ? a : Neg(a);
+  const int16_t e = ExpNegative(Neg(abs_a), 3);
+  const int16_t half_den = HalfSum(e, 32767);
+  const int16_t x = NewtonRecip(half_den);
+  const int16_t pos = MulPOT(x, 2 - 1);  // ExactMulByPot<-1>: Q2 -> Q1, then Rescale<0>
+  return positive ? pos : Sub(32767, pos);
+}
+
+inline int16_t Tanh(int16_t a) {  // a in Q3.12
+  if (a == 0) return 0;
+  const bool negative = a < 0;
+  const int16_t n = negative ? a : Neg(a);
+  const int16_t e = ExpNegative(n, 4);  // exp(2n): the same raw value read as Q4.11
+  const int16_t half_den = HalfSum(e, 32767);
+  const int16_t x = NewtonRecip(half_den);
+  const int16_t t = MulPOT(Sub(x, 1 << 13), 2);
+  return negative ? Neg(t) : t;
+}
+
+}  // namespace fx16
+
 // int16 LOGISTIC / TANH (TensorFlow Lite's int16 kernels for scales that are
 // not the powers of two its fixed-point path takes): the input is rescaled so
 // that 3 * 4096 units are 1.0, and sigmoid is interpolated linearly in a
@@ -251,6 +353,13 @@ inline int32_t Int16Rescale(int16_t x, const QuantState& q, int32_t round) {
 }
 
 void Int16TanhRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  if (q.in_multiplier == 0) {  // power-of-two input scale: gemmlowp fixed point
+    for (int64_t i = 0; i < n; ++i) {
+      const int16_t v = q.in_left_shift == 1 ? fx16::MulPOT(x[i], 1) : x[i];
+      y[i] = fx16::Tanh(v);
+    }
+    return;
+  }
   const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
   for (int64_t i = 0; i < n; ++i) {
     const int32_t v = Int16Rescale(x[i], q, round);
@@ -270,6 +379,10 @@ void Int16TanhRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) 
 }
 
 void Int16LogisticRun(const int16_t* x, int16_t* y, int64_t n, const QuantState& q) {
+  if (q.in_multiplier == 0) {  // input scale 2^-12: gemmlowp fixed point
+    for (int64_t i = 0; i < n; ++i) y[i] = fx16::Logistic(x[i]);
+    return;
+  }
   const int32_t round = q.in_left_shift > 0 ? 1 << (q.in_left_shift - 1) : 0;
   for (int64_t i = 0; i < n; ++i) {
     const int32_t v = Int16Rescale(x[i], q, round);
@@ -309,9 +422,10 @@ TfLiteStatus PrepareInt16TanhLogistic(OpContext& ctx, bool tanh, float in_scale,
   const bool pot = ScaleLog2(in_scale, &in_log2);
   const int shift = 12 + in_log2;
   if (pot && (shift == 0 || (tanh && shift == 1))) {
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps,
-                           "int16 %s with a power-of-two input scale (%g) is not supported yet",
-                           name, static_cast<double>(in_scale));
+    q->in_multiplier = 0;
+    q->in_left_shift = shift;
+    q->mode = tanh ? QMode::kTanh16 : QMode::kLogistic16;
+    return kTfLiteOk;
   }
   double m = static_cast<double>(in_scale) * 4096.0 * 3.0;
   int left = 0;

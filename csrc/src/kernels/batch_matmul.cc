@@ -357,7 +357,7 @@ TfLiteStatus BatchMatMul::PrepareHybrid(OpContext& ctx, const TfLiteTensor* lhs,
       TransposeBatches(rhs->data_as<int8_t>(), rhs_batches_, k_, n_, rows8_.data());
     w_sums_.assign(rhs_batches_ * n_, 0);
     for (size_t b = 0; b < rhs_batches_; ++b)
-      qmm::RowSums(rows8_.data() + b * per, n_, k_, w_sums_.data() + b * n_);
+      qmm::RowSumsHybrid(rows8_.data() + b * per, n_, k_, w_sums_.data() + b * n_);
   } else {
     rows8_.clear();
     w_sums_.clear();
@@ -459,7 +459,8 @@ TfLiteStatus BatchMatMul::EvalHybrid(OpContext& ctx) {
   if (!rhs_rows_const_) {
     rows8 = RhsRows<int8_t>(ctx);
     int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));
-    for (size_t b = 0; b < rhs_batches_; ++b) qmm::RowSums(rows8 + b * per, n_, k_, ws + b * n_);
+    for (size_t b = 0; b < rhs_batches_; ++b)
+      qmm::RowSumsHybrid(rows8 + b * per, n_, k_, ws + b * n_);
     all_sums = ws;
   }
   const float* cs = channel_scales_.empty() ? nullptr : channel_scales_.data();

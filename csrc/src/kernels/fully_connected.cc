@@ -119,6 +119,7 @@ class FullyConnected final : public OpKernel {
   float weight_scale_ = 1.f;
   std::vector<float> channel_scales_;
   std::vector<int32_t> w_sums_;
+  qmm::SignQuirk quirk_;
   int scratch_q_ = -1, scratch_scale_ = -1, scratch_zp_ = -1;
 
   size_t m_ = 0, k_ = 0, n_ = 0;
@@ -426,8 +427,10 @@ TfLiteStatus FullyConnected::PrepareHybrid(OpContext& ctx, const TfLiteTensor* i
   scratch_wsums_ = -1;
   if (weights->is_constant()) {
     w_sums_.assign(n_, 0);
-    qmm::RowSums(weights->data_as<int8_t>(), n_, k_, w_sums_.data());
+    qmm::RowSumsHybrid(weights->data_as<int8_t>(), n_, k_, w_sums_.data());
+    quirk_.Build(weights->data_as<int8_t>(), n_, k_);
   } else {
+    quirk_ = qmm::SignQuirk();
     w_sums_.clear();
     scratch_wsums_ = ctx.RequestScratch(n_ * sizeof(int32_t) + 64);
   }
@@ -517,10 +520,11 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
     }
     if (channel_scales_.empty()) scales[i] *= weight_scale_;
   }
+  if (scratch_wsums_ >= 0) quirk_.Scan(weights->data_as<int8_t>(), k_);  // run-time weights
   const int32_t* sums = w_sums_.data();
   if (scratch_wsums_ >= 0 && asymmetric_) {
     int32_t* ws = static_cast<int32_t*>(ctx.Scratch(scratch_wsums_));
-    qmm::RowSums(weights->data_as<int8_t>(), n_, k_, ws);
+    qmm::RowSumsHybrid(weights->data_as<int8_t>(), n_, k_, ws);
     sums = ws;
   }
   const int16_t* packed_w = nullptr;
@@ -539,7 +543,7 @@ TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {
                     weights->data_as<int8_t>(), n_, sums,
                     channel_scales_.empty() ? nullptr : channel_scales_.data(),
                     bias ? bias->data_as<float>() : nullptr, act_, output->data_as<float>(), n_,
-                    packed_w, packed_a);
+                    packed_w, packed_a, &quirk_);
   return kTfLiteOk;
 }
 

@@ -16,11 +16,17 @@
 //   LOG_SOFTMAX int8 / uint8 (output scale 16/256, zero point 127 / 255):
 //            the same table with beta 1, then
 //            q_j = rint(in_scale/out_scale x_j - (in_scale max + log sum) / out_scale) + zp.
-// int16 inputs are rejected (kTfLiteUnresolvedOps).
+//   SOFTMAX  int16 -> int16 (zero points 0, output scale 1/32768, rank <= 4):
+//            TensorFlow Lite's integer path: x - max rescaled so that
+//            [-65535, 0] spans [-10, 0], exp from an interpolated 513-entry
+//            table, the sum's reciprocal from a 1/(1+x) table, products
+//            shifted back to Q0.15.
+// LOG_SOFTMAX of int16 inputs is rejected (kTfLiteUnresolvedOps).
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "kernels/kernel.h"
 #include "kernels/util/elementwise.h"
@@ -126,7 +132,37 @@ struct QuantSoftmax {
   float out_scale = 0.f;
   int32_t out_zp = 0;
   float table[256] = {};
+  // int16
+  int32_t in_multiplier = 0;
+  int in_shift = 0;
+  std::vector<int16_t> exp_lut, recip_lut;
 };
+
+void SoftmaxRowInt16(const QuantSoftmax& q, const int16_t* x, int16_t* y, int64_t n) {
+  int32_t m = -32768;
+  for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
+  int32_t sum = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const int32_t d = int32_t{x[j]} - m;
+    const int32_t scaled = MultiplyByQuantizedMultiplier(d, q.in_multiplier, q.in_shift);
+    int32_t c = scaled + 32767;
+    c = c < -32768 ? -32768 : (c > 32767 ? 32767 : c);
+    y[j] = Lut16Lookup(static_cast<int16_t>(c), q.exp_lut.data());
+    sum = WrapToInt32(int64_t{sum} + y[j]);
+  }
+  const int h = CountLeadingZeros32(static_cast<uint32_t>(sum));
+  const int64_t shifted = (static_cast<int64_t>(static_cast<uint64_t>(static_cast<uint32_t>(sum)) << (h > 0 ? h - 1 : 0)) + (1 << 13)) >> 14;
+  int64_t sym = shifted - ((1 << 15) + (1 << 16));
+  sym = sym < -32768 ? -32768 : (sym > 32767 ? 32767 : sym);
+  const int16_t recip = Lut16Lookup(static_cast<int16_t>(sym), q.recip_lut.data());
+  const int right = 31 - h;
+  const int64_t round = right > 0 ? (int64_t{1} << (right - 1)) : 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t r = (int64_t{y[j]} * int64_t{recip} + round) >> (right > 0 ? right : 0);
+    const int32_t v = WrapToInt32(r);
+    y[j] = static_cast<int16_t>(v < 0 ? 0 : (v > 32767 ? 32767 : v));
+  }
+}
 
 // table[255 - d] = expf(scale * d) with scale = -in_scale * beta.
 void BuildExpTable(float in_scale, float beta, float* table) {
@@ -198,7 +234,35 @@ TfLiteStatus PrepareQuantSoftmax(OpContext& ctx, const TfLiteTensor* in, const T
   q->in_type = in->type;
   q->out_type = out->type;
   if (in->type == kTfLiteInt16) {
-    return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s of INT16 inputs is not supported yet", name);
+    if (LOG) {
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps, "%s of INT16 inputs is not supported", name);
+    }
+    TFC_ENSURE_MSG(ctx, out->type == kTfLiteInt16, "SOFTMAX of INT16 inputs produces INT16, not %s",
+                   TypeName(out->type));
+    TFC_ENSURE_MSG(ctx, in->rank() >= 1 && in->rank() <= 4,
+                   "INT16 SOFTMAX takes ranks 1 to 4, got %d", in->rank());
+    int32_t in_zp = 0;
+    TFC_OK(ReadPerTensorQuant(ctx, in, &q->in_scale, &in_zp));
+    TFC_OK(ReadPerTensorQuant(ctx, out, &q->out_scale, &q->out_zp));
+    TFC_ENSURE_MSG(ctx, in_zp == 0 && q->out_zp == 0 &&
+                            std::fabs(q->out_scale - 1.f / 32768) <= 0.001f / 32768,
+                   "INT16 SOFTMAX needs zero points 0 and output scale 1/32768");
+    auto* o = ctx.options<fb::SoftmaxOptions>();
+    const float beta = o ? o->beta() : 0.0f;
+    const float scaled_beta = q->in_scale * beta;
+    const double m = static_cast<double>(scaled_beta) / (10.0 / 65535.0);
+    TFC_ENSURE_MSG(ctx, m >= 0.0 && m < 1073741824.0, "INT16 SOFTMAX input scale * beta %g is out of range",
+                   static_cast<double>(scaled_beta));
+    QuantizeMultiplier(m, &q->in_multiplier, &q->in_shift);
+    const double range = 65535.0;
+    q->exp_lut.assign(kLut16Size, 0);
+    q->recip_lut.assign(kLut16Size, 0);
+    BuildLut16<double>(10.0 / range, 32767, 2.0 / range, 0, [](double v) { return std::exp(v); },
+                       q->exp_lut.data());
+    BuildLut16<double>(1.0 / range, -32768, 2.0 / range, 0,
+                       [](double v) { return 1.0 / (1.0 + v); }, q->recip_lut.data());
+    q->active = true;
+    return kTfLiteOk;
   }
   const bool out_ok = out->type == in->type || (!LOG && out->type == kTfLiteInt16);
   TFC_ENSURE_MSG(ctx, out_ok, "%s of %s inputs cannot produce %s outputs", name,
@@ -239,7 +303,9 @@ void RunQuantSoftmax(OpContext& ctx, const QuantSoftmax& q, const TfLiteTensor* 
   auto body = [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t o = r * depth;
-      if (q.in_type == kTfLiteInt8) {
+      if (q.in_type == kTfLiteInt16) {
+        SoftmaxRowInt16(q, in->data_as<const int16_t>() + o, out->data_as<int16_t>() + o, depth);
+      } else if (q.in_type == kTfLiteInt8) {
         const int8_t* x = in->data_as<const int8_t>() + o;
         if (LOG) {
           LogSoftmaxRowQ(q, x, out->data_as<int8_t>() + o, depth);

@@ -266,7 +266,7 @@ TfLiteStatus PrepareQuantUnary(OpContext& ctx, const TfLiteTensor* in, const TfL
   } else {
     q->mode = QU::kLut16;
     q->lut16.assign(kLut16Size, 0);
-    BuildLut16(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut16.data());
+    BuildLut16<float>(in_scale, q->in_zp, out_scale, q->out_zp, fn, q->lut16.data());
   }
   return kTfLiteOk;
 }

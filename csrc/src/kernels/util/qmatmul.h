@@ -9,12 +9,20 @@
 // short enough never to overflow, combined in 64 bits); callers wrap to 32
 // bits where the official kernels accumulate in int32.
 //
-// Rounding: the official runtime's optimized integer GEMM (ruy, behind
-// FULLY_CONNECTED and BATCH_MATMUL) applies the output multiplier as a
-// rounding doubling high multiply followed by a right shift that rounds
-// halves up (toward +inf): MulRoundHalfUp below. The reference kernels round
-// that last shift half away from zero (quant_math.h
+// Rounding: the official runtime's optimized integer GEMM (ruy, behind its
+// FULLY_CONNECTED) applies the output multiplier as a rounding doubling high
+// multiply followed by a right shift that rounds halves up (toward +inf):
+// MulRoundHalfUp below. Its BATCH_MATMUL is the reference kernel, which
+// rounds that last shift half away from zero (quant_math.h
 // MultiplyByQuantizedMultiplier); results differ by one at such ties.
+//
+// Speed: one or two activation rows (the usual FULLY_CONNECTED) run dot
+// products of four weight rows at a time (AVX2 where the CPU has it); four or
+// more rows of int8 x int8 run a packed GEMM (AVX2 6 x 16 tiles on weights
+// packed once as int16 column panels). Elsewhere plain loops.
+//
+// Hybrid products also reproduce the official x86_64 kernel's corner cases
+// (RowSumsHybrid, SignQuirk, the fused multiply-add of QuantizeAsymmetric).
 #pragma once
 
 #include <algorithm>
@@ -307,6 +315,101 @@ inline void RowSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
   }
 }
 
+// Row sums of W [n, k] (int8) as the official x86_64 hybrid kernels compute
+// them (SSE4.1 build): eight int16 lanes, each adding the pair sums of every
+// 16-byte block and then, for an 8-element remainder, one element, all
+// wrapping at 16 bits; the lanes summed in int32 plus the last k % 8
+// elements. Equals the exact sum unless a lane overflows (long, strongly
+// biased rows). Elsewhere (no x86) the exact sum.
+inline void RowSumsHybrid(const int8_t* w, size_t n, size_t k, int32_t* sums) {
+#if TFC_QMM_X86
+  for (size_t r = 0; r < n; ++r) {
+    const int8_t* row = w + r * k;
+    int16_t lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t c = 0;
+    for (; c + 16 <= k; c += 16)
+      for (int l = 0; l < 8; ++l)
+        lanes[l] = static_cast<int16_t>(static_cast<uint16_t>(
+            static_cast<uint16_t>(lanes[l]) + static_cast<uint16_t>(row[c + 2 * l] + row[c + 2 * l + 1])));
+    if (c + 8 <= k) {
+      for (int l = 0; l < 8; ++l)
+        lanes[l] = static_cast<int16_t>(static_cast<uint16_t>(
+            static_cast<uint16_t>(lanes[l]) + static_cast<uint16_t>(row[c + l])));
+      c += 8;
+    }
+    int32_t s = 0;
+    for (int l = 0; l < 8; ++l) s += lanes[l];
+    for (; c < k; ++c) s += row[c];
+    sums[r] = s;
+  }
+#else
+  RowSums(w, n, k, sums);
+#endif
+}
+
+// The official x86 hybrid FULLY_CONNECTED dot product moves the sign of the
+// quantized input onto the weight byte before an unsigned x signed multiply;
+// a weight of -128 does not change sign, so over the whole 16-element blocks
+// (the first k & ~15 elements) a product q * (-128) with q < 0 comes out as
+// -q * (-128): the dot product is off by 256 * q there. SignQuirk records
+// where W holds -128 in that range (converters emit symmetric weights in
+// [-127, 127], so usually nowhere) to add the same error.
+struct SignQuirk {
+  std::vector<uint32_t> row_start;  // n + 1 offsets into cols
+  std::vector<uint32_t> cols;
+  // Weights computed at run time: scan them instead (no allocation in Eval).
+  const int8_t* scan_w = nullptr;
+  size_t scan_k = 0;
+  bool empty() const { return cols.empty() && scan_w == nullptr; }
+
+  void Scan(const int8_t* w, size_t k) {
+    row_start.clear();
+    cols.clear();
+#if TFC_QMM_X86
+    scan_w = w;
+    scan_k = k;
+#else
+    (void)w;
+    (void)k;
+#endif
+  }
+
+  void Build(const int8_t* w, size_t n, size_t k) {
+    scan_w = nullptr;
+    row_start.assign(n + 1, 0);
+    cols.clear();
+#if TFC_QMM_X86
+    const size_t k16 = k & ~static_cast<size_t>(15);
+    for (size_t r = 0; r < n; ++r) {
+      row_start[r] = static_cast<uint32_t>(cols.size());
+      for (size_t t = 0; t < k16; ++t)
+        if (w[r * k + t] == -128) cols.push_back(static_cast<uint32_t>(t));
+    }
+#else
+    (void)w;
+    (void)k;
+#endif
+    row_start[n] = static_cast<uint32_t>(cols.size());
+    if (cols.empty()) row_start.clear();
+  }
+  // The error the official kernel adds to the dot product of q with row r.
+  int64_t Error(const int8_t* q, size_t r) const {
+    int64_t e = 0;
+    if (scan_w) {
+      const int8_t* row = scan_w + r * scan_k;
+      const size_t k16 = scan_k & ~static_cast<size_t>(15);
+      for (size_t t = 0; t < k16; ++t)
+        if (row[t] == -128 && q[t] < 0) e += 256 * static_cast<int64_t>(q[t]);
+      return e;
+    }
+    for (uint32_t i = row_start[r]; i < row_start[r + 1]; ++i) {
+      const int32_t v = q[cols[i]];
+      if (v < 0) e += 256 * static_cast<int64_t>(v);
+    }
+    return e;
+  }
+};
+
 // round(y), ties away from zero, for y already clamped to a small range.
 inline int32_t RoundAwaySmall(float y) {
   const int32_t t = static_cast<int32_t>(y);
@@ -356,7 +459,8 @@ inline void QuantizeSymmetric(const float* v, size_t n, int8_t* q, float* scale)
 // the official runtime computes it: scale = (max - min) / 255, the zero point
 // from whichever end has the smaller error (-128 - min / scale or 127 - max /
 // scale), rounded half away from zero and clamped; then q = clamp(round(zp +
-// v * (1 / scale))). A constant-zero row gives q = 0, scale 1, zp 0.
+// v * (1 / scale))), the multiply-add fused. A constant-zero row gives q = 0,
+// scale 1, zp 0.
 inline void QuantizeAsymmetric(const float* v, size_t n, int8_t* q, float* scale, int32_t* zp) {
   float lo = 0.f, hi = 0.f;
   if (n > 0) {
@@ -393,8 +497,9 @@ inline void QuantizeAsymmetric(const float* v, size_t n, int8_t* q, float* scale
   const float inv = 1.0f / sf;
   const float zf = static_cast<float>(z);
   for (size_t i = 0; i < n; ++i) {
-    const float prod = v[i] * inv;
-    const float y = zf + prod;
+    // zp + v / scale as one fused multiply-add, as the official x86_64 build
+    // computes it.
+    const float y = std::fma(v[i], inv, zf);
     int32_t r = RoundAwaySmall(ClampForConvert(y));
     r = r < -128 ? -128 : (r > 127 ? 127 : r);
     q[i] = static_cast<int8_t>(r);
@@ -713,9 +818,11 @@ void ColumnTerms(const TW* w, size_t n, size_t k, const TB* bias, int32_t a_zp, 
 template <class TD>
 inline void HybridRow(const TD* d, size_t j0, size_t j1, float rs, int32_t zp,
                       const int32_t* w_sums, const float* channel_scale, const float* bias,
-                      FloatRange act, float* o) {
+                      FloatRange act, float* o, const SignQuirk* quirk, const int8_t* qrow) {
   for (size_t j = j0; j < j1; ++j) {
-    int32_t v = WrapToInt32(static_cast<int64_t>(d[j - j0]));
+    int64_t dot = static_cast<int64_t>(d[j - j0]);
+    if (quirk) dot += quirk->Error(qrow, j);
+    int32_t v = WrapToInt32(dot);
     if (zp != 0) {
       const int32_t offset = WrapToInt32(static_cast<int64_t>(zp) * w_sums[j]);
       v = WrapToInt32(static_cast<int64_t>(v) - offset);
@@ -734,8 +841,10 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
                          const int32_t* row_zp, size_t m, size_t k, const int8_t* w, size_t n,
                          const int32_t* w_sums, const float* channel_scale, const float* bias,
                          FloatRange act, float* out, size_t out_stride,
-                         const int16_t* packed_w = nullptr, int32_t* a_scratch = nullptr) {
+                         const int16_t* packed_w = nullptr, int32_t* a_scratch = nullptr,
+                         const SignQuirk* quirk = nullptr) {
   const size_t chunk = ChunkFor(128, 128);
+  if (quirk && quirk->empty()) quirk = nullptr;
 #if TFC_QMM_X86
   if (packed_w && a_scratch && m >= kPackMinRows && k <= chunk && PackedGemmAvailable()) {
     const size_t kp = (k + 1) / 2;
@@ -754,7 +863,7 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
             const size_t i = rt * kPackMR + r;
             if (i >= m) break;
             HybridRow(tile + r * kPackNR, j0, j1, row_scale[i], row_zp ? row_zp[i] : 0, w_sums,
-                      channel_scale, bias, act, out + i * out_stride);
+                      channel_scale, bias, act, out + i * out_stride, quirk, q + i * k);
           }
         }
       }
@@ -787,7 +896,7 @@ inline void HybridMatMul(ThreadPool& pool, const int8_t* q, const float* row_sca
         for (size_t r = 0; r < ma; ++r) {
           const size_t i = i0 + r;
           HybridRow(dots + r * kBlockN, j0, j1, row_scale[i], row_zp ? row_zp[i] : 0, w_sums,
-                    channel_scale, bias, act, out + i * out_stride);
+                    channel_scale, bias, act, out + i * out_stride, quirk, q + i * k);
         }
       }
     }

@@ -73,46 +73,49 @@ inline void ApplyLut8(const T* __restrict x, T* __restrict y, int64_t n,
 
 constexpr int kLut16Size = 513;
 
-// (int16) of a float already clamped to [-32768, 32767], or NaN (x86 gives 0:
-// the low 16 bits of INT32_MIN).
-inline int16_t Int16FromClampedFloat(float x) {
-  return static_cast<int16_t>(static_cast<uint32_t>(TruncToInt32X86(x)) & 0xffffu);
-}
-
-inline float ClampKeepNaNF(float v, float lo, float hi) {
+// (int16) of a value already clamped to [-32768, 32767], or NaN (x86 gives 0:
+// the low 16 bits of INT32_MIN): Int16FromClamped below.
+template <class F>
+inline F ClampKeepNaNT(F v, F lo, F hi) {
   // std::min(std::max(v, lo), hi) with the NaN behaviour of std::max/min.
-  const float a = (v < lo) ? lo : v;
+  const F a = (v < lo) ? lo : v;
   return (hi < a) ? hi : a;
 }
 
-template <class FN>
-void BuildLut16(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, FN fn,
-                int16_t* lut) {
-  const float input_min = in_scale * static_cast<float>(-32768 - in_zp);
-  const float input_max = in_scale * static_cast<float>(32767 - in_zp);
-  const float output_min = out_scale * static_cast<float>(-32768 - out_zp);
-  const float output_max = out_scale * static_cast<float>(32767 - out_zp);
+inline int16_t Int16FromClamped(double x) {
+  return static_cast<int16_t>(static_cast<uint32_t>(TruncToInt32X86(x)) & 0xffffu);
+}
+
+// F is float (the usual tables) or double (SOFTMAX int16's tables).
+template <class F, class FN>
+void BuildLut16(F in_scale, int32_t in_zp, F out_scale, int32_t out_zp, FN fn, int16_t* lut) {
+  const F input_min = in_scale * static_cast<F>(-32768 - in_zp);
+  const F input_max = in_scale * static_cast<F>(32767 - in_zp);
+  const F output_min = out_scale * static_cast<F>(-32768 - out_zp);
+  const F output_max = out_scale * static_cast<F>(32767 - out_zp);
   const int steps = 512;
-  const float step = (input_max - input_min) / static_cast<float>(steps);
-  const float half_step = step / 2;
-  const float out_range = output_max - output_min;
-  const float inv = 65536.0f / out_range;
+  const F step = (input_max - input_min) / static_cast<F>(steps);
+  const F half_step = step / 2;
+  const F out_range = output_max - output_min;
+  const F inv = static_cast<F>(65536) / out_range;
+  const F tmin = -32768, tmax = 32767;
   for (int i = 0; i < steps; ++i) {
-    const float x0 = input_min + static_cast<float>(i) * step;
-    const float xm = x0 + half_step;
-    const float x1 = input_min + static_cast<float>(i + 1) * step;
-    const float v0 = fn(x0);
-    const float vm = fn(xm);
-    const float v1 = fn(x1);
-    const float sample = std::round(v0 * inv);
-    const float next_scaled = v1 * inv;
-    const float interp = std::round((next_scaled + sample) / 2);
-    const float mid = std::round(vm * inv);
-    const float err = interp - mid;
-    const float bias = std::round(err / 2);
-    lut[i] = Int16FromClampedFloat(ClampKeepNaNF(sample - bias, -32768.f, 32767.f));
+    const F x0 = input_min + static_cast<F>(i) * step;
+    const F xm = x0 + half_step;
+    const F x1 = input_min + static_cast<F>(i + 1) * step;
+    const F v0 = fn(x0);
+    const F vm = fn(xm);
+    const F v1 = fn(x1);
+    const F sample = std::round(v0 * inv);
+    const F next_scaled = v1 * inv;
+    const F interp = std::round((next_scaled + sample) / 2);
+    const F mid = std::round(vm * inv);
+    const F err = interp - mid;
+    const F bias = std::round(err / 2);
+    lut[i] = Int16FromClamped(static_cast<double>(ClampKeepNaNT<F>(sample - bias, tmin, tmax)));
   }
-  lut[steps] = Int16FromClampedFloat(ClampKeepNaNF(std::round(fn(input_max) * inv), -32768.f, 32767.f));
+  lut[steps] = Int16FromClamped(
+      static_cast<double>(ClampKeepNaNT<F>(std::round(fn(input_max) * inv), tmin, tmax)));
 }
 
 inline int16_t Lut16Lookup(int16_t v, const int16_t* lut) {
