@@ -1,4 +1,7 @@
-// UNIDIRECTIONAL_SEQUENCE_LSTM, float32.
+// UNIDIRECTIONAL_SEQUENCE_LSTM: float32, hybrid (float activations, int8
+// weights; see PrepareHybrid) and full integer (int8 activations, int16 cell
+// state; see PrepareInteger). The states live in the variable inputs 18 and
+// 19 across invokes (reset_all_variables resets them).
 //
 // Inputs (absent optional ones have index -1):
 //   0 input [T, B, n_input] (time_major) or [B, T, n_input]
@@ -19,9 +22,9 @@
 // when > 0); o additionally sees w_o * c_t (peephole on the new cell);
 // h_t = o * act(c_t) (see Eval for activation NONE), then projected (+ bias, clipped to +-proj_clip when > 0).
 //
-// The input contributions of all steps are one GEMM before the loop (weights
-// of the gates packed side by side, bias fused when there is no layer norm);
-// each step then runs one recurrent GEMM over the batch.
+// Float: the input contributions of all steps are one GEMM before the loop
+// (weights of the gates packed side by side, bias fused when there is no
+// layer norm); each step then runs one recurrent GEMM over the batch.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
