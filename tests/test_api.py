@@ -102,13 +102,6 @@ def assert_details_equal(ours: dict, theirs: dict, where: str = "") -> None:
     assert ours["sparsity_parameters"] == theirs["sparsity_parameters"], where
 
 
-def _needs_int_kernels(name: str) -> bool:
-    """Models that need int8 or hybrid kernels (see NOT_YET in test_zoo.py)."""
-    if name.endswith(("_int8.tflite", "_uint8io.tflite")):
-        return True
-    return name.endswith("_dynamic.tflite") and not name.startswith("ops_dynamic_shape")
-
-
 @needs_lib
 @pytest.mark.oracle
 @pytest.mark.parametrize("name", ZOO or ["<no zoo>"])
@@ -145,11 +138,6 @@ def test_details_match_official(name, oracle):
             del ra, rb
 
     compare("before allocate_tensors")
-    if _needs_int_kernels(name):
-        # Those kernels come with the zoo issue; until then allocation must say so, by name.
-        with pytest.raises(RuntimeError, match="not supported yet"):
-            ours.allocate_tensors()
-        return
     ours.allocate_tensors()
     theirs.allocate_tensors()
     compare("after allocate_tensors")

@@ -7,8 +7,8 @@ Tolerances, per output:
 - integer outputs such as ARG_MAX (`mismatches`): exact.
 The run prints a table of the worst deviation per model.
 
-Variants the engine does not run yet are expected failures (strict: when one starts passing, the test fails
-until its entry in NOT_YET is removed).
+Against the official runtime's builtin kernels (no XNNPACK) on random inputs, quantized outputs must be
+bit-exact; float outputs as above.
 """
 
 from __future__ import annotations
@@ -22,23 +22,6 @@ import pytest
 import tflite_cffi
 
 MODELS_DIR_HINT = Path(__file__).resolve().parents[2] / "shared" / "models"
-
-# variant -> why it cannot run yet (the issue that adds it)
-NOT_YET = {
-    "int8": "full-integer kernels come with the zoo issue",
-    "uint8io": "full-integer kernels come with the zoo issue",
-    "dynamic": "hybrid (dynamic-range) kernels come with the zoo issue",
-}
-
-# Ops with int8 weights in the dynamic-range variant; a dynamic model without them is plain float.
-HYBRID_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "BATCH_MATMUL", "TRANSPOSE_CONV",
-              "UNIDIRECTIONAL_SEQUENCE_LSTM"}
-
-
-def _not_yet(m: dict) -> bool:
-    if m["variant"] == "dynamic":
-        return bool(set(m["ops"]) & HYBRID_OPS)
-    return m["variant"] in NOT_YET
 
 # Small models that every emulated ARM target runs (marked qemu).
 QEMU_FAMILIES = {"mlp_64", "kws_conv1d", "mobilenet_v1_025_128", "ops_coverage", "text_lstm_while",
@@ -63,8 +46,6 @@ def _params() -> list:
         marks = []
         if m["family"] in QEMU_FAMILIES and m["variant"] in ("float32", "fp16"):
             marks.append(pytest.mark.qemu)
-        if _not_yet(m):
-            marks.append(pytest.mark.xfail(reason=NOT_YET[m["variant"]], strict=True))
         params.append(pytest.param(m, id=m["file"][: -len(".tflite")], marks=marks))
     return params
 
@@ -158,8 +139,6 @@ def _random_inputs(model: dict, seed: int, shapes=None) -> list[np.ndarray]:
 def _oracle_params() -> list:
     params = []
     for m in _manifest_models():
-        if m["variant"] not in ("float32", "fp16"):
-            continue
         params.append(pytest.param(m, id=m["file"][: -len(".tflite")]))
     return params
 
@@ -184,6 +163,8 @@ def test_against_official_runtime(model, models_dir, oracle):
             ours = _run(tflite_cffi.Interpreter, path, xs)
             for i, (a, b, dev) in enumerate(zip(ours, theirs, devs)):
                 assert a.shape == b.shape and a.dtype == b.dtype
-                _, allowed = _tolerance(b, dev)
+                kind, allowed = _tolerance(b, dev)
+                if kind == "lsb":   # integer kernels: the same integer arithmetic, so the same bits
+                    allowed = 0.0
                 got = _deviation(a, b)
                 assert got <= allowed, f"seed {seed} shapes {shapes} output {i}: {got} > {allowed}"
