@@ -44,7 +44,7 @@ def _params() -> list:
     params = []
     for m in _manifest_models():
         marks = []
-        if m["family"] in QEMU_FAMILIES and m["variant"] in ("float32", "fp16"):
+        if m["family"] in QEMU_FAMILIES:
             marks.append(pytest.mark.qemu)
         params.append(pytest.param(m, id=m["file"][: -len(".tflite")], marks=marks))
     return params

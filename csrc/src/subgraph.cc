@@ -132,7 +132,6 @@ TfLiteStatus Subgraph::ResizeInput(int tensor_index, const std::vector<int32_t>&
 }
 
 TfLiteStatus Subgraph::SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node) {
-  (void)node;
   if (dims.size() > static_cast<size_t>(kMaxRank))
     return interpreter_->Fail(kTfLiteError, "tensor '%s' would get rank %zu (at most %d)", t.name.c_str(),
                               dims.size(), kMaxRank);
@@ -142,6 +141,12 @@ TfLiteStatus Subgraph::SetShape(TfLiteTensor& t, const std::vector<int32_t>& dim
     return interpreter_->Fail(kTfLiteError, "tensor '%s' would get a negative or oversized shape", t.name.c_str());
   if (t.is_constant())
     return interpreter_->Fail(kTfLiteError, "an op tries to write constant tensor '%s'", t.name.c_str());
+  const size_t limit = interpreter_->options().arena_limit;
+  if (limit && bytes > limit)
+    return interpreter_->Fail(kTfLiteError,
+                              "%s: tensor '%s' would need %zu bytes, over the arena limit of %zu bytes set in the "
+                              "interpreter options (raise or remove the limit)",
+                              node.name.c_str(), t.name.c_str(), bytes, limit);
   switch (phase_) {
     case Phase::kPrepare:
       t.dims = dims;

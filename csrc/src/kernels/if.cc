@@ -51,12 +51,12 @@ class If final : public OpKernel {
   TfLiteStatus Eval(OpContext& ctx) override {
     Subgraph* g = branches_[*static_cast<const bool*>(ctx.input(0)->data) ? 0 : 1];
     for (int i = 1; i < ctx.num_inputs(); ++i)
-      CopyTensorData(g->tensor(g->inputs()[static_cast<size_t>(i - 1)]), ctx.input(i));
+      TFC_OK(CopyTensorData(ctx, g->tensor(g->inputs()[static_cast<size_t>(i - 1)]), ctx.input(i)));
     TFC_OK(InvokeCallee(ctx, g));
     for (int i = 0; i < ctx.num_outputs(); ++i) {
       const TfLiteTensor* src = g->tensor(g->outputs()[static_cast<size_t>(i)]);
       if (dynamic_) TFC_OK(ctx.ResizeOutput(i, src->dims));
-      CopyTensorData(ctx.output(i), src);
+      TFC_OK(CopyTensorData(ctx, ctx.output(i), src));
     }
     return kTfLiteOk;
   }

@@ -98,6 +98,7 @@ class ResizeBilinear final : public OpKernel {
       return kTfLiteOk;
     }
     TFC_OK(ReadSize(ctx));
+    TFC_OK(ctx.ResizeOutput(0, {in->dim(0), oh_, ow_, in->dim(3)}));   // first: it checks the size limits
     const int32_t h = in->dim(1), w = in->dim(2);
     if (UsesIntCoords()) {
       const int64_t sy = Scale10(Scale(h, oh_, align_corners_));
@@ -109,7 +110,7 @@ class ResizeBilinear final : public OpKernel {
       for (int32_t y = 0; y < oh_; ++y) fy_.push_back(FloatCoord(y, sy, half_pixel_, h));
       for (int32_t x = 0; x < ow_; ++x) fx_.push_back(FloatCoord(x, sx, half_pixel_, w));
     }
-    return ctx.ResizeOutput(0, {in->dim(0), oh_, ow_, in->dim(3)});
+    return kTfLiteOk;
   }
 
   TfLiteStatus Eval(OpContext& ctx) override {

@@ -34,6 +34,9 @@ class While final : public OpKernel {
       const TfLiteTensor* b = body_->tensor(body_->outputs()[i]);
       TFC_ENSURE_MSG(ctx, b->type == vars[i]->type, "body output %zu has type %s, the variable is %s", i,
                      TypeName(b->type), TypeName(vars[i]->type));
+      TFC_ENSURE_MSG(ctx, ctx.output(static_cast<int>(i))->type == vars[i]->type,
+                     "WHILE output %zu has type %s, the variable is %s", i,
+                     TypeName(ctx.output(static_cast<int>(i))->type), TypeName(vars[i]->type));
       TFC_ENSURE_MSG(ctx, b->dims == vars[i]->dims && b->storage != Storage::kDynamic,
                      "loop variable %zu changes shape in the body; WHILE loops with changing shapes are not "
                      "supported yet",
@@ -45,16 +48,18 @@ class While final : public OpKernel {
 
   TfLiteStatus Eval(OpContext& ctx) override {
     const int n = ctx.num_outputs();
-    for (int i = 0; i < n; ++i) CopyTensorData(ctx.output(i), ctx.input(i));
+    for (int i = 0; i < n; ++i) TFC_OK(CopyTensorData(ctx, ctx.output(i), ctx.input(i)));
     const TfLiteTensor* c = cond_->tensor(cond_->outputs()[0]);
     for (;;) {
-      for (int i = 0; i < n; ++i) CopyTensorData(cond_->tensor(cond_->inputs()[static_cast<size_t>(i)]), ctx.output(i));
+      for (int i = 0; i < n; ++i)
+        TFC_OK(CopyTensorData(ctx, cond_->tensor(cond_->inputs()[static_cast<size_t>(i)]), ctx.output(i)));
       TFC_OK(InvokeCallee(ctx, cond_));
       if (!*static_cast<const bool*>(c->data)) break;
-      for (int i = 0; i < n; ++i) CopyTensorData(body_->tensor(body_->inputs()[static_cast<size_t>(i)]), ctx.output(i));
+      for (int i = 0; i < n; ++i)
+        TFC_OK(CopyTensorData(ctx, body_->tensor(body_->inputs()[static_cast<size_t>(i)]), ctx.output(i)));
       TFC_OK(InvokeCallee(ctx, body_));
       for (int i = 0; i < n; ++i)
-        CopyTensorData(ctx.output(i), body_->tensor(body_->outputs()[static_cast<size_t>(i)]));
+        TFC_OK(CopyTensorData(ctx, ctx.output(i), body_->tensor(body_->outputs()[static_cast<size_t>(i)])));
     }
     return kTfLiteOk;
   }

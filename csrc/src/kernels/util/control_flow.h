@@ -45,9 +45,15 @@ inline TfLiteStatus PrepareCallee(OpContext& ctx, Subgraph* callee, const std::v
   return s;
 }
 
-// Copies the bytes of `src` into `dst` (same byte size, checked in Prepare).
-inline void CopyTensorData(TfLiteTensor* dst, const TfLiteTensor* src) {
-  if (dst->data != src->data && src->bytes) std::memcpy(dst->data, src->data, src->bytes);
+// Copies the bytes of `src` into `dst`. Prepare checked that types and shapes agree; a mismatch here
+// (a model that changed them behind the checks) is an error, never an overflow.
+inline TfLiteStatus CopyTensorData(OpContext& ctx, TfLiteTensor* dst, const TfLiteTensor* src) {
+  if (dst->data == src->data || src->bytes == 0) return kTfLiteOk;
+  if (dst->type != src->type || dst->bytes != src->bytes || !dst->data || !src->data)
+    return ctx.Error("cannot pass tensor '%s' (%s, %zu bytes) to '%s' (%s, %zu bytes)", src->name.c_str(),
+                     TypeName(src->type), src->bytes, dst->name.c_str(), TypeName(dst->type), dst->bytes);
+  std::memcpy(dst->data, src->data, src->bytes);
+  return kTfLiteOk;
 }
 
 inline TfLiteStatus InvokeCallee(OpContext& ctx, Subgraph* callee) {
