@@ -414,7 +414,7 @@ TfLiteStatus TfLiteCffiModelGetOperator(const TfLiteModel* model, int32_t subgra
   info->version = m.OpVersion(oc);
   if (info->builtin_code == tfc::fb::BuiltinOperator_CUSTOM) {
     info->name = m.fb()->operator_codes()->Get(oc)->custom_code()->c_str();
-    info->supported = false;
+    info->supported = tfc::FindCustomOp(info->name, info->version) != nullptr;
   } else {
     info->name = tfc::BuiltinName(info->builtin_code);
     info->supported = tfc::FindOp(info->builtin_code, info->version) != nullptr;

@@ -64,7 +64,8 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
     if (op->inputs()) n.inputs.assign(op->inputs()->begin(), op->inputs()->end());
     if (op->outputs()) n.outputs.assign(op->outputs()->begin(), op->outputs()->end());
     if (op->intermediates()) n.intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
-    if (n.builtin_code != fb::BuiltinOperator_CUSTOM) n.registration = FindOp(n.builtin_code, n.version);
+    n.registration = n.builtin_code == fb::BuiltinOperator_CUSTOM ? FindCustomOp(n.name.c_str(), n.version)
+                                                                  : FindOp(n.builtin_code, n.version);
     if (n.registration) n.kernel = n.registration->create();
   }
   return kTfLiteOk;
@@ -217,9 +218,9 @@ TfLiteStatus Subgraph::Prepare() {
   }
   if (!unresolved.empty()) {
     return interpreter_->Fail(kTfLiteUnresolvedOps,
-                              "%sunsupported ops in subgraph %d: %s. tflite-cffi has no kernel for them; "
+                              "unsupported ops in subgraph %d: %s. tflite-cffi has no kernel for them; "
                               "`python -m tflite_cffi info MODEL` lists every op and whether it is supported",
-                              "", index_, unresolved.c_str());
+                              index_, unresolved.c_str());
   }
   // Everything but constants and variables is recomputed.
   for (TfLiteTensor& t : tensors_) {

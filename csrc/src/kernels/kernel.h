@@ -127,16 +127,19 @@ class OpKernel {
 using KernelFactory = std::unique_ptr<OpKernel> (*)();
 
 struct OpRegistration {
-  int32_t builtin_code;
+  int32_t builtin_code;  // fb::BuiltinOperator_CUSTOM for custom ops
   int min_version;
   int max_version;
   KernelFactory create;
+  const char* custom_name = nullptr;  // the custom op's name (custom_code in the model)
 };
 
 // Called by TFC_REGISTER_OP at static initialization.
 bool RegisterOp(const OpRegistration& registration);
 // The kernel for (code, version), or nullptr.
 const OpRegistration* FindOp(int32_t builtin_code, int version);
+// The kernel this library has for a custom op (e.g. MediaPipe's), or nullptr.
+const OpRegistration* FindCustomOp(const char* name, int version);
 // "CONV_2D" for a builtin code; "UNKNOWN" when out of range.
 const char* BuiltinName(int32_t builtin_code);
 
@@ -144,6 +147,15 @@ const char* BuiltinName(int32_t builtin_code);
   static const bool tfc_registered_##OP##_##KERNEL_CLASS = ::tfc::RegisterOp(               \
       {::tfc::fb::BuiltinOperator_##OP, (MIN_VERSION), (MAX_VERSION),                       \
        []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }})
+
+// A custom op this library implements, found by its name in the model
+// (operator_codes[].custom_code), e.g.
+//   TFC_REGISTER_CUSTOM_OP("MaxUnpooling2D", MaxUnpooling2D, 1, 1, MaxUnpooling2D);
+#define TFC_REGISTER_CUSTOM_OP(NAME, ID, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)               \
+  static const bool tfc_registered_custom_##ID = ::tfc::RegisterOp(                           \
+      {::tfc::fb::BuiltinOperator_CUSTOM, (MIN_VERSION), (MAX_VERSION),                       \
+       []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }, \
+       (NAME)})
 
 // Returns ctx.Error(...) from the calling Prepare/Eval when COND is false.
 #define TFC_ENSURE(ctx, cond)                                                    \

@@ -1,5 +1,6 @@
 // The op registry: kernels register themselves (TFC_REGISTER_OP) at static
 // initialization; the interpreter looks them up by builtin code and version.
+#include <cstring>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -22,7 +23,17 @@ bool RegisterOp(const OpRegistration& registration) {
 
 const OpRegistration* FindOp(int32_t builtin_code, int version) {
   for (const OpRegistration& r : Registry()) {
-    if (r.builtin_code == builtin_code && version >= r.min_version && version <= r.max_version) return &r;
+    if (r.builtin_code == builtin_code && !r.custom_name && version >= r.min_version && version <= r.max_version)
+      return &r;
+  }
+  return nullptr;
+}
+
+const OpRegistration* FindCustomOp(const char* name, int version) {
+  if (!name) return nullptr;
+  for (const OpRegistration& r : Registry()) {
+    if (r.custom_name && strcmp(r.custom_name, name) == 0 && version >= r.min_version && version <= r.max_version)
+      return &r;
   }
   return nullptr;
 }
