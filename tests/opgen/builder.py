@@ -87,6 +87,14 @@ class OpSpec:
     options: dict = field(default_factory=dict)
     version: int = 1
     intermediates: List[int] = field(default_factory=list)  # operator intermediates
+    custom_code: Optional[str] = None        # op "CUSTOM": the custom op's name
+    custom_options: Optional[bytes] = None   # op "CUSTOM": its raw options bytes
+
+    @property
+    def code_key(self):
+        if self.op == "CUSTOM" and not self.custom_code:
+            raise ValueError("a CUSTOM op needs custom_code (the custom op's name)")
+        return (self.op, int(self.version), self.custom_code if self.op == "CUSTOM" else None)
 
 
 def tensor_type(dtype):
@@ -255,7 +263,7 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
     # operator codes, in order of first use
     codes = []
     for o in ops:
-        key = (o.op, int(o.version))
+        key = o.code_key
         if key not in codes:
             codes.append(key)
 
@@ -286,12 +294,15 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
     op_offsets = []
     for o in ops:
         opt_type, opt = _write_options(b, o.op, o.options)
+        custom = None
+        if o.custom_options is not None:
+            custom = b.CreateByteVector(bytes(o.custom_options))
         ins = _int32_vector(b, o.inputs)
         outs = _int32_vector(b, o.outputs)
         inter = _int32_vector(b, o.intermediates) if o.intermediates else None
         op_mod = _mod("Operator")
         op_mod.OperatorStart(b)
-        op_mod.OperatorAddOpcodeIndex(b, codes.index((o.op, int(o.version))))
+        op_mod.OperatorAddOpcodeIndex(b, codes.index(o.code_key))
         op_mod.OperatorAddInputs(b, ins)
         op_mod.OperatorAddOutputs(b, outs)
         if inter is not None:
@@ -299,6 +310,8 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
         if opt is not None:
             op_mod.OperatorAddBuiltinOptionsType(b, opt_type)
             op_mod.OperatorAddBuiltinOptions(b, opt)
+        if custom is not None:
+            op_mod.OperatorAddCustomOptions(b, custom)
         op_offsets.append(op_mod.OperatorEnd(b))
 
     # subgraph
@@ -318,10 +331,13 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
 
     # operator codes
     code_offsets = []
-    for op, version in codes:
+    for op, version, custom_code in codes:
         code = builtin_code(op)
+        custom_name = b.CreateString(custom_code) if custom_code else None
         OC = _mod("OperatorCode")
         OC.OperatorCodeStart(b)
+        if custom_name is not None:
+            OC.OperatorCodeAddCustomCode(b, custom_name)
         OC.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, PLACEHOLDER_FOR_GREATER_OP_CODES))
         OC.OperatorCodeAddBuiltinCode(b, code)
         OC.OperatorCodeAddVersion(b, version)
@@ -367,7 +383,8 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
     return bytes(b.Output())
 
 
-def build_model(op, inputs, outputs, options=None, version=1, signature="serving_default"):
+def build_model(op, inputs, outputs, options=None, version=1, signature="serving_default",
+                custom_code=None, custom_options=None):
     """One-op model. ``inputs``: TensorSpec (constant if it has data) or None
     for an absent optional input; ``outputs``: TensorSpec.  Non-constant
     inputs become the subgraph inputs, in order."""
@@ -389,5 +406,6 @@ def build_model(op, inputs, outputs, options=None, version=1, signature="serving
             t = TensorSpec(t.shape, t.dtype, None, t.quant, "output_%d" % i)
         out_idx.append(len(tensors))
         tensors.append(t)
-    node = OpSpec(op, in_idx, out_idx, dict(options or {}), version)
+    node = OpSpec(op, in_idx, out_idx, dict(options or {}), version,
+                  custom_code=custom_code, custom_options=custom_options)
     return build_graph(tensors, [node], graph_in, out_idx, signature=signature)

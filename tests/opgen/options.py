@@ -46,6 +46,7 @@ OPTIONS = {
     "ABS": ("AbsOptions", {}),
     "EXP": ("ExpOptions", {}),
     "LOG": None,
+    "CUSTOM": None,  # custom ops carry raw custom_options bytes instead (OpSpec.custom_options)
     "NEG": ("NegOptions", {}),
     "SQRT": None,
     "RSQRT": None,
