@@ -440,6 +440,37 @@ def test_model_content_buffers():
 
 
 @needs_lib
+@pytest.mark.parametrize("name", ["mobilenet_v1_025_128_float32.tflite", "mobilenet_v1_025_128_int8.tflite"])
+def test_weights_of_mapped_model_stay_readable(name):
+    """Packed weights let the engine drop the mapped pages of the originals; reading them again (get_tensor,
+    a second allocation, a second interpreter) must still give the file's bytes."""
+    path = model(name)
+    mapped = tflite_cffi.Interpreter(model_path=path)
+    copied = tflite_cffi.Interpreter(model_content=Path(path).read_bytes())  # caller buffers are never dropped
+    rng = np.random.default_rng(7)
+    outputs = []
+    for it in (mapped, copied):
+        it.allocate_tensors()
+        d = it.get_input_details()[0]
+        x = rng.integers(-128, 128, d["shape"]) if d["dtype"] == np.int8 else rng.standard_normal(d["shape"])
+        it.set_tensor(d["index"], x.astype(d["dtype"]))
+        it.invoke()
+        outputs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        rng = np.random.default_rng(7)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    lib = _lib.get_lib()
+    constants = [t["index"] for t in copied.get_tensor_details()
+                 if lib.TfLiteCffiTensorIsConstant(copied._tensor_ptr(t["index"]))]
+    assert len(constants) > 20
+    for i in constants:
+        np.testing.assert_array_equal(mapped.get_tensor(i), copied.get_tensor(i))
+    mapped.allocate_tensors()  # packs again from the (re-read) originals
+    mapped.set_tensor(mapped.get_input_details()[0]["index"], x.astype(d["dtype"]))
+    mapped.invoke()
+    np.testing.assert_array_equal(mapped.get_tensor(mapped.get_output_details()[0]["index"]), outputs[1])
+
+
+@needs_lib
 def test_close_and_context_manager():
     with tflite_cffi.Interpreter(model_path=str(SELFTEST)) as it:
         it.allocate_tensors()

@@ -110,6 +110,17 @@ std::shared_ptr<Model> Model::FromFile(const char* path, std::string* error) {
   return model;
 }
 
+void Model::DropPages(const void* data, size_t bytes) const {
+  if (!mapping_ || !data || bytes == 0) return;
+  const uintptr_t map_begin = reinterpret_cast<uintptr_t>(mapping_);
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data);
+  if (begin < map_begin || begin - map_begin > mapping_size_ || bytes > mapping_size_ - (begin - map_begin)) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + bytes) / page * page;
+  if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 std::shared_ptr<Model> Model::FromBuffer(const void* data, size_t size, std::string* error) {
   if (!data || size == 0) {
     *error = "model buffer is empty";

@@ -31,6 +31,10 @@ class Model {
   int32_t OpVersion(uint32_t opcode_index) const;
   // "CONV_2D", or the custom op's name.
   std::string OpName(uint32_t opcode_index) const;
+  // Gives the whole pages inside [data, data + bytes) of a memory-mapped model
+  // back to the OS (a later read faults them in from the file again). Does
+  // nothing for caller buffers, which are not ours to drop.
+  void DropPages(const void* data, size_t bytes) const;
 
  private:
   Model() = default;

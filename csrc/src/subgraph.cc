@@ -68,6 +68,10 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
                                                                   : FindOp(n.builtin_code, n.version);
     if (n.registration) n.kernel = n.registration->create();
   }
+  readers_.assign(tensors_.size(), 0);
+  for (const Node& n : nodes_)
+    for (int in : n.inputs)
+      if (in >= 0 && static_cast<size_t>(in) < readers_.size()) ++readers_[static_cast<size_t>(in)];
   return kTfLiteOk;
 }
 
@@ -238,11 +242,13 @@ TfLiteStatus Subgraph::Prepare() {
                                 t->name.c_str(), TypeName(t->type));
   }
   phase_ = Phase::kPrepare;
+  std::vector<int> released_count(tensors_.size(), 0);
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = nodes_[i];
     n.folded = false;
     n.dynamic = false;
     n.scratch_bytes.clear();
+    n.released.clear();
     for (int in : n.inputs) {
       TfLiteTensor* t = tensor(in);
       if (t && t->storage == Storage::kDynamic) n.dynamic = true;
@@ -269,10 +275,20 @@ TfLiteStatus Subgraph::Prepare() {
       if (t && !(t->storage == Storage::kPersistent && !t->is_variable)) all_folded = false;
     }
     n.folded = all_folded;
+    DropReleasedWeights(n, released_count);
   }
   phase_ = Phase::kIdle;
   prepared_ = true;
   return kTfLiteOk;
+}
+
+void Subgraph::DropReleasedWeights(const Node& n, std::vector<int>& released_count) {
+  for (int idx : n.released) {
+    const size_t u = static_cast<size_t>(idx);
+    const TfLiteTensor& t = tensors_[u];
+    if (t.storage != Storage::kConstant) continue;
+    if (++released_count[u] == readers_[u]) model_->DropPages(t.data, t.bytes);
+  }
 }
 
 size_t Subgraph::Plan(bool preserve_all) {

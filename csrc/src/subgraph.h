@@ -27,6 +27,7 @@ struct Node {
   std::vector<size_t> scratch_bytes;        // requested by the last Prepare
   std::vector<void*> scratch;               // where each scratch block lives now
   std::vector<AlignedBuffer> heap_scratch;  // scratch of dynamic nodes
+  std::vector<int> released;                // constant inputs the kernel keeps a copy of (last Prepare)
   bool folded = false;   // all outputs computed at Prepare: skipped by Invoke
   bool dynamic = false;  // an input's shape is known only at run time
 };
@@ -79,6 +80,8 @@ class Subgraph {
 
  private:
   TfLiteStatus InitVariable(TfLiteTensor& t);
+  // After node `n`'s Prepare: drops the mapped pages of weights every reader has copied.
+  void DropReleasedWeights(const Node& n, std::vector<int>& released_count);
 
   Interpreter* interpreter_;
   int index_;
@@ -87,6 +90,7 @@ class Subgraph {
   std::vector<TfLiteTensor> tensors_;
   std::vector<int> inputs_, outputs_;
   std::vector<Node> nodes_;
+  std::vector<int> readers_;  // per tensor: how many node inputs read it
   // Variable tensors' initial bytes (from the model, or zeros when absent).
   std::vector<std::pair<int, std::pair<const uint8_t*, size_t>>> variable_init_;
   Phase phase_ = Phase::kIdle;

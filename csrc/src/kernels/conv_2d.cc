@@ -193,6 +193,8 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
     pb_ = gemm::PackBStrided(k_, static_cast<size_t>(out_c_), filter->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
                              static_cast<float*>(packed_.data()));
+    ctx.ReleaseConstantInput(1);
+    if (bias_const) ctx.ReleaseConstantInput(2);
     if (!bias_const)
       scratch_bias_ = ctx.RequestScratch(gemm::NumPanels(out_c_) * gemm::kNR * sizeof(float));
   } else {
@@ -704,6 +706,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
       weights_[j] = static_cast<int16_t>(w - zp);
     }
   }
+  ctx.ReleaseConstantInput(1);  // Eval reads weights_ / packed_ only
 
   if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
     requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);

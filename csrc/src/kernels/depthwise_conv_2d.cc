@@ -447,6 +447,8 @@ TfLiteStatus FloatDepthwiseConv2D::Prepare(OpContext& ctx) {
       float* p = static_cast<float*>(packed_.data());
       PackDepthwise(filter->data_as<float>(), bias ? bias->data_as<float>() : nullptr, out_c_,
                     static_cast<int>(taps), p, p + wfloats);
+      ctx.ReleaseConstantInput(1);
+      ctx.ReleaseConstantInput(2);
     } else {
       packed_.Release();
       scratch_pack_ = ctx.RequestScratch(total * sizeof(float));

@@ -225,6 +225,8 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
     pb_ = gemm::PackBStrided(k_, n_, weights->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
                              static_cast<float*>(packed_.data()));
+    ctx.ReleaseConstantInput(1);
+    if (bias_const) ctx.ReleaseConstantInput(2);
     if (!bias_const)
       scratch_bias_ = ctx.RequestScratch(gemm::NumPanels(n_) * gemm::kNR * sizeof(float));
   } else {

@@ -92,6 +92,12 @@ class OpContext {
   TfLiteStatus FoldOutput(int i);
   // Whether every input that exists is constant (helper for FoldOutput users).
   bool AllInputsConstant() const;
+  // This kernel keeps its own (packed) copy of constant input i and does not
+  // read the original until its next Prepare. Once every reader of a weight
+  // has said so, the engine gives the weight's pages of a memory-mapped model
+  // back to the OS (they are read from the file again if touched), so packed
+  // weights do not cost their size twice in resident memory.
+  void ReleaseConstantInput(int i);
   // Scratch memory for Eval, planned in the arena, alive during this node
   // only. Returns an id for Scratch(). Call in every Prepare.
   int RequestScratch(size_t bytes);

@@ -59,6 +59,13 @@ bool OpContext::AllInputsConstant() const {
   return true;
 }
 
+void OpContext::ReleaseConstantInput(int i) {
+  const int idx = input_index(i);
+  const TfLiteTensor* t = input(i);
+  if (t && t->storage == Storage::kConstant && subgraph_->phase() == Subgraph::Phase::kPrepare)
+    node_->released.push_back(idx);
+}
+
 int OpContext::RequestScratch(size_t bytes) {
   node_->scratch_bytes.push_back(bytes);
   return static_cast<int>(node_->scratch_bytes.size()) - 1;
