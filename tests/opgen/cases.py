@@ -835,6 +835,11 @@ acase("SOFTMAX", "uint8_to_int16", [UQ("B", "C", quant=Q(0.08, 100))], {"beta": 
       dims=_SMD, out=["int16"], out_quant=[Q(1.0 / 32768, 0)], avoid=_NOREF)
 acase("SOFTMAX", "int8_rank4", [XQ(*NHWC, quant=Q(0.05, -5))], {"beta": 1.0}, version=2,
       dims=D4, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+# Every value negative: the row maximum is below zero (the exp table is indexed from 255 - max).
+acase("SOFTMAX", "int8_all_negative", [X("B", "C", dtype="int8", gen=("int", -128, -90), quant=Q(0.0157, -1))],
+      {"beta": 1.0}, version=2, dims=_SMD, out=["int8"], out_quant=[Q(1.0 / 256, -128)], avoid=_NOREF)
+acase("LOG_SOFTMAX", "int8_all_negative", [X("B", "C", dtype="int8", gen=("int", -128, -90), quant=Q(0.1, 2))],
+      version=2, dims=_SMD, out=["int8"], out_quant=[Q(16.0 / 256, 127)], avoid=_NOREF)
 acase("LOG_SOFTMAX", "int8", [XQ("B", "C", quant=Q(0.1, 2))], version=2, dims=_SMD,
       out=["int8"], out_quant=[Q(16.0 / 256, 127)], avoid=_NOREF)
 acase("LOG_SOFTMAX", "uint8", [UQ("B", "C", quant=Q(0.07, 130))], version=2, dims=_SMD,

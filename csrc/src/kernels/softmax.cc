@@ -183,16 +183,18 @@ inline int32_t RowMaxQ(const In* x, int64_t n) {
 template <class In, class Out>
 void SoftmaxRowQ(const QuantSoftmax& q, const In* x, Out* y, int64_t n) {
   const int32_t m = RowMaxQ(x, n);
-  // e(x) = table[255 - m + x]: x - m in [-255, 0].
-  const float* t = q.table + (255 - m);
+  // e(x) = table[255 - m + x]: x - m in [-255, 0]. (Indexing from q.table itself: a pointer
+  // q.table + 255 - m would point outside the table for m < 0.)
+  const float* t = q.table;
+  const int32_t base = 255 - m;
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum += t[x[j]];
+  for (int64_t j = 0; j < n; ++j) sum += t[base + x[j]];
   const float denom = sum * q.out_scale;
   const float inv = 1.0f / denom;
   constexpr int32_t lo = std::numeric_limits<Out>::min();
   constexpr int32_t hi = std::numeric_limits<Out>::max();
   for (int64_t j = 0; j < n; ++j) {
-    const float p = t[x[j]] * inv;
+    const float p = t[base + x[j]] * inv;
     int32_t v;
     if (std::is_same<Out, uint8_t>::value) {
       const float shifted = p + 0.5f;
@@ -207,9 +209,10 @@ void SoftmaxRowQ(const QuantSoftmax& q, const In* x, Out* y, int64_t n) {
 template <class T>
 void LogSoftmaxRowQ(const QuantSoftmax& q, const T* x, T* y, int64_t n) {
   const int32_t m = RowMaxQ(x, n);
-  const float* t = q.table + (255 - m);
+  const float* t = q.table;
+  const int32_t base = 255 - m;
   float sum = 0.0f;
-  for (int64_t j = 0; j < n; ++j) sum += t[x[j]];
+  for (int64_t j = 0; j < n; ++j) sum += t[base + x[j]];
   const float log_sum = std::log(sum);
   const float ratio = q.in_scale / q.out_scale;
   const float max_term = q.in_scale * static_cast<float>(m);
