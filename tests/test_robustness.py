@@ -258,3 +258,19 @@ def test_mutated_models_never_crash(tmp_path):
     (tmp_path / "index.json").write_text(json.dumps(index))
     assert not report, f"{len(report)} of {len(index)} mutants crashed the process:\n" + "\n".join(report[:20])
     assert not empty, "exceptions without a message: " + ", ".join(index[i] for i in empty[:10])
+
+
+FUZZ_FINDINGS = HERE / "data" / "fuzz"
+
+
+def test_fuzz_findings_never_crash(tmp_path):
+    """Inputs the fuzzer (`invoke fuzz`) once found a bug with, kept as regressions; under the sanitizer
+    sessions (nox -s sanitize-address) any undefined behaviour they reach stops the child too."""
+    files = sorted(FUZZ_FINDINGS.glob("*.tflite"))
+    assert files, "no fuzz findings in %s" % FUZZ_FINDINGS
+    folder = tmp_path / "findings"
+    folder.mkdir()
+    for i, f in enumerate(files):
+        (folder / f"{i:06d}.tflite").write_bytes(f.read_bytes())
+    crashes, _ = _run_children(folder, len(files))
+    assert not crashes, "\n".join(f"{files[i].name}: {how}" for i, how in crashes)

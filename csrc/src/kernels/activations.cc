@@ -173,7 +173,7 @@ template <class T>
 void RequantClampRun(const T* x, T* y, int64_t n, const QuantState& q) {
   for (int64_t i = 0; i < n; ++i) {
     const int32_t v = int32_t{x[i]} - q.in_zp;
-    int32_t o = q.out_zp + MultiplyByQuantizedMultiplier(v, q.m1, q.s1);
+    int32_t o = WrapToInt32(int64_t{q.out_zp} + MultiplyByQuantizedMultiplier(v, q.m1, q.s1));
     o = o < q.lo ? q.lo : (o > q.hi ? q.hi : o);
     y[i] = static_cast<T>(o);
   }

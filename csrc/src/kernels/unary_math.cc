@@ -278,7 +278,7 @@ void AbsQuantRun(const QuantUnary& q, const T* x, T* y, int64_t n) {
     int32_t v = int32_t{x[i]} - q.in_zp;
     v = v < 0 ? -v : v;
     int32_t o = q.rescale ? MultiplyByQuantizedMultiplier(v, q.multiplier, q.shift) : v;
-    o += q.out_zp;
+    o = WrapToInt32(int64_t{o} + q.out_zp);
     y[i] = static_cast<T>(o < lo ? lo : (o > hi ? hi : o));
   }
 }

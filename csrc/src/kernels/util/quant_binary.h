@@ -229,16 +229,16 @@ inline int32_t RefValue(const Params& p, int32_t q1, int32_t q2) {
       const int32_t s = static_cast<int32_t>(p.kind == Kind::kAdd
                                                  ? static_cast<uint32_t>(x) + static_cast<uint32_t>(y)
                                                  : static_cast<uint32_t>(x) - static_cast<uint32_t>(y));
-      return MulSmallExp(s, p.mo, p.eo) + p.out_zp;
+      return WrapToInt32(int64_t{MulSmallExp(s, p.mo, p.eo)} + p.out_zp);
     }
     case Kind::kMul:
-      return MultiplyByQuantizedMultiplier(a * b, p.mo, p.eo) + p.out_zp;
+      return WrapToInt32(int64_t{MultiplyByQuantizedMultiplier(a * b, p.mo, p.eo)} + p.out_zp);
     case Kind::kSqDiff: {
       const int32_t x = MulSmallExp(WrappingShiftLeft(a, p.left_shift), p.m1, p.e1);
       const int32_t y = MulSmallExp(WrappingShiftLeft(b, p.left_shift), p.m2, p.e2);
-      const int32_t d = x - y;
+      const int32_t d = WrapToInt32(int64_t{x} - y);
       const int32_t sq = static_cast<int32_t>(static_cast<uint32_t>(d) * static_cast<uint32_t>(d));
-      return MultiplyByQuantizedMultiplier(sq, p.mo, p.eo) + p.out_zp;
+      return WrapToInt32(int64_t{MultiplyByQuantizedMultiplier(sq, p.mo, p.eo)} + p.out_zp);
     }
     case Kind::kDiv:
       return DivValue(p, a, b);
@@ -292,7 +292,7 @@ inline void Elementwise(const Params& p, const T* a, const T* b, T* out, int64_t
       const int32_t x = SaturatingRoundingDoublingHighMul(ShiftTrunc(a[i] - p.zp1, p.left_shift + p.e1), p.m1);
       const int32_t y = SaturatingRoundingDoublingHighMul(ShiftTrunc(b[i] - p.zp2, p.left_shift + p.e2), p.m2);
       const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(x) + static_cast<uint32_t>(y));
-      out[i] = Clamp<T>(p, MulSmallExp(sum, p.mo, p.eo) + p.out_zp);
+      out[i] = Clamp<T>(p, WrapToInt32(int64_t{MulSmallExp(sum, p.mo, p.eo)} + p.out_zp));
     }
   }
   for (; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, a[i], b[i]));
