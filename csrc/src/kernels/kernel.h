@@ -21,7 +21,8 @@
 //   types, shapes and options, compute output shapes with ResizeOutput,
 //   request scratch memory, pack constant weights into members. All
 //   allocation belongs here. Errors go through ctx.Error (op name and node
-//   index are added to the message).
+//   index are added to the message). Heap memory kept in members is reported
+//   by OwnedBytes (the memory report's kernel data).
 // - Eval runs at every Invoke and must not allocate (scratch comes from the
 //   arena through ctx.Scratch). Tensor data pointers may change between
 //   Prepares: never cache them across calls; cache only packed copies.
