@@ -974,14 +974,17 @@ def _format_allocations(report: Dict[str, Any], verbose: bool) -> List[str]:
             lines.append("%s '%s' used %d bytes for %d allocations"
                          % (p, label, sum(b["bytes"] for b in blocks), len(blocks)))
     if verbose:
+        def short(name: str, width: int = 60) -> str:
+            return name if len(name) <= width else name[:width - 3] + "..."
+
         lines.append("%s %10s %10s %5s %11s  %s" % (p, "offset", "bytes", "graph", "nodes", "block"))
-        blocks = [("tensor %d '%s'" % (b["index"], b["name"]), b) for b in report["tensors"]]
+        blocks = [("tensor %d '%s'" % (b["index"], short(b["name"])), b) for b in report["tensors"]]
         blocks += [("scratch of node %d %s" % (b["node"], b["op"]), b) for b in report["scratch"]]
         for desc, b in sorted(blocks, key=lambda x: (x[1]["offset"], x[1]["subgraph"])):
             lines.append("%s %10d %10d %5d %5d..%-5d  %s" % (p, b["offset"], b["bytes"], b["subgraph"],
                                                           b["lifetime"][0], b["lifetime"][1], desc))
         for b in report["persistent"]:
-            desc = ("tensor %d '%s'" % (b["tensor"], b["name"]) if "tensor" in b
+            desc = ("tensor %d '%s'" % (b["tensor"], short(b["name"])) if "tensor" in b
                     else "node %d %s" % (b["node"], b["op"]))
             lines.append("%s %10s %10d %5d %11s  %s: %s" % (p, "-", b["bytes"], b["subgraph"], "-",
                                                            b["kind"], desc))
