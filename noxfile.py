@@ -58,6 +58,7 @@ TEST_REQUIREMENTS = [
     "flatbuffers",
     "tflite",  # the .tflite schema as Python classes: schema tests and tests/opgen
     'ai-edge-litert; platform_machine == "x86_64" and python_version >= "3.10"',  # oracle (official runtime)
+    'tflite-micro; platform_machine == "x86_64" and python_version >= "3.10"',  # reference of tflite_cffi.runtime
 ]
 LINT_REQUIREMENTS = ["ruff", "cffi"]
 

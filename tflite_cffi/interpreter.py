@@ -26,6 +26,7 @@ import functools
 import gc
 import operator
 import os
+import sys
 import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -573,7 +574,7 @@ class Interpreter:
                 "name: %s; convert it first, e.g. value.astype(np.%s)"
                 % (_dtype_name(value.dtype), _TYPES[ttype][1], what, index, name,
                    expected.name))
-        shape = tuple(self._shape(lib, tensor))
+        shape = tuple(int(d) for d in self._shape(lib, tensor))
         if value.ndim != len(shape):
             raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected %d "
                              "for %s %d (expected shape %s, got %s; use "
@@ -786,6 +787,112 @@ class Interpreter:
             signature_key = next(iter(self._signature_defs))
         return SignatureRunner(interpreter=self, signature_key=signature_key)
 
+    # ------------------------------------------------------------------ memory report
+
+    @_serialized
+    def get_allocations(self) -> Dict[str, Any]:
+        """The memory the interpreter holds, as the last allocate_tensors() laid it out.
+
+        Returns a dict:
+
+        * ``head``: bytes of the arena, the one block planned at allocate_tensors() in
+          which activation tensors and the kernels' scratch buffers share memory over
+          their lifetimes (the whole arena, all subgraphs).
+        * ``tail``: bytes held outside it until the next allocate_tensors() or for the
+          interpreter's lifetime (see ``persistent``).
+        * ``total``: ``head + tail``.
+        * ``alignment``: every arena block starts at, and is rounded up to, a multiple
+          of this many bytes.
+        * ``planned``: whether ``tensors`` and ``scratch`` describe the current plan
+          (False after resize_tensor_input() until the next allocate_tensors()).
+        * ``tensors``: one dict per arena tensor: ``name``, ``index``, ``subgraph``,
+          ``offset`` (bytes from the arena's start), ``bytes`` and ``lifetime``, the
+          (first, last) node that uses it; last == the subgraph's node count means it
+          is kept until the next invoke() (inputs and outputs).
+        * ``scratch``: one dict per scratch buffer in the arena: ``subgraph``, ``node``,
+          ``op``, ``offset``, ``bytes``, ``lifetime``.
+        * ``persistent``: one dict per block in the tail: ``kind`` (``"variable"``:
+          recurrent state; ``"folded"``: a constant computed at allocation, e.g.
+          dequantized fp16 weights; ``"dynamic"``: a tensor sized at run time;
+          ``"dynamic_scratch"``: its node's scratch; ``"kernel_data"``: what a node's
+          kernel keeps, e.g. packed weights), ``subgraph``, ``tensor`` and ``name``
+          (tensors) or ``node`` and ``op`` (the others), ``bytes``.
+
+        The model's own weights, read in place from the model's bytes, are in neither.
+        The numbers come from the engine's own bookkeeping: ``head`` is the arena it
+        allocated and every tensor's data pointer is the arena's start plus its offset.
+        """
+        lib, handle = self._lib, self._handle()
+        if not (_lib.has("TfLiteCffiInterpreterGetAllocations")
+                and _lib.has("TfLiteCffiInterpreterGetAllocationSummary")):
+            raise NotImplementedError("get_allocations() needs the tflite-cffi library (%s lacks "
+                                      "TfLiteCffiInterpreterGetAllocations)" % _lib.library_path())
+        summary = ffi.new("TfLiteCffiAllocationSummary*")
+        status = lib.TfLiteCffiInterpreterGetAllocationSummary(handle, summary)
+        _lib.check_status(status, handle, "get_allocations()")
+        count = int(summary.count)
+        entries = ffi.new("TfLiteCffiAllocation[]", max(count, 1))
+        count = min(count, int(lib.TfLiteCffiInterpreterGetAllocations(handle, entries, count)))
+        kinds = {
+            int(lib.kTfLiteCffiAllocVariable): "variable",
+            int(lib.kTfLiteCffiAllocFolded): "folded",
+            int(lib.kTfLiteCffiAllocDynamicTensor): "dynamic",
+            int(lib.kTfLiteCffiAllocDynamicScratch): "dynamic_scratch",
+            int(lib.kTfLiteCffiAllocKernelData): "kernel_data",
+        }
+        arena_tensor = int(lib.kTfLiteCffiAllocArenaTensor)
+        arena_scratch = int(lib.kTfLiteCffiAllocArenaScratch)
+        tensors: List[Dict[str, Any]] = []
+        scratch: List[Dict[str, Any]] = []
+        persistent: List[Dict[str, Any]] = []
+        for e in entries[0:count]:
+            kind, sg = int(e.kind), int(e.subgraph)
+            if kind == arena_tensor:
+                tensors.append({"name": self._tensor_name(sg, int(e.tensor)), "index": int(e.tensor),
+                                "subgraph": sg, "offset": int(e.offset), "bytes": int(e.bytes),
+                                "lifetime": (int(e.first_node), int(e.last_node))})
+            elif kind == arena_scratch:
+                scratch.append({"subgraph": sg, "node": int(e.node), "op": self._op_name(sg, int(e.node)),
+                                "offset": int(e.offset), "bytes": int(e.bytes),
+                                "lifetime": (int(e.first_node), int(e.last_node))})
+            else:
+                item: Dict[str, Any] = {"kind": kinds.get(kind, "other"), "subgraph": sg}
+                if int(e.tensor) >= 0:
+                    item.update(tensor=int(e.tensor), name=self._tensor_name(sg, int(e.tensor)))
+                else:
+                    item.update(node=int(e.node), op=self._op_name(sg, int(e.node)))
+                item["bytes"] = int(e.bytes)
+                persistent.append(item)
+        head, tail = int(summary.arena_bytes), int(summary.persistent_bytes)
+        return {"total": head + tail, "head": head, "tail": tail,
+                "alignment": int(summary.arena_alignment), "planned": bool(summary.planned),
+                "tensors": tensors, "scratch": scratch, "persistent": persistent}
+
+    def print_allocations(self, file: Any = None, verbose: bool = False) -> None:
+        """Prints the memory report of get_allocations(): the arena's total, head and
+        tail, one line per kind of block, and with ``verbose`` every block. Writes to
+        ``file`` (default: sys.stderr, as tflite_micro's print_allocations does)."""
+        report = self.get_allocations()
+        out = sys.stderr if file is None else file
+        for line in _format_allocations(report, verbose):
+            print(line, file=out)
+
+    def _tensor_name(self, subgraph: int, index: int) -> str:
+        if subgraph == 0:
+            ptr = self._lib.TfLiteInterpreterGetTensor(self._handle(), index)
+        else:
+            ptr = self._lib.TfLiteCffiInterpreterGetSubgraphTensor(self._handle(), subgraph, index)
+        return _lib.to_str(self._lib.TfLiteTensorName(ptr)) if ptr != ffi.NULL else ""
+
+    def _op_name(self, subgraph: int, node: int) -> str:
+        native = self._native
+        if native is None or node < 0 or not _lib.has("TfLiteCffiModelGetOperator"):
+            return ""
+        info = ffi.new("TfLiteCffiOperatorInfo*")
+        if self._lib.TfLiteCffiModelGetOperator(native.model, subgraph, node, info) != 0:
+            return ""
+        return _lib.to_str(info.name)
+
     @_serialized
     def reset_all_variables(self) -> None:
         """Resets every variable tensor (recurrent state) to its initial value."""
@@ -828,6 +935,60 @@ class Interpreter:
         state = "closed" if self._native is None else (
             "allocated" if self._is_allocated() else "not allocated")
         return "<tflite_cffi.Interpreter %s>" % state
+
+
+_REPORT_PREFIX = "[tflite_cffi]"
+
+
+def _format_allocations(report: Dict[str, Any], verbose: bool) -> List[str]:
+    """The lines print_allocations() prints for a get_allocations() report."""
+    p = _REPORT_PREFIX
+    lines = [
+        "%s Arena allocation total %d bytes" % (p, report["total"]),
+        "%s Arena allocation head %d bytes (planned arena: activations and scratch sharing "
+        "memory over their lifetimes)" % (p, report["head"]),
+        "%s Arena allocation tail %d bytes (persistent: kernel data, variables, folded and "
+        "dynamic tensors)" % (p, report["tail"]),
+    ]
+    align = report["alignment"]
+
+    def rounded(n: int) -> int:
+        return (n + align - 1) // align * align
+
+    if not report["planned"]:
+        lines.append("%s (not allocated: call allocate_tensors() to plan the arena)" % p)
+    for what, blocks in (("Arena tensor data", report["tensors"]),
+                         ("Arena scratch buffers", report["scratch"])):
+        if blocks:
+            requested = sum(b["bytes"] for b in blocks)
+            lines.append("%s '%s' requested %d bytes (%d with alignment) for %d blocks, sharing "
+                         "memory where their lifetimes do not overlap"
+                         % (p, what, requested, sum(rounded(b["bytes"]) for b in blocks),
+                            len(blocks)))
+    labels = (("kernel_data", "Kernel data (packed weights)"), ("variable", "Variable tensor data"),
+              ("folded", "Folded constant data"), ("dynamic", "Dynamic tensor data"),
+              ("dynamic_scratch", "Dynamic scratch buffers"), ("other", "Other"))
+    for kind, label in labels:
+        blocks = [b for b in report["persistent"] if b["kind"] == kind]
+        if blocks:
+            lines.append("%s '%s' used %d bytes for %d allocations"
+                         % (p, label, sum(b["bytes"] for b in blocks), len(blocks)))
+    if verbose:
+        def short(name: str, width: int = 60) -> str:
+            return name if len(name) <= width else name[:width - 3] + "..."
+
+        lines.append("%s %10s %10s %5s %11s  %s" % (p, "offset", "bytes", "graph", "nodes", "block"))
+        blocks = [("tensor %d '%s'" % (b["index"], short(b["name"])), b) for b in report["tensors"]]
+        blocks += [("scratch of node %d %s" % (b["node"], b["op"]), b) for b in report["scratch"]]
+        for desc, b in sorted(blocks, key=lambda x: (x[1]["offset"], x[1]["subgraph"])):
+            lines.append("%s %10d %10d %5d %5d..%-5d  %s" % (p, b["offset"], b["bytes"], b["subgraph"],
+                                                          b["lifetime"][0], b["lifetime"][1], desc))
+        for b in report["persistent"]:
+            desc = ("tensor %d '%s'" % (b["tensor"], short(b["name"])) if "tensor" in b
+                    else "node %d %s" % (b["node"], b["op"]))
+            lines.append("%s %10s %10d %5d %11s  %s: %s" % (p, "-", b["bytes"], b["subgraph"], "-",
+                                                           b["kind"], desc))
+    return lines
 
 
 class SignatureRunner:

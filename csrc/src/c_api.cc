@@ -244,6 +244,31 @@ bool TfLiteCffiInterpreterIsAllocated(const TfLiteInterpreter* interpreter) {
   return interpreter && interpreter->impl->primary().ready();
 }
 
+TfLiteStatus TfLiteCffiInterpreterGetAllocationSummary(const TfLiteInterpreter* interpreter,
+                                                       TfLiteCffiAllocationSummary* summary) {
+  if (!interpreter || !summary) return kTfLiteError;
+  tfc::Interpreter& impl = *interpreter->impl;
+  const std::vector<TfLiteCffiAllocation> entries = impl.Allocations();
+  summary->arena_bytes = impl.arena_bytes();
+  summary->persistent_bytes = 0;
+  for (const TfLiteCffiAllocation& e : entries)
+    if (e.kind != kTfLiteCffiAllocArenaTensor && e.kind != kTfLiteCffiAllocArenaScratch)
+      summary->persistent_bytes += e.bytes;
+  summary->arena_alignment = tfc::AlignedBuffer::kAlign;
+  summary->arena_base = impl.arena_bytes() ? impl.arena_base() : nullptr;
+  summary->count = static_cast<int32_t>(entries.size());
+  summary->planned = impl.primary().ready();
+  return kTfLiteOk;
+}
+int32_t TfLiteCffiInterpreterGetAllocations(const TfLiteInterpreter* interpreter, TfLiteCffiAllocation* entries,
+                                            int32_t capacity) {
+  if (!interpreter) return -1;
+  const std::vector<TfLiteCffiAllocation> all = interpreter->impl->Allocations();
+  for (size_t i = 0; entries && capacity > 0 && i < all.size() && i < static_cast<size_t>(capacity); ++i)
+    entries[i] = all[i];
+  return static_cast<int32_t>(all.size());
+}
+
 // ---- tensors ----
 
 TfLiteType TfLiteTensorType(const TfLiteTensor* tensor) { return tensor ? tensor->type : kTfLiteNoType; }

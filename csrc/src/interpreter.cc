@@ -104,7 +104,7 @@ TfLiteStatus Interpreter::PlanAndBind() {
   size_t offset = 0;
   for (size_t i = 0; i < subgraphs_.size(); ++i) {
     if (!subgraphs_[i]->prepared()) continue;
-    subgraphs_[i]->Bind(base + offset);
+    subgraphs_[i]->Bind(base, offset);
     offset += (region[i] + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
   }
   return kTfLiteOk;
@@ -127,6 +127,20 @@ size_t Interpreter::persistent_bytes() const {
   size_t total = 0;
   for (const auto& g : subgraphs_) total += g->PersistentBytes();
   return total;
+}
+
+std::vector<TfLiteCffiAllocation> Interpreter::Allocations() {
+  std::lock_guard<std::mutex> lock(call_mu_);
+  std::vector<TfLiteCffiAllocation> arena, persistent;
+  for (const auto& g : subgraphs_) {
+    std::vector<TfLiteCffiAllocation> entries;
+    g->Allocations(&entries);
+    for (const TfLiteCffiAllocation& e : entries)
+      (e.kind == kTfLiteCffiAllocArenaTensor || e.kind == kTfLiteCffiAllocArenaScratch ? arena : persistent)
+          .push_back(e);
+  }
+  arena.insert(arena.end(), persistent.begin(), persistent.end());
+  return arena;
 }
 
 }  // namespace tfc

@@ -56,6 +56,10 @@ class Interpreter {
   int num_threads() const { return pool_->num_threads(); }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t persistent_bytes() const;
+  // The memory report (TfLiteCffiInterpreterGetAllocations): arena blocks of
+  // every bound subgraph by offset, then persistent blocks.
+  std::vector<TfLiteCffiAllocation> Allocations();
+  const void* arena_base() const { return arena_.data(); }
 
   // Error plumbing: the message of the last failure.
   const std::string& last_error() const { return last_error_; }

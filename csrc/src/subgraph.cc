@@ -314,13 +314,15 @@ size_t Subgraph::Plan(bool preserve_all) {
     touch(t, end);
   }
   for (int t : outputs_) touch(t, end);
-  std::vector<ArenaRequest> requests;
+  std::vector<ArenaRequest>& requests = requests_;
+  requests.clear();
   placements_.clear();
   for (size_t i = 0; i < tensors_.size(); ++i) {
     TfLiteTensor& t = tensors_[i];
     if (t.storage != Storage::kNone && t.storage != Storage::kArena) continue;
     if (t.type == kTfLiteString || t.type == kTfLiteResource || t.type == kTfLiteVariant) continue;
     t.storage = Storage::kArena;
+    t.owned.Release();  // a heap block from an earlier plan (folded or dynamic then) is not needed now
     int f = first[i] < 0 ? 0 : first[i];
     int l = last[i] < 0 ? 0 : last[i];
     if (preserve_all) {
@@ -342,7 +344,9 @@ size_t Subgraph::Plan(bool preserve_all) {
   return PlanArena(requests, AlignedBuffer::kAlign, &offsets_);
 }
 
-void Subgraph::Bind(uint8_t* base) {
+void Subgraph::Bind(uint8_t* base, size_t offset) {
+  region_offset_ = offset;
+  base += offset;
   for (size_t k = 0; k < placements_.size(); ++k) {
     const Placement& p = placements_[k];
     if (p.tensor >= 0)
@@ -407,11 +411,57 @@ TfLiteStatus Subgraph::Invoke() {
 }
 
 size_t Subgraph::PersistentBytes() const {
+  std::vector<TfLiteCffiAllocation> entries;
+  Allocations(&entries);
   size_t total = 0;
-  for (const TfLiteTensor& t : tensors_) total += t.owned.capacity();
-  for (const Node& n : nodes_)
-    for (const AlignedBuffer& b : n.heap_scratch) total += b.capacity();
+  for (const TfLiteCffiAllocation& e : entries)
+    if (e.kind != kTfLiteCffiAllocArenaTensor && e.kind != kTfLiteCffiAllocArenaScratch) total += e.bytes;
   return total;
+}
+
+void Subgraph::Allocations(std::vector<TfLiteCffiAllocation>* out) const {
+  auto entry = [this](int kind, int tensor, int node, size_t bytes) {
+    TfLiteCffiAllocation e;
+    e.kind = kind;
+    e.subgraph = index_;
+    e.tensor = tensor;
+    e.node = node;
+    e.first_node = -1;
+    e.last_node = -1;
+    e.offset = 0;
+    e.bytes = bytes;
+    return e;
+  };
+  if (bound_) {
+    const size_t begin = out->size();
+    for (size_t k = 0; k < placements_.size(); ++k) {
+      const Placement& p = placements_[k];
+      TfLiteCffiAllocation e = p.tensor >= 0 ? entry(kTfLiteCffiAllocArenaTensor, p.tensor, -1, requests_[k].bytes)
+                                             : entry(kTfLiteCffiAllocArenaScratch, -1, p.node, requests_[k].bytes);
+      e.first_node = requests_[k].first;
+      e.last_node = requests_[k].last;
+      e.offset = region_offset_ + offsets_[k];
+      out->push_back(e);
+    }
+    std::stable_sort(out->begin() + static_cast<std::ptrdiff_t>(begin), out->end(),
+                     [](const TfLiteCffiAllocation& a, const TfLiteCffiAllocation& b) { return a.offset < b.offset; });
+  }
+  for (const TfLiteTensor& t : tensors_) {
+    if (t.owned.capacity() == 0) continue;
+    int kind = kTfLiteCffiAllocDynamicTensor;
+    if (t.is_variable)
+      kind = kTfLiteCffiAllocVariable;
+    else if (t.storage == Storage::kPersistent)
+      kind = kTfLiteCffiAllocFolded;
+    out->push_back(entry(kind, t.index, -1, t.owned.capacity()));
+  }
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& n = nodes_[i];
+    for (const AlignedBuffer& b : n.heap_scratch)
+      if (b.capacity()) out->push_back(entry(kTfLiteCffiAllocDynamicScratch, -1, static_cast<int>(i), b.capacity()));
+    const size_t owned = n.kernel ? n.kernel->OwnedBytes() : 0;
+    if (owned) out->push_back(entry(kTfLiteCffiAllocKernelData, -1, static_cast<int>(i), owned));
+  }
 }
 
 }  // namespace tfc

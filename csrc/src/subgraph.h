@@ -65,14 +65,20 @@ class Subgraph {
   bool prepared() const { return prepared_; }
   void Invalidate() { prepared_ = false; bound_ = false; }
   // Lays out this subgraph's arena tensors and scratch; returns the bytes of
-  // its region. Then Bind gives the region's address.
+  // its region. Then Bind gives the region's address (`offset` bytes into the
+  // interpreter's arena).
   size_t Plan(bool preserve_all);
-  void Bind(uint8_t* base);
+  void Bind(uint8_t* base, size_t offset);
   bool ready() const { return prepared_ && bound_; }
   TfLiteStatus Invoke();
   void ResetVariables();
-  // Bytes held outside the arena (variables, folded and dynamic tensors).
+  // Bytes held outside the arena (variables, folded and dynamic tensors, their
+  // scratch, kernel data): the sum of the persistent entries of Allocations.
   size_t PersistentBytes() const;
+  // Appends this subgraph's entries of the memory report (see
+  // TfLiteCffiAllocation in c_api.h): its arena blocks when bound, by offset,
+  // then every persistent block.
+  void Allocations(std::vector<TfLiteCffiAllocation>* out) const;
 
   // For OpContext.
   TfLiteStatus SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node);
@@ -103,7 +109,9 @@ class Subgraph {
     int slot;     // for scratch
   };
   std::vector<Placement> placements_;
+  std::vector<ArenaRequest> requests_;  // size and lifetime of each placement
   std::vector<size_t> offsets_;
+  size_t region_offset_ = 0;  // where Bind put this subgraph's region in the arena
 };
 
 }  // namespace tfc

@@ -326,6 +326,66 @@ TFL_CAPI_EXPORT extern TfLiteStatus TfLiteCffiModelGetOperator(const TfLiteModel
                                                               int32_t operator_index,
                                                               TfLiteCffiOperatorInfo* info);
 
+/* Memory report: every block of memory the interpreter holds for tensors and
+ * kernels, as the last TfLiteInterpreterAllocateTensors laid it out (plus the
+ * heap blocks later Invokes gave to dynamic tensors).
+ *
+ * - The arena ("head" in tflite_micro's words): one block of
+ *   TfLiteCffiInterpreterGetArenaBytes bytes, split into one region per
+ *   prepared subgraph. Inside a region the planner places every activation
+ *   tensor and every node's scratch buffer at an offset; blocks whose node
+ *   ranges [first_node, last_node] are disjoint may share bytes. Each block is
+ *   rounded up to TfLiteCffiAllocationSummary.arena_alignment.
+ * - Persistent memory ("tail"): heap blocks outside the arena, kept until the
+ *   next AllocateTensors or for the interpreter's lifetime: variable tensors,
+ *   constants computed at Prepare (folded, e.g. dequantized fp16 weights),
+ *   tensors whose shape is known only at run time, their nodes' scratch, and
+ *   kernel data (packed weights, per-channel multipliers). Their sum is
+ *   TfLiteCffiInterpreterGetPersistentBytes.
+ * Model weights read in place from the model's buffer are not listed. */
+typedef enum TfLiteCffiAllocationKind {
+  kTfLiteCffiAllocArenaTensor = 0,    /* arena: an activation tensor */
+  kTfLiteCffiAllocArenaScratch = 1,   /* arena: scratch of one node */
+  kTfLiteCffiAllocVariable = 2,       /* persistent: a variable tensor (recurrent state) */
+  kTfLiteCffiAllocFolded = 3,         /* persistent: a constant computed at Prepare */
+  kTfLiteCffiAllocDynamicTensor = 4,  /* persistent: a tensor sized at Invoke */
+  kTfLiteCffiAllocDynamicScratch = 5, /* persistent: scratch of a node prepared at Invoke */
+  kTfLiteCffiAllocKernelData = 6      /* persistent: what a node's kernel owns (packed weights...) */
+} TfLiteCffiAllocationKind;
+
+/* One entry of the memory report. */
+typedef struct TfLiteCffiAllocation {
+  int32_t kind;       /* TfLiteCffiAllocationKind */
+  int32_t subgraph;
+  int32_t tensor;     /* tensor index in the subgraph; -1 for scratch and kernel data */
+  int32_t node;       /* node index for scratch and kernel data; -1 for tensors */
+  int32_t first_node; /* arena blocks: first and last node (inclusive) during which the */
+  int32_t last_node;  /* block is in use; the subgraph's node count means "until the next
+                       * Invoke" (inputs, outputs). -1 for persistent entries. */
+  size_t offset;      /* arena blocks: offset from the start of the arena; 0 otherwise */
+  size_t bytes;       /* bytes requested (arena) or held (persistent) */
+} TfLiteCffiAllocation;
+
+typedef struct TfLiteCffiAllocationSummary {
+  size_t arena_bytes;      /* TfLiteCffiInterpreterGetArenaBytes */
+  size_t persistent_bytes; /* TfLiteCffiInterpreterGetPersistentBytes */
+  size_t arena_alignment;  /* every arena block starts at, and is rounded to, a multiple of this */
+  const void* arena_base;  /* address of the arena's first byte (NULL before any allocation) */
+  int32_t count;           /* entries TfLiteCffiInterpreterGetAllocations returns */
+  bool planned;            /* true when the arena entries describe the current plan: the last
+                            * AllocateTensors succeeded and no resize happened since (else only
+                            * persistent entries are listed) */
+} TfLiteCffiAllocationSummary;
+
+/* Fills *summary; kTfLiteError when an argument is NULL. */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteCffiInterpreterGetAllocationSummary(
+    const TfLiteInterpreter* interpreter, TfLiteCffiAllocationSummary* summary);
+/* Writes up to `capacity` entries (arena blocks by subgraph and offset, then
+ * persistent entries by subgraph) and returns how many there are; `entries`
+ * may be NULL when capacity is 0. -1 when the interpreter is NULL. */
+TFL_CAPI_EXPORT extern int32_t TfLiteCffiInterpreterGetAllocations(
+    const TfLiteInterpreter* interpreter, TfLiteCffiAllocation* entries, int32_t capacity);
+
 #ifndef TFLITE_CFFI_CDEF
 #ifdef __cplusplus
 } /* extern "C" */

@@ -72,6 +72,10 @@ class BatchMatMul final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    return HeapBytes(rows8_, colterm_, packed_w16_, channel_scales_, w_sums_, lhs_index_, rhs_index_,
+                     packed_);
+  }
 
  private:
   enum class Mode { kFloat, kInt8, kInt8ToInt32, kInt16, kInt16x8, kHybrid };

@@ -73,6 +73,7 @@ class FloatConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override { return HeapBytes(packed_, zero_); }
 
  private:
   void FillIm2col(const float* in, float* dst, size_t m0, size_t m1) const;
@@ -530,6 +531,10 @@ class QuantConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    return HeapBytes(weights_, packed_, mult_, shift_, filter_scale_, filter_zp_, requant_.mult,
+                     requant_.lshift, requant_.rshift, requant_.round, requant_.away);
+  }
 
  private:
   template <class T>
@@ -945,6 +950,7 @@ class Conv2D final : public OpKernel {
     return impl_->Prepare(ctx);
   }
   TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+  size_t OwnedBytes() const override { return HeapBytes(impl_); }
 
  private:
   std::unique_ptr<OpKernel> impl_;

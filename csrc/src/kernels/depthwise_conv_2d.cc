@@ -345,6 +345,7 @@ class FloatDepthwiseConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override { return HeapBytes(packed_, zero_row_); }
 
  private:
   void RowsMult1(const float* in, const float* w, const float* bias, float* out, int64_t r0,
@@ -654,6 +655,10 @@ class QuantDepthwiseConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    return HeapBytes(weights_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult, requant_.lshift,
+                     requant_.rshift, requant_.round, requant_.away);
+  }
 
  private:
   template <class T, class Acc>
@@ -1017,6 +1022,7 @@ class DepthwiseConv2D final : public OpKernel {
     return impl_->Prepare(ctx);
   }
   TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+  size_t OwnedBytes() const override { return HeapBytes(impl_); }
 
  private:
   std::unique_ptr<OpKernel> impl_;

@@ -169,6 +169,8 @@ class Dequantize final : public OpKernel {
     return kTfLiteOk;
   }
 
+  size_t OwnedBytes() const override { return HeapBytes(scales_, zero_points_); }
+
  private:
   // Validates the quantization parameters and lays out the channel loop.
   TfLiteStatus PrepareAffine(OpContext& ctx, const TfLiteTensor& in) {

@@ -83,6 +83,10 @@ class FullyConnected final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    return HeapBytes(packed_w16_, colterm_, multipliers_, shifts_, real_scales_, channel_scales_, w_sums_,
+                     packed_);
+  }
 
  private:
   enum class Mode { kFloat, kHybrid, kQuant };

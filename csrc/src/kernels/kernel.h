@@ -21,7 +21,8 @@
 //   types, shapes and options, compute output shapes with ResizeOutput,
 //   request scratch memory, pack constant weights into members. All
 //   allocation belongs here. Errors go through ctx.Error (op name and node
-//   index are added to the message).
+//   index are added to the message). Heap memory kept in members is reported
+//   by OwnedBytes (the memory report's kernel data).
 // - Eval runs at every Invoke and must not allocate (scratch comes from the
 //   arena through ctx.Scratch). Tensor data pointers may change between
 //   Prepares: never cache them across calls; cache only packed copies.
@@ -128,7 +129,31 @@ class OpKernel {
   virtual ~OpKernel() = default;
   virtual TfLiteStatus Prepare(OpContext& ctx) = 0;
   virtual TfLiteStatus Eval(OpContext& ctx) = 0;
+  // Heap bytes the kernel holds after Prepare (packed weights, per-channel
+  // multipliers, tables): the memory report lists them as the node's kernel
+  // data. A kernel whose members grow with the model's weights or shapes
+  // overrides it, listing those members: `return HeapBytes(packed_, mult_);`.
+  virtual size_t OwnedBytes() const { return 0; }
 };
+
+// Heap bytes behind kernel members, for OwnedBytes: vectors (their capacity),
+// AlignedBuffers, arrays of vectors and kernels a kernel delegates to.
+template <class T>
+size_t HeapBytesOf(const std::vector<T>& v) {
+  return v.capacity() * sizeof(T);
+}
+inline size_t HeapBytesOf(const AlignedBuffer& b) { return b.capacity(); }
+inline size_t HeapBytesOf(const std::unique_ptr<OpKernel>& k) { return k ? k->OwnedBytes() : 0; }
+template <class T, size_t N>
+size_t HeapBytesOf(const T (&members)[N]) {
+  size_t total = 0;
+  for (const T& m : members) total += HeapBytesOf(m);
+  return total;
+}
+template <class... T>
+size_t HeapBytes(const T&... members) {
+  return (size_t{0} + ... + HeapBytesOf(members));
+}
 
 using KernelFactory = std::unique_ptr<OpKernel> (*)();
 

@@ -269,6 +269,8 @@ class Quantize final : public OpKernel {
     }
   }
 
+  size_t OwnedBytes() const override { return HeapBytes(scales_, zero_points_); }
+
  private:
   template <class T>
   void FromFloat(OpContext& ctx, const float* src, T* dst) const {

@@ -190,6 +190,8 @@ class Reduce final : public OpKernel {
     return kTfLiteOk;
   }
 
+  size_t OwnedBytes() const override { return HeapBytes(sums_, prods_, seen_, dims_); }
+
  private:
   // Quantized MEAN and SUM, as TFLite's builtin kernels compute them:
   // - MEAN of int8/uint8 over H and W of a 4-D input with keep_dims (axis

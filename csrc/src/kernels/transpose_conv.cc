@@ -31,6 +31,7 @@ class FloatTransposeConv final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override { return HeapBytes(packed_); }
 
  private:
   TfLiteStatus Configure(OpContext& ctx, const int32_t* shape);
@@ -262,6 +263,9 @@ class QuantTransposeConv final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    return HeapBytes(weights_, packed_, filter_scale_, filter_zp_, mult_q_, shift_q_);
+  }
 
  private:
   template <class T>
@@ -683,6 +687,7 @@ class TransposeConv final : public OpKernel {
     return impl_->Prepare(ctx);
   }
   TfLiteStatus Eval(OpContext& ctx) override { return impl_->Eval(ctx); }
+  size_t OwnedBytes() const override { return HeapBytes(impl_); }
 
  private:
   std::unique_ptr<OpKernel> impl_;

@@ -73,6 +73,11 @@ class UnidirectionalSequenceLstm final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
+  size_t OwnedBytes() const override {
+    size_t total = HeapBytes(packed_, row_sums_, proj_bias_eff_);
+    for (const IntegerGate& g : igate_) total += HeapBytes(g.x_bias, g.h_bias);
+    return total;
+  }
 
  private:
   enum class Mode { kFloat, kHybrid, kInteger };
