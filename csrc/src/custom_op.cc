@@ -469,6 +469,10 @@ void TfLiteOpaqueContextReportErrorVa(TfLiteOpaqueContext* context, const char* 
   tfc::AddMessage(context, buf);
 }
 
+void TfLiteCffiOpaqueContextReportErrorString(TfLiteOpaqueContext* context, const char* message) {
+  if (context && message) tfc::AddMessage(context, message);
+}
+
 void TfLiteOpaqueContextReportError(TfLiteOpaqueContext* context, const char* format, ...) {
   va_list args;
   va_start(args, format);

@@ -686,6 +686,11 @@ TFL_CAPI_EXPORT extern const char* TfLiteCffiLastCreateError(void);
 TFL_CAPI_EXPORT extern const char* TfLiteCffiInterpreterLastError(
     const TfLiteInterpreter* interpreter);
 
+/* TfLiteOpaqueContextReportError for bindings that cannot call a variadic
+ * function: reports `message` as it is. */
+TFL_CAPI_EXPORT extern void TfLiteCffiOpaqueContextReportErrorString(
+    TfLiteOpaqueContext* opaque_context, const char* message);
+
 /* Keep every intermediate tensor readable after Invoke (no memory sharing). */
 TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetPreserveAllTensors(
     TfLiteInterpreterOptions* options, bool preserve);
