@@ -400,3 +400,20 @@ def test_c_client_adds_operator(tmp_path):
 def test_include_and_library_helpers():
     assert (Path(tflite_cffi.get_include()) / "tflite_cffi" / "c_api.h").is_file()
     assert Path(tflite_cffi.get_library()).is_file()
+
+
+def test_builtin_operator_enum_matches_the_format():
+    """TfLiteBuiltinOperator in c_api.h: TensorFlow Lite's names (kTfLiteBuiltin + the op's words
+    capitalized) and the format's values, checked against the `tflite` package's BuiltinOperator."""
+    from tflite.BuiltinOperator import BuiltinOperator
+
+    from tflite_cffi._ffi import ffi
+
+    lib = tflite_cffi._lib.get_lib()
+    for name, value in vars(BuiltinOperator).items():
+        if name.startswith("_"):
+            continue
+        c_name = "kTfLiteBuiltin" + "".join(w[:1].upper() + w[1:].lower() for w in name.split("_"))
+        assert getattr(lib, c_name) == value, c_name
+    assert lib.kTfLiteBuiltinCustom == 32 and lib.kTfLiteBuiltinConv2d == 3
+    assert ffi.sizeof("TfLiteIntArray") == ffi.sizeof("int")
