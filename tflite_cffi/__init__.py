@@ -11,7 +11,14 @@ or, for scripts written for the official runtime, change only the import::
 
 The native library is loaded on first use (``$TFLITE_CFFI_LIBRARY`` or the copy
 in this package). ``python -m tflite_cffi --help`` lists the command line tools.
+
+Custom ops (docs/CUSTOM_OPS.md): ``Interpreter(..., custom_ops={"MyOp": fn})`` runs a
+Python function as an op's kernel; ``custom_op_registerers=["RegisterMyOps"]`` runs C
+operators from your own shared library, compiled against ``get_include()`` and linked
+with ``get_library()``.
 """
+
+import os as _os
 
 from ._lib import (
     TFLITE_CFFI_VERSION as __version__,
@@ -22,10 +29,21 @@ from ._lib import (
     TfLiteCffiError,
     UnsupportedOpsError,
 )
-from .interpreter import Interpreter, OpResolverType, SignatureRunner, load_delegate
+from .custom_ops import CustomOp
+from .interpreter import (
+    Interpreter,
+    InterpreterWithCustomOps,
+    OpResolverType,
+    SignatureRunner,
+    load_delegate,
+)
 
 __all__ = [
     "Interpreter",
+    "InterpreterWithCustomOps",
+    "CustomOp",
+    "get_include",
+    "get_library",
     "SignatureRunner",
     "OpResolverType",
     "load_delegate",
@@ -37,3 +55,15 @@ __all__ = [
     "LibraryVersionError",
     "__version__",
 ]
+
+
+def get_include() -> str:
+    """The directory holding ``tflite_cffi/c_api.h`` (compile custom ops with ``-I`` it)."""
+    return _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "include")
+
+
+def get_library() -> str:
+    """Path of the native library in use; link custom op libraries against it."""
+    from ._lib import library_path
+
+    return _os.path.abspath(library_path()) if _os.sep in library_path() else library_path()

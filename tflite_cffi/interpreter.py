@@ -17,6 +17,10 @@ Differences: delegates are not supported (``load_delegate`` and
 ``experimental_delegates`` raise ValueError); every ``OpResolverType`` runs the
 same engine; ``close()`` and ``with Interpreter(...) as it:`` free the native
 memory at once; a live ``SignatureRunner`` does not block ``allocate_tensors``.
+
+Custom ops: ``custom_op_registerers=`` (C functions registering operators, as
+``InterpreterWithCustomOps`` takes them; here on ``Interpreter`` too) and
+``custom_ops=`` (Python functions as kernels), see ``tflite_cffi.custom_ops``.
 """
 
 from __future__ import annotations
@@ -35,8 +39,10 @@ import numpy as np
 
 from . import _lib
 from ._lib import InterpreterError, ffi
+from .custom_ops import CallbackState, CustomOp, normalize_custom_ops, register_python_ops, run_registerers
 
-__all__ = ["Interpreter", "SignatureRunner", "OpResolverType", "load_delegate"]
+__all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpResolverType", "CustomOp",
+           "load_delegate"]
 
 
 class OpResolverType(enum.Enum):
@@ -206,6 +212,13 @@ class Interpreter:
       experimental_default_delegate_latest_features: accepted and ignored.
       experimental_arena_limit: (tflite-cffi) refuse, at allocate_tensors(), an arena of
         more than this many bytes (None or 0: no limit).
+      custom_op_registerers: C functions registering custom operators, each a str naming
+        an exported ``TfLiteStatus Name(TfLiteInterpreterOptions*)`` in the process (load
+        its library with ``ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)`` first) or
+        ``"path/to/lib.so:Name"``, or a Python callable taking the options' address (int).
+        They get the interpreter options, not a C++ op resolver (docs/CUSTOM_OPS.md).
+      custom_ops: (tflite-cffi) Python kernels: ``{op_name: function}`` or a list of
+        ``CustomOp`` (see ``tflite_cffi.custom_ops``).
 
     Raises:
       ValueError: the model cannot be read or uses operators this library lacks,
@@ -222,10 +235,17 @@ class Interpreter:
                  experimental_preserve_all_tensors: bool = False,
                  experimental_disable_delegate_clustering: bool = False,
                  experimental_default_delegate_latest_features: bool = False,
+                 custom_op_registerers: Optional[Sequence[Any]] = None,
+                 custom_ops: Any = None,
                  **experimental_options: Any) -> None:
         self._lock = threading.RLock()
         self._native: Optional[_Native] = None
         self._signature_runners: Dict[str, _RunnerHandle] = {}
+        self._callbacks = CallbackState()
+        if custom_op_registerers is None:   # set by InterpreterWithCustomOps, as in the official runtime
+            custom_op_registerers = getattr(self, "_custom_op_registerers", None)
+        registerers = list(custom_op_registerers or [])
+        python_ops = normalize_custom_ops(custom_ops)
         unknown = sorted(k for k in experimental_options if not k.startswith("experimental_"))
         if unknown:
             raise TypeError("Interpreter() got unexpected keyword argument(s): %s"
@@ -283,12 +303,21 @@ class Interpreter:
                                  % (_lib.last_create_error() or "not a valid .tflite model"))
             keepalive = (data, buf)
         model = ffi.gc(model_ptr, lib.TfLiteModelDelete)
-        self._check_operators(model)
+        if not _lib.has("TfLiteCffiInterpreterGetOperator"):
+            self._check_operators(model)
+        # Registered operators, their callbacks and the libraries they come from live as long as the
+        # interpreter (the official library keeps pointers to the operators).
+        op_keepalive: List[Any] = [self._callbacks]
+        keepalive = (keepalive, op_keepalive)
 
         options = lib.TfLiteInterpreterOptionsCreate()
         if options == ffi.NULL:
             raise MemoryError("TfLiteInterpreterOptionsCreate failed")
         try:
+            if registerers:
+                run_registerers(lib, options, registerers, op_keepalive)
+            if python_ops:
+                register_python_ops(lib, options, model, python_ops, self._callbacks, op_keepalive)
             if num_threads is not None:
                 lib.TfLiteInterpreterOptionsSetNumThreads(options, int(num_threads))
             if experimental_preserve_all_tensors and \
@@ -307,6 +336,12 @@ class Interpreter:
                              % (_lib.last_create_error() or "unknown error"))
         interp = ffi.gc(interp_ptr, _delete_interpreter(lib, model, keepalive))
         self._native = _Native(lib, interp, model, keepalive)
+        if _lib.has("TfLiteCffiInterpreterGetOperator"):
+            try:
+                self._check_nodes(interp)
+            except ValueError:
+                self.close()
+                raise
         self._signature_defs = self._read_signature_defs()
 
     # ------------------------------------------------------------------ helpers
@@ -336,6 +371,48 @@ class Interpreter:
                 "Run `python -m tflite_cffi info MODEL` for the full list; convert the "
                 "model with supported ops or report the missing ones."
                 % ", ".join(missing))
+
+    def _check_nodes(self, interp: Any) -> None:
+        """ValueError naming every operator that has neither a kernel of this library nor a
+        registered one, as the official runtime fails at construction."""
+        lib = self._lib
+        missing: List[str] = []
+        info = ffi.new("TfLiteCffiOperatorInfo*")
+        for sg in range(lib.TfLiteCffiInterpreterGetSubgraphCount(interp)):
+            op = 0
+            while lib.TfLiteCffiInterpreterGetOperator(interp, sg, op, info) == 0:
+                op += 1
+                if info.supported:
+                    continue
+                name = _lib.to_str(info.name) or "builtin code %d" % info.builtin_code
+                if info.builtin_code == 32:
+                    desc = "custom op %r version %d" % (name, info.version)
+                else:
+                    desc = "%s version %d" % (name, info.version)
+                if desc not in missing:
+                    missing.append(desc)
+        if missing:
+            raise ValueError(
+                "The model uses operators that tflite-cffi does not support: %s. "
+                "Run `python -m tflite_cffi info MODEL` for the full list; register custom ops "
+                "(custom_op_registerers=, custom_ops=; docs/CUSTOM_OPS.md), convert the model with "
+                "supported ops or report the missing ones." % ", ".join(missing))
+
+    def _check_call(self, status: int, handle: Any, action: str) -> None:
+        """check_status, but an exception raised in a Python custom op is raised again as it was."""
+        error = self._callbacks.take_error()
+        if error is not None and int(status) != 0:
+            detail = _lib.interpreter_error(handle)
+            if detail and hasattr(error, "add_note"):
+                error.add_note("%s: %s" % (action, detail))
+            raise error
+        _lib.check_status(status, handle, action)
+
+    def _refuse_reentry(self, action: str) -> None:
+        if self._callbacks.depth:
+            raise RuntimeError("%s was called from inside a custom op of this interpreter; a custom op "
+                               "may read tensors but not run, allocate, resize or reset its interpreter"
+                               % action)
 
     def _handle(self) -> Any:
         native = self._native
@@ -607,10 +684,12 @@ class Interpreter:
     def allocate_tensors(self) -> None:
         """Plans memory and prepares the kernels; needed before invoke() and
         after every resize_tensor_input()."""
+        self._refuse_reentry("allocate_tensors()")
         self._ensure_safe()
         handle = self._handle()
+        self._callbacks.take_error()
         status = self._lib.TfLiteInterpreterAllocateTensors(handle)
-        _lib.check_status(status, handle, "allocate_tensors()")
+        self._check_call(status, handle, "allocate_tensors()")
 
     @_serialized
     def invoke(self) -> None:
@@ -620,14 +699,16 @@ class Interpreter:
           RuntimeError: tensors not allocated, a numpy view from tensor() is
             still held, or a kernel failed.
         """
+        self._refuse_reentry("invoke()")
         self._ensure_safe()
         handle = self._handle()
         if self._is_allocated() is False:
             raise RuntimeError("Invoke called on model that is not ready: call "
                                "allocate_tensors() first (and again after "
                                "resize_tensor_input())")
+        self._callbacks.take_error()
         status = self._lib.TfLiteInterpreterInvoke(handle)
-        _lib.check_status(status, handle, "invoke()")
+        self._check_call(status, handle, "invoke()")
 
     def get_input_details(self) -> List[Dict[str, Any]]:
         """Details of each model input: name, index, shape, shape_signature,
@@ -725,6 +806,7 @@ class Interpreter:
         Raises:
           RuntimeError: not an input, a bad shape, or a strict resize of a fixed dim.
         """
+        self._refuse_reentry("resize_tensor_input()")
         self._ensure_safe()
         handle = self._handle()
         input_index = _as_index(input_index, "input_index")
@@ -896,6 +978,7 @@ class Interpreter:
     @_serialized
     def reset_all_variables(self) -> None:
         """Resets every variable tensor (recurrent state) to its initial value."""
+        self._refuse_reentry("reset_all_variables()")
         handle = self._handle()
         status = self._lib.TfLiteInterpreterResetVariableTensors(handle)
         _lib.check_status(status, handle, "reset_all_variables()")
@@ -935,6 +1018,15 @@ class Interpreter:
         state = "closed" if self._native is None else (
             "allocated" if self._is_allocated() else "not allocated")
         return "<tflite_cffi.Interpreter %s>" % state
+
+
+class InterpreterWithCustomOps(Interpreter):
+    """``Interpreter`` taking ``custom_op_registerers`` first, as the official runtime's class of
+    this name (``Interpreter`` itself accepts them too)."""
+
+    def __init__(self, custom_op_registerers: Optional[Sequence[Any]] = None, **kwargs: Any) -> None:
+        self._custom_op_registerers = list(custom_op_registerers or [])
+        super().__init__(**kwargs)
 
 
 _REPORT_PREFIX = "[tflite_cffi]"
@@ -1033,6 +1125,7 @@ class SignatureRunner:
                 raise ValueError("Invalid Input name (%s) for SignatureDef; expected %s"
                                  % (name, list(self._inputs)))
             values[name] = np.asarray(value)
+        it._refuse_reentry("A SignatureRunner call")
         it._ensure_safe()
         handle = it._handle()
         resized = False
@@ -1048,14 +1141,16 @@ class SignatureRunner:
                                   % (name, list(value.shape)))
                 resized = True
         if resized or not self._allocated_once or it._is_allocated() is False:
+            it._callbacks.take_error()
             status = lib.TfLiteSignatureRunnerAllocateTensors(ptr)
-            _lib.check_status(status, handle, "Allocating signature %r" % self._signature_key)
+            it._check_call(status, handle, "Allocating signature %r" % self._signature_key)
             self._allocated_once = True
         for name, value in values.items():
             tensor = lib.TfLiteSignatureRunnerGetInputTensor(ptr, name.encode("utf-8"))
             it._write_tensor(tensor, self._inputs[name], value)
+        it._callbacks.take_error()
         status = lib.TfLiteSignatureRunnerInvoke(ptr)
-        _lib.check_status(status, handle, "Running signature %r" % self._signature_key)
+        it._check_call(status, handle, "Running signature %r" % self._signature_key)
         result = {}
         for name, index in self._outputs.items():
             tensor = lib.TfLiteSignatureRunnerGetOutputTensor(ptr, name.encode("utf-8"))

@@ -27,7 +27,6 @@ Everything runs on :class:`tflite_cffi.interpreter.Interpreter`, reachable as
 from __future__ import annotations
 
 import enum
-import inspect
 import operator
 import os
 from typing import Any, Dict, List, Optional
@@ -54,13 +53,6 @@ class InterpreterConfig(enum.Enum):
 
 
 _OUT_OF_BOUND = "Tensor is out of bound, please check tensor index."
-
-
-def _accepts_custom_op_registerers() -> bool:
-    try:
-        return "custom_op_registerers" in inspect.signature(_Interpreter.__init__).parameters
-    except (TypeError, ValueError):  # pragma: no cover - a signature Python cannot read
-        return False
 
 
 class Interpreter:
@@ -117,10 +109,6 @@ class Interpreter:
         if arena_size is not None:
             options["experimental_arena_limit"] = arena_size
         if custom_op_registerers:
-            if not _accepts_custom_op_registerers():
-                raise NotImplementedError(
-                    "custom_op_registerers %s: this version of tflite_cffi.Interpreter cannot "
-                    "register custom ops yet; pass an empty list" % (custom_op_registerers,))
             options["custom_op_registerers"] = list(custom_op_registerers)
         try:
             self._interpreter = _Interpreter(model_content=model_data, **options)

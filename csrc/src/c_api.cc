@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "custom_op.h"
 #include "interpreter.h"
 #include "model.h"
 
@@ -22,6 +23,8 @@ struct TfLiteInterpreterOptions {
   tfc::InterpreterOptions options;
   void (*va_reporter)(void*, const char*, va_list) = nullptr;
   void* va_reporter_data = nullptr;
+  // TfLiteInterpreterOptionsAddOperator: the caller's objects, copied by TfLiteInterpreterCreate.
+  std::vector<const TfLiteOperator*> operators;
 };
 
 struct TfLiteInterpreter {
@@ -121,6 +124,9 @@ void TfLiteInterpreterOptionsSetErrorReporter(TfLiteInterpreterOptions* options,
   options->va_reporter = reporter;
   options->va_reporter_data = user_data;
 }
+void TfLiteInterpreterOptionsAddOperator(TfLiteInterpreterOptions* options, TfLiteOperator* registration) {
+  if (options && registration) options->operators.push_back(registration);
+}
 void TfLiteCffiInterpreterOptionsSetPreserveAllTensors(TfLiteInterpreterOptions* options, bool preserve) {
   if (options) options->options.preserve_all_tensors = preserve;
 }
@@ -142,6 +148,14 @@ TfLiteInterpreter* TfLiteInterpreterCreate(const TfLiteModel* model,
   tfc::InterpreterOptions options;
   if (optional_options) {
     options = optional_options->options;
+    for (const TfLiteOperator* op : optional_options->operators) {
+      std::shared_ptr<const TfLiteOperator> copy(new (std::nothrow) TfLiteOperator(*op));
+      if (!copy) {
+        SetCreateError("out of memory");
+        return nullptr;
+      }
+      options.operators.push_back(std::move(copy));
+    }
     if (optional_options->va_reporter) {
       interp->va_reporter = optional_options->va_reporter;
       interp->va_reporter_data = optional_options->va_reporter_data;
@@ -444,6 +458,19 @@ TfLiteStatus TfLiteCffiModelGetOperator(const TfLiteModel* model, int32_t subgra
     info->name = tfc::BuiltinName(info->builtin_code);
     info->supported = tfc::FindOp(info->builtin_code, info->version) != nullptr;
   }
+  return kTfLiteOk;
+}
+
+TfLiteStatus TfLiteCffiInterpreterGetOperator(const TfLiteInterpreter* interpreter, int32_t subgraph_index,
+                                              int32_t operator_index, TfLiteCffiOperatorInfo* info) {
+  tfc::Subgraph* g = interpreter ? interpreter->impl->subgraph(subgraph_index) : nullptr;
+  if (!g || !info || operator_index < 0 || static_cast<size_t>(operator_index) >= g->nodes().size())
+    return kTfLiteError;
+  const tfc::Node& n = g->nodes()[static_cast<size_t>(operator_index)];
+  info->builtin_code = n.builtin_code;
+  info->version = n.version;
+  info->name = n.name.c_str();
+  info->supported = n.kernel != nullptr;
   return kTfLiteOk;
 }
 

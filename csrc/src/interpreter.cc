@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "custom_op.h"
+
 namespace tfc {
 
 std::unique_ptr<Interpreter> Interpreter::Create(std::shared_ptr<Model> model, const InterpreterOptions& options,
@@ -47,7 +49,34 @@ std::unique_ptr<Interpreter> Interpreter::Create(std::shared_ptr<Model> model, c
   return interp;
 }
 
-Interpreter::~Interpreter() = default;
+// Kernels go first, while everything they may call back into (the last error, the reporter, other subgraphs)
+// still exists: user operators' free callbacks run here.
+Interpreter::~Interpreter() {
+  for (auto& g : subgraphs_)
+    if (g) g->ReleaseKernels();
+}
+
+std::shared_ptr<const TfLiteOperator> Interpreter::FindOperator(int32_t builtin_code, const std::string& name,
+                                                                int version) const {
+  for (auto it = options_.operators.rbegin(); it != options_.operators.rend(); ++it)
+    if (*it && OperatorMatches(**it, builtin_code, name, version)) return *it;
+  return nullptr;
+}
+
+void Interpreter::Report(const char* message) {
+  if (options_.reporter && message) options_.reporter(options_.reporter_data, message);
+}
+
+bool Interpreter::Enter(std::unique_lock<std::mutex>& lock, const char* what) {
+  if (call_thread_.load() == std::this_thread::get_id()) {
+    Fail(kTfLiteError, "%s was called from inside an operator callback of the same interpreter (an operator "
+         "may not run, allocate, resize or reset the interpreter that runs it)", what);
+    return false;
+  }
+  lock = std::unique_lock<std::mutex>(call_mu_);
+  call_thread_.store(std::this_thread::get_id());
+  return true;
+}
 
 TfLiteStatus Interpreter::FailV(TfLiteStatus status, const char* prefix, const char* format, va_list args) {
   char buf[1024];
@@ -65,15 +94,27 @@ TfLiteStatus Interpreter::Fail(TfLiteStatus status, const char* format, ...) {
   return status;
 }
 
+// Each serialized call: Enter, and `call_thread_` back to "none" on every return.
+namespace {
+struct Leave {
+  std::atomic<std::thread::id>& id;
+  ~Leave() { id.store(std::thread::id()); }
+};
+}  // namespace
+
 TfLiteStatus Interpreter::ResizeInput(int index, int tensor_index, const std::vector<int32_t>& dims) {
-  std::lock_guard<std::mutex> lock(call_mu_);
+  std::unique_lock<std::mutex> lock;
+  if (!Enter(lock, "ResizeInputTensor")) return kTfLiteError;
+  Leave leave{call_thread_};
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
   return g->ResizeInput(tensor_index, dims);
 }
 
 TfLiteStatus Interpreter::AllocateTensors(int index) {
-  std::lock_guard<std::mutex> lock(call_mu_);
+  std::unique_lock<std::mutex> lock;
+  if (!Enter(lock, "AllocateTensors")) return kTfLiteError;
+  Leave leave{call_thread_};
   ClearError();
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
@@ -111,7 +152,9 @@ TfLiteStatus Interpreter::PlanAndBind() {
 }
 
 TfLiteStatus Interpreter::Invoke(int index) {
-  std::lock_guard<std::mutex> lock(call_mu_);
+  std::unique_lock<std::mutex> lock;
+  if (!Enter(lock, "Invoke")) return kTfLiteError;
+  Leave leave{call_thread_};
   ClearError();
   Subgraph* g = subgraph(index);
   if (!g) return Fail(kTfLiteError, "no subgraph %d", index);
@@ -119,7 +162,9 @@ TfLiteStatus Interpreter::Invoke(int index) {
 }
 
 void Interpreter::ResetVariables() {
-  std::lock_guard<std::mutex> lock(call_mu_);
+  std::unique_lock<std::mutex> lock;
+  if (!Enter(lock, "ResetVariableTensors")) return;
+  Leave leave{call_thread_};
   for (auto& g : subgraphs_) g->ResetVariables();
 }
 

@@ -2,9 +2,11 @@
 // last error message.
 #pragma once
 
+#include <atomic>
 #include <cstdarg>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,9 @@ struct InterpreterOptions {
   bool has_delegate = false;
   void (*reporter)(void* user_data, const char* message) = nullptr;
   void* reporter_data = nullptr;
+  // User-registered operators (TfLiteInterpreterOptionsAddOperator), copied at
+  // TfLiteInterpreterCreate; looked up before our own kernels, last one first.
+  std::vector<std::shared_ptr<const TfLiteOperator>> operators;
 };
 
 struct SignatureInfo {
@@ -66,17 +71,27 @@ class Interpreter {
   void ClearError() { last_error_.clear(); }
   TfLiteStatus Fail(TfLiteStatus status, const char* format, ...) __attribute__((format(printf, 3, 4)));
   const InterpreterOptions& options() const { return options_; }
+  // The user-registered operator for a node, or null.
+  std::shared_ptr<const TfLiteOperator> FindOperator(int32_t builtin_code, const std::string& name,
+                                                     int version) const;
+  // Passes a message to the error reporter only (not an error of the call).
+  void Report(const char* message);
   TfLiteStatus FailV(TfLiteStatus status, const char* prefix, const char* format, va_list args);
 
  private:
   Interpreter() = default;
   TfLiteStatus PlanAndBind();
+  // Takes call_mu_ for one of the serialized calls; refuses (false, with the
+  // last error set) a call from inside an operator callback of this
+  // interpreter on the same thread, which would deadlock.
+  bool Enter(std::unique_lock<std::mutex>& lock, const char* what);
 
   std::shared_ptr<Model> model_;
   InterpreterOptions options_;
   // Serializes ResizeInput / AllocateTensors / Invoke / ResetVariables: a second thread calling one of
   // them waits for the first (the arena may be replaced underneath a running Invoke otherwise).
   std::mutex call_mu_;
+  std::atomic<std::thread::id> call_thread_{};  // the thread holding call_mu_
   std::vector<std::unique_ptr<Subgraph>> subgraphs_;
   std::vector<SignatureInfo> signatures_;
   std::unique_ptr<ThreadPool> pool_;

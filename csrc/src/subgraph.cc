@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "custom_op.h"
 #include "interpreter.h"
 
 namespace tfc {
@@ -64,6 +65,11 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
     if (op->inputs()) n.inputs.assign(op->inputs()->begin(), op->inputs()->end());
     if (op->outputs()) n.outputs.assign(op->outputs()->begin(), op->outputs()->end());
     if (op->intermediates()) n.intermediates.assign(op->intermediates()->begin(), op->intermediates()->end());
+    if (auto user_op = interpreter_->FindOperator(n.builtin_code, n.name, n.version)) {
+      n.kernel = CreateExternalKernel(std::move(user_op), this, &n, static_cast<int>(i));
+      if (!n.kernel) return interpreter_->Fail(kTfLiteError, "out of memory creating node %u", i);
+      continue;
+    }
     n.registration = n.builtin_code == fb::BuiltinOperator_CUSTOM ? FindCustomOp(n.name.c_str(), n.version)
                                                                   : FindOp(n.builtin_code, n.version);
     if (n.registration) n.kernel = n.registration->create();
@@ -222,8 +228,10 @@ TfLiteStatus Subgraph::Prepare() {
   }
   if (!unresolved.empty()) {
     return interpreter_->Fail(kTfLiteUnresolvedOps,
-                              "unsupported ops in subgraph %d: %s. tflite-cffi has no kernel for them; "
-                              "`python -m tflite_cffi info MODEL` lists every op and whether it is supported",
+                              "unsupported ops in subgraph %d: %s. tflite-cffi has no kernel for them and no "
+                              "operator was registered for them (custom_op_registerers / custom_ops in Python, "
+                              "TfLiteInterpreterOptionsAddOperator in C); `python -m tflite_cffi info MODEL` "
+                              "lists every op and whether it is supported",
                               index_, unresolved.c_str());
   }
   // Everything but constants and variables is recomputed.

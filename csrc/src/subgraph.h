@@ -37,9 +37,19 @@ class Subgraph {
   enum class Phase { kIdle, kPrepare, kPrepareDynamic, kEval };
 
   Subgraph(Interpreter* interpreter, int index) : interpreter_(interpreter), index_(index) {}
+  ~Subgraph() { ReleaseKernels(); }
+  Subgraph(const Subgraph&) = delete;
+  Subgraph& operator=(const Subgraph&) = delete;
 
-  // Creates tensors and nodes from the model; resolves kernels (a missing one
-  // is reported by Prepare, as TensorFlow Lite reports it at allocation).
+  // Destroys the kernels (user operators' free callbacks run now).
+  void ReleaseKernels() {
+    for (Node& n : nodes_) n.kernel.reset();
+  }
+
+  // Creates tensors and nodes from the model; resolves kernels: an operator
+  // registered in the interpreter options first, then our builtin or custom
+  // kernels (a missing one is reported by Prepare, as TensorFlow Lite reports
+  // it at allocation).
   TfLiteStatus Build(const Model& model, const fb::SubGraph* g);
 
   int index() const { return index_; }

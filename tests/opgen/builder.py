@@ -68,6 +68,7 @@ class TensorSpec:
     quant: Optional[QuantSpec] = None
     name: Optional[str] = None
     variable: bool = False  # a variable tensor (e.g. an LSTM state)
+    shape_signature: Optional[Sequence[int]] = None  # -1 for dims known only at run time
 
     @property
     def np_dtype(self):
@@ -278,9 +279,12 @@ def build_graph(tensors, ops, inputs, outputs, signature="serving_default",
         name = b.CreateString(names[i])
         shape = _int32_vector(b, t.shape)
         quant = _write_quant(b, t.quant) if t.quant is not None else None
+        shape_sig = _int32_vector(b, t.shape_signature) if t.shape_signature is not None else None
         T = _mod("Tensor")
         T.TensorStart(b)
         T.TensorAddShape(b, shape)
+        if shape_sig is not None:
+            T.TensorAddShapeSignature(b, shape_sig)
         T.TensorAddType(b, tensor_type(t.dtype))
         T.TensorAddBuffer(b, i + 1)
         T.TensorAddName(b, name)

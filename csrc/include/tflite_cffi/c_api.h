@@ -123,6 +123,252 @@ typedef struct TfLiteTensor TfLiteTensor;
 typedef struct TfLiteSignatureRunner TfLiteSignatureRunner;
 typedef struct TfLiteDelegate TfLiteDelegate;
 
+/* Custom operators (TensorFlow Lite's operator API, see "Custom operators"
+ * below). The context, node and tensor handles are only handed to an
+ * operator's callbacks; a TfLiteOpaqueTensor is the same object as the
+ * TfLiteTensor of the interpreter API. */
+typedef struct TfLiteOperator TfLiteOperator;
+typedef TfLiteOperator TfLiteRegistrationExternal; /* TensorFlow Lite's older name */
+typedef struct TfLiteOpaqueContext TfLiteOpaqueContext;
+typedef struct TfLiteOpaqueNode TfLiteOpaqueNode;
+typedef struct TfLiteOpaqueTensor TfLiteOpaqueTensor;
+
+/* A counted array of ints (shapes for TfLiteOpaqueContextResizeTensor).
+ * Allocate with TfLiteIntArrayCreate. */
+typedef struct TfLiteIntArray {
+  int size;
+  int data[];
+} TfLiteIntArray;
+
+/* Where a tensor's memory lives (TfLiteOpaqueTensorGetAllocationType).
+ * Values are TensorFlow Lite's. */
+typedef enum TfLiteAllocationType {
+  kTfLiteMemNone = 0,           /* not allocated yet */
+  kTfLiteMmapRo = 1,            /* constant bytes of the model */
+  kTfLiteArenaRw = 2,           /* planned in the arena */
+  kTfLiteArenaRwPersistent = 3,
+  kTfLiteDynamic = 4,           /* heap block sized at Invoke (data-dependent shape) */
+  kTfLitePersistentRo = 5,      /* computed once at AllocateTensors, then constant */
+  kTfLiteCustom = 6,
+  kTfLiteVariantObject = 7
+} TfLiteAllocationType;
+
+/* Builtin operator codes (the BuiltinOperator values of the .tflite schema).
+ * Names and values are TensorFlow Lite's; kTfLiteBuiltinCustom marks a custom
+ * op, identified by its name. */
+typedef enum {
+  kTfLiteBuiltinAdd = 0,
+  kTfLiteBuiltinAveragePool2d = 1,
+  kTfLiteBuiltinConcatenation = 2,
+  kTfLiteBuiltinConv2d = 3,
+  kTfLiteBuiltinDepthwiseConv2d = 4,
+  kTfLiteBuiltinDepthToSpace = 5,
+  kTfLiteBuiltinDequantize = 6,
+  kTfLiteBuiltinEmbeddingLookup = 7,
+  kTfLiteBuiltinFloor = 8,
+  kTfLiteBuiltinFullyConnected = 9,
+  kTfLiteBuiltinHashtableLookup = 10,
+  kTfLiteBuiltinL2Normalization = 11,
+  kTfLiteBuiltinL2Pool2d = 12,
+  kTfLiteBuiltinLocalResponseNormalization = 13,
+  kTfLiteBuiltinLogistic = 14,
+  kTfLiteBuiltinLshProjection = 15,
+  kTfLiteBuiltinLstm = 16,
+  kTfLiteBuiltinMaxPool2d = 17,
+  kTfLiteBuiltinMul = 18,
+  kTfLiteBuiltinRelu = 19,
+  kTfLiteBuiltinReluN1To1 = 20,
+  kTfLiteBuiltinRelu6 = 21,
+  kTfLiteBuiltinReshape = 22,
+  kTfLiteBuiltinResizeBilinear = 23,
+  kTfLiteBuiltinRnn = 24,
+  kTfLiteBuiltinSoftmax = 25,
+  kTfLiteBuiltinSpaceToDepth = 26,
+  kTfLiteBuiltinSvdf = 27,
+  kTfLiteBuiltinTanh = 28,
+  kTfLiteBuiltinConcatEmbeddings = 29,
+  kTfLiteBuiltinSkipGram = 30,
+  kTfLiteBuiltinCall = 31,
+  kTfLiteBuiltinCustom = 32,
+  kTfLiteBuiltinEmbeddingLookupSparse = 33,
+  kTfLiteBuiltinPad = 34,
+  kTfLiteBuiltinUnidirectionalSequenceRnn = 35,
+  kTfLiteBuiltinGather = 36,
+  kTfLiteBuiltinBatchToSpaceNd = 37,
+  kTfLiteBuiltinSpaceToBatchNd = 38,
+  kTfLiteBuiltinTranspose = 39,
+  kTfLiteBuiltinMean = 40,
+  kTfLiteBuiltinSub = 41,
+  kTfLiteBuiltinDiv = 42,
+  kTfLiteBuiltinSqueeze = 43,
+  kTfLiteBuiltinUnidirectionalSequenceLstm = 44,
+  kTfLiteBuiltinStridedSlice = 45,
+  kTfLiteBuiltinBidirectionalSequenceRnn = 46,
+  kTfLiteBuiltinExp = 47,
+  kTfLiteBuiltinTopkV2 = 48,
+  kTfLiteBuiltinSplit = 49,
+  kTfLiteBuiltinLogSoftmax = 50,
+  kTfLiteBuiltinDelegate = 51,
+  kTfLiteBuiltinBidirectionalSequenceLstm = 52,
+  kTfLiteBuiltinCast = 53,
+  kTfLiteBuiltinPrelu = 54,
+  kTfLiteBuiltinMaximum = 55,
+  kTfLiteBuiltinArgMax = 56,
+  kTfLiteBuiltinMinimum = 57,
+  kTfLiteBuiltinLess = 58,
+  kTfLiteBuiltinNeg = 59,
+  kTfLiteBuiltinPadv2 = 60,
+  kTfLiteBuiltinGreater = 61,
+  kTfLiteBuiltinGreaterEqual = 62,
+  kTfLiteBuiltinLessEqual = 63,
+  kTfLiteBuiltinSelect = 64,
+  kTfLiteBuiltinSlice = 65,
+  kTfLiteBuiltinSin = 66,
+  kTfLiteBuiltinTransposeConv = 67,
+  kTfLiteBuiltinSparseToDense = 68,
+  kTfLiteBuiltinTile = 69,
+  kTfLiteBuiltinExpandDims = 70,
+  kTfLiteBuiltinEqual = 71,
+  kTfLiteBuiltinNotEqual = 72,
+  kTfLiteBuiltinLog = 73,
+  kTfLiteBuiltinSum = 74,
+  kTfLiteBuiltinSqrt = 75,
+  kTfLiteBuiltinRsqrt = 76,
+  kTfLiteBuiltinShape = 77,
+  kTfLiteBuiltinPow = 78,
+  kTfLiteBuiltinArgMin = 79,
+  kTfLiteBuiltinFakeQuant = 80,
+  kTfLiteBuiltinReduceProd = 81,
+  kTfLiteBuiltinReduceMax = 82,
+  kTfLiteBuiltinPack = 83,
+  kTfLiteBuiltinLogicalOr = 84,
+  kTfLiteBuiltinOneHot = 85,
+  kTfLiteBuiltinLogicalAnd = 86,
+  kTfLiteBuiltinLogicalNot = 87,
+  kTfLiteBuiltinUnpack = 88,
+  kTfLiteBuiltinReduceMin = 89,
+  kTfLiteBuiltinFloorDiv = 90,
+  kTfLiteBuiltinReduceAny = 91,
+  kTfLiteBuiltinSquare = 92,
+  kTfLiteBuiltinZerosLike = 93,
+  kTfLiteBuiltinFill = 94,
+  kTfLiteBuiltinFloorMod = 95,
+  kTfLiteBuiltinRange = 96,
+  kTfLiteBuiltinResizeNearestNeighbor = 97,
+  kTfLiteBuiltinLeakyRelu = 98,
+  kTfLiteBuiltinSquaredDifference = 99,
+  kTfLiteBuiltinMirrorPad = 100,
+  kTfLiteBuiltinAbs = 101,
+  kTfLiteBuiltinSplitV = 102,
+  kTfLiteBuiltinUnique = 103,
+  kTfLiteBuiltinCeil = 104,
+  kTfLiteBuiltinReverseV2 = 105,
+  kTfLiteBuiltinAddN = 106,
+  kTfLiteBuiltinGatherNd = 107,
+  kTfLiteBuiltinCos = 108,
+  kTfLiteBuiltinWhere = 109,
+  kTfLiteBuiltinRank = 110,
+  kTfLiteBuiltinElu = 111,
+  kTfLiteBuiltinReverseSequence = 112,
+  kTfLiteBuiltinMatrixDiag = 113,
+  kTfLiteBuiltinQuantize = 114,
+  kTfLiteBuiltinMatrixSetDiag = 115,
+  kTfLiteBuiltinRound = 116,
+  kTfLiteBuiltinHardSwish = 117,
+  kTfLiteBuiltinIf = 118,
+  kTfLiteBuiltinWhile = 119,
+  kTfLiteBuiltinNonMaxSuppressionV4 = 120,
+  kTfLiteBuiltinNonMaxSuppressionV5 = 121,
+  kTfLiteBuiltinScatterNd = 122,
+  kTfLiteBuiltinSelectV2 = 123,
+  kTfLiteBuiltinDensify = 124,
+  kTfLiteBuiltinSegmentSum = 125,
+  kTfLiteBuiltinBatchMatmul = 126,
+  kTfLiteBuiltinPlaceholderForGreaterOpCodes = 127,
+  kTfLiteBuiltinCumsum = 128,
+  kTfLiteBuiltinCallOnce = 129,
+  kTfLiteBuiltinBroadcastTo = 130,
+  kTfLiteBuiltinRfft2d = 131,
+  kTfLiteBuiltinConv3d = 132,
+  kTfLiteBuiltinImag = 133,
+  kTfLiteBuiltinReal = 134,
+  kTfLiteBuiltinComplexAbs = 135,
+  kTfLiteBuiltinHashtable = 136,
+  kTfLiteBuiltinHashtableFind = 137,
+  kTfLiteBuiltinHashtableImport = 138,
+  kTfLiteBuiltinHashtableSize = 139,
+  kTfLiteBuiltinReduceAll = 140,
+  kTfLiteBuiltinConv3dTranspose = 141,
+  kTfLiteBuiltinVarHandle = 142,
+  kTfLiteBuiltinReadVariable = 143,
+  kTfLiteBuiltinAssignVariable = 144,
+  kTfLiteBuiltinBroadcastArgs = 145,
+  kTfLiteBuiltinRandomStandardNormal = 146,
+  kTfLiteBuiltinBucketize = 147,
+  kTfLiteBuiltinRandomUniform = 148,
+  kTfLiteBuiltinMultinomial = 149,
+  kTfLiteBuiltinGelu = 150,
+  kTfLiteBuiltinDynamicUpdateSlice = 151,
+  kTfLiteBuiltinRelu0To1 = 152,
+  kTfLiteBuiltinUnsortedSegmentProd = 153,
+  kTfLiteBuiltinUnsortedSegmentMax = 154,
+  kTfLiteBuiltinUnsortedSegmentSum = 155,
+  kTfLiteBuiltinAtan2 = 156,
+  kTfLiteBuiltinUnsortedSegmentMin = 157,
+  kTfLiteBuiltinSign = 158,
+  kTfLiteBuiltinBitcast = 159,
+  kTfLiteBuiltinBitwiseXor = 160,
+  kTfLiteBuiltinRightShift = 161,
+  kTfLiteBuiltinStablehloLogistic = 162,
+  kTfLiteBuiltinStablehloAdd = 163,
+  kTfLiteBuiltinStablehloDivide = 164,
+  kTfLiteBuiltinStablehloMultiply = 165,
+  kTfLiteBuiltinStablehloMaximum = 166,
+  kTfLiteBuiltinStablehloReshape = 167,
+  kTfLiteBuiltinStablehloClamp = 168,
+  kTfLiteBuiltinStablehloConcatenate = 169,
+  kTfLiteBuiltinStablehloBroadcastInDim = 170,
+  kTfLiteBuiltinStablehloConvolution = 171,
+  kTfLiteBuiltinStablehloSlice = 172,
+  kTfLiteBuiltinStablehloCustomCall = 173,
+  kTfLiteBuiltinStablehloReduce = 174,
+  kTfLiteBuiltinStablehloAbs = 175,
+  kTfLiteBuiltinStablehloAnd = 176,
+  kTfLiteBuiltinStablehloCosine = 177,
+  kTfLiteBuiltinStablehloExponential = 178,
+  kTfLiteBuiltinStablehloFloor = 179,
+  kTfLiteBuiltinStablehloLog = 180,
+  kTfLiteBuiltinStablehloMinimum = 181,
+  kTfLiteBuiltinStablehloNegate = 182,
+  kTfLiteBuiltinStablehloOr = 183,
+  kTfLiteBuiltinStablehloPower = 184,
+  kTfLiteBuiltinStablehloRemainder = 185,
+  kTfLiteBuiltinStablehloRsqrt = 186,
+  kTfLiteBuiltinStablehloSelect = 187,
+  kTfLiteBuiltinStablehloSubtract = 188,
+  kTfLiteBuiltinStablehloTanh = 189,
+  kTfLiteBuiltinStablehloScatter = 190,
+  kTfLiteBuiltinStablehloCompare = 191,
+  kTfLiteBuiltinStablehloConvert = 192,
+  kTfLiteBuiltinStablehloDynamicSlice = 193,
+  kTfLiteBuiltinStablehloDynamicUpdateSlice = 194,
+  kTfLiteBuiltinStablehloPad = 195,
+  kTfLiteBuiltinStablehloIota = 196,
+  kTfLiteBuiltinStablehloDotGeneral = 197,
+  kTfLiteBuiltinStablehloReduceWindow = 198,
+  kTfLiteBuiltinStablehloSort = 199,
+  kTfLiteBuiltinStablehloWhile = 200,
+  kTfLiteBuiltinStablehloGather = 201,
+  kTfLiteBuiltinStablehloTranspose = 202,
+  kTfLiteBuiltinDilate = 203,
+  kTfLiteBuiltinStablehloRngBitGenerator = 204,
+  kTfLiteBuiltinReduceWindow = 205,
+  kTfLiteBuiltinStablehloComposite = 206,
+  kTfLiteBuiltinStablehloShiftLeft = 207,
+  kTfLiteBuiltinStablehloCbrt = 208,
+  kTfLiteBuiltinStablehloCase = 209
+} TfLiteBuiltinOperator;
+
 /* ---------------------------------------------------------------------------
  * Part 1: TensorFlow Lite's C API (functions).
  * ------------------------------------------------------------------------- */
@@ -242,6 +488,187 @@ TFL_CAPI_EXPORT extern const TfLiteTensor* TfLiteSignatureRunnerGetOutputTensor(
 TFL_CAPI_EXPORT extern void TfLiteSignatureRunnerDelete(TfLiteSignatureRunner* signature_runner);
 
 /* ---------------------------------------------------------------------------
+ * Part 1: TensorFlow Lite's C API (custom operators).
+ *
+ * An operator is a set of callbacks the interpreter runs for every node of a
+ * model that uses it: a custom op by name (builtin_code kTfLiteBuiltinCustom),
+ * or a builtin code, which then replaces this library's own kernel for that
+ * op and version. docs/CUSTOM_OPS.md has a complete example.
+ *
+ *   static TfLiteStatus MyInvoke(void* user_data, TfLiteOpaqueContext* context,
+ *                                TfLiteOpaqueNode* node) {
+ *     const TfLiteOpaqueTensor* in = TfLiteOpaqueNodeGetInput(context, node, 0);
+ *     TfLiteOpaqueTensor* out = TfLiteOpaqueNodeGetOutput(context, node, 0);
+ *     ... read TfLiteOpaqueTensorData(in), write TfLiteOpaqueTensorData(out) ...
+ *     return kTfLiteOk;
+ *   }
+ *   TfLiteOperator* op = TfLiteOperatorCreate(kTfLiteBuiltinCustom, "MyOp", 1, NULL);
+ *   TfLiteOperatorSetInvokeWithData(op, MyInvoke);
+ *   TfLiteInterpreterOptionsAddOperator(options, op);
+ *
+ * Life of a node's callbacks: init once when the interpreter is created (with
+ * the node's custom_options bytes), prepare at every AllocateTensors (resize
+ * outputs there), invoke at every Invoke, free when the interpreter is
+ * deleted (with what init returned). A node matches an operator when the
+ * builtin code, the custom name (for custom ops) and the version are equal;
+ * the operator added last wins. Operators are looked up before this library's
+ * own kernels.
+ *
+ * Lifetimes: TensorFlow Lite asks that an operator outlive every interpreter
+ * created with it. This library copies the operator in TfLiteInterpreterCreate,
+ * so it may be deleted any time after that call (not before: the options only
+ * hold the pointer). user_data must stay valid until the last free callback.
+ * ------------------------------------------------------------------------- */
+
+/* A new operator with no callbacks set; NULL when out of memory, or when
+ * builtin_code is kTfLiteBuiltinCustom and custom_name is NULL or "".
+ * custom_name is copied. user_data is handed to the ...WithData callbacks. */
+TFL_CAPI_EXPORT extern TfLiteOperator* TfLiteOperatorCreate(
+    TfLiteBuiltinOperator builtin_code, const char* custom_name, int version,
+    void* user_data);
+TFL_CAPI_EXPORT extern void TfLiteOperatorDelete(TfLiteOperator* registration);
+/* kTfLiteBuiltinCustom for custom ops. */
+TFL_CAPI_EXPORT extern TfLiteBuiltinOperator TfLiteOperatorGetBuiltInCode(
+    const TfLiteOperator* registration);
+/* The custom op's name (owned by the operator); NULL for builtin operators. */
+TFL_CAPI_EXPORT extern const char* TfLiteOperatorGetCustomName(
+    const TfLiteOperator* registration);
+/* -1 when registration is NULL. */
+TFL_CAPI_EXPORT extern int TfLiteOperatorGetVersion(const TfLiteOperator* registration);
+TFL_CAPI_EXPORT extern void* TfLiteOperatorGetUserData(const TfLiteOperator* registration);
+
+/* init(context, custom_options, size) returns the node's data, which
+ * TfLiteOpaqueNodeGetUserData gives back and free receives. The ...WithData
+ * variants also get the operator's user_data first and return kTfLiteError
+ * when registration is NULL. Setting one variant replaces the other. */
+TFL_CAPI_EXPORT extern void TfLiteOperatorSetInit(
+    TfLiteOperator* registration,
+    void* (*init)(TfLiteOpaqueContext* context, const char* buffer, size_t length));
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOperatorSetInitWithData(
+    TfLiteOperator* registration,
+    void* (*init)(void* user_data, TfLiteOpaqueContext* context, const char* buffer,
+                  size_t length));
+TFL_CAPI_EXPORT extern void TfLiteOperatorSetFree(
+    TfLiteOperator* registration, void (*free)(TfLiteOpaqueContext* context, void* data));
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOperatorSetFreeWithData(
+    TfLiteOperator* registration,
+    void (*free)(void* user_data, TfLiteOpaqueContext* context, void* data));
+TFL_CAPI_EXPORT extern void TfLiteOperatorSetPrepare(
+    TfLiteOperator* registration,
+    TfLiteStatus (*prepare)(TfLiteOpaqueContext* context, TfLiteOpaqueNode* node));
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOperatorSetPrepareWithData(
+    TfLiteOperator* registration,
+    TfLiteStatus (*prepare)(void* user_data, TfLiteOpaqueContext* context,
+                            TfLiteOpaqueNode* node));
+/* Without an invoke callback, running a node fails with an error. */
+TFL_CAPI_EXPORT extern void TfLiteOperatorSetInvoke(
+    TfLiteOperator* registration,
+    TfLiteStatus (*invoke)(TfLiteOpaqueContext* context, TfLiteOpaqueNode* node));
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOperatorSetInvokeWithData(
+    TfLiteOperator* registration,
+    TfLiteStatus (*invoke)(void* user_data, TfLiteOpaqueContext* context,
+                           TfLiteOpaqueNode* node));
+
+/* Interpreters created with `options` run `registration` for the nodes it
+ * matches (see above). The options keep the pointer until
+ * TfLiteInterpreterCreate copies the operator. */
+TFL_CAPI_EXPORT extern void TfLiteInterpreterOptionsAddOperator(
+    TfLiteInterpreterOptions* options, TfLiteOperator* registration);
+
+/* TfLiteIntArray: `size` ints, uninitialized; free with TfLiteIntArrayFree
+ * unless ownership is passed on (TfLiteOpaqueContextResizeTensor takes it).
+ * NULL when size < 0 or out of memory. */
+TFL_CAPI_EXPORT extern int TfLiteIntArrayGetSizeInBytes(int size);
+TFL_CAPI_EXPORT extern TfLiteIntArray* TfLiteIntArrayCreate(int size);
+TFL_CAPI_EXPORT extern void TfLiteIntArrayFree(TfLiteIntArray* a);
+
+/* Tensors seen by an operator. Same results as the TfLiteTensor functions
+ * above; -1 / 0 / NULL for a NULL tensor. */
+TFL_CAPI_EXPORT extern TfLiteType TfLiteOpaqueTensorType(const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern int32_t TfLiteOpaqueTensorNumDims(const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern int32_t TfLiteOpaqueTensorDim(const TfLiteOpaqueTensor* opaque_tensor,
+                                                     int32_t dim_index);
+/* The model's shape signature (-1 for dims unknown before run time; the shape
+ * when the model has no signature). */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueTensorGetNumDimsSignature(
+    const TfLiteOpaqueTensor* opaque_tensor, int32_t* num_dims);
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueTensorGetDimSignature(
+    const TfLiteOpaqueTensor* opaque_tensor, int32_t dim_index, int32_t* dim_length);
+TFL_CAPI_EXPORT extern int TfLiteOpaqueTensorIsVariable(const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern size_t TfLiteOpaqueTensorByteSize(const TfLiteOpaqueTensor* opaque_tensor);
+/* NULL before the tensor has memory: in prepare, and in invoke for a dynamic
+ * output not resized yet. */
+TFL_CAPI_EXPORT extern void* TfLiteOpaqueTensorData(const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern TfLiteAllocationType TfLiteOpaqueTensorGetAllocationType(
+    const TfLiteOpaqueTensor* opaque_tensor);
+/* In prepare, on an output of the node: its shape is set at invoke time by
+ * TfLiteOpaqueContextResizeTensor, and it lives in its own heap block. */
+TFL_CAPI_EXPORT extern void TfLiteOpaqueTensorSetAllocationTypeToDynamic(
+    TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern const char* TfLiteOpaqueTensorName(const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern TfLiteQuantizationParams TfLiteOpaqueTensorGetQuantizationParams(
+    const TfLiteOpaqueTensor* opaque_tensor);
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueTensorCopyFromBuffer(
+    TfLiteOpaqueTensor* opaque_tensor, const void* input_data, size_t input_data_size);
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueTensorCopyToBuffer(
+    const TfLiteOpaqueTensor* opaque_tensor, void* output_data, size_t output_data_size);
+
+/* The node being prepared or run. Tensors are NULL when the index is out of
+ * range or the input is absent (an optional input, -1 in the model). */
+TFL_CAPI_EXPORT extern const TfLiteOpaqueTensor* TfLiteOpaqueNodeGetInput(
+    const TfLiteOpaqueContext* opaque_context, const TfLiteOpaqueNode* opaque_node, int index);
+TFL_CAPI_EXPORT extern TfLiteOpaqueTensor* TfLiteOpaqueNodeGetOutput(
+    TfLiteOpaqueContext* opaque_context, const TfLiteOpaqueNode* opaque_node, int index);
+TFL_CAPI_EXPORT extern int TfLiteOpaqueNodeNumberOfInputs(const TfLiteOpaqueNode* opaque_node);
+TFL_CAPI_EXPORT extern int TfLiteOpaqueNodeNumberOfOutputs(const TfLiteOpaqueNode* opaque_node);
+/* What the operator's init callback returned for this node. */
+TFL_CAPI_EXPORT extern void* TfLiteOpaqueNodeGetUserData(const TfLiteOpaqueNode* opaque_node);
+/* Always NULL: this library does not build TensorFlow Lite's builtin
+ * parameter structs. Builtin overrides read nothing from their options. */
+TFL_CAPI_EXPORT extern void* TfLiteOpaqueNodeGetBuiltinData(const TfLiteOpaqueNode* opaque_node);
+/* The node's custom_options bytes (NULL and 0 when it has none); valid as
+ * long as the interpreter. */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueNodeGetCustomInitialData(
+    const TfLiteOpaqueNode* opaque_node, const void** init_data, int* size);
+/* Tensor indices of the node's inputs / outputs (owned by the interpreter). */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueNodeInputs(
+    const TfLiteOpaqueNode* opaque_node, const int** inputs, int* num_inputs);
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueNodeOutputs(
+    const TfLiteOpaqueNode* opaque_node, const int** outputs, int* num_outputs);
+TFL_CAPI_EXPORT extern int TfLiteOpaqueNodeGetInputTensorIndex(
+    const TfLiteOpaqueNode* opaque_node, int index_of_input);
+TFL_CAPI_EXPORT extern int TfLiteOpaqueNodeGetOutputTensorIndex(
+    const TfLiteOpaqueNode* opaque_node, int index_of_output);
+
+/* The subgraph the node belongs to. */
+TFL_CAPI_EXPORT extern TfLiteOpaqueTensor* TfLiteOpaqueContextGetOpaqueTensor(
+    const TfLiteOpaqueContext* opaque_context, int index);
+TFL_CAPI_EXPORT extern size_t TfLiteOpaqueContextGetNumTensors(
+    const TfLiteOpaqueContext* opaque_context);
+TFL_CAPI_EXPORT extern size_t TfLiteOpaqueContextGetNumNodes(
+    const TfLiteOpaqueContext* opaque_context);
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueContextGetSizeOfType(
+    TfLiteOpaqueContext* context, TfLiteType type, size_t* bytes);
+/* Sets the shape of an output of the node being prepared (planned in the
+ * arena) or run (only outputs made dynamic in prepare). Takes ownership of
+ * new_size, also on failure. Other tensors cannot be resized. */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteOpaqueContextResizeTensor(
+    TfLiteOpaqueContext* context, TfLiteOpaqueTensor* tensor, TfLiteIntArray* new_size);
+#ifndef TFLITE_CFFI_CDEF
+/* printf-style message; when the callback then returns an error status, the
+ * messages become the interpreter's last error, prefixed with the op's name
+ * and node index (otherwise they only go to the error reporter). */
+TFL_CAPI_EXPORT extern void TfLiteOpaqueContextReportError(TfLiteOpaqueContext* opaque_context,
+                                                          const char* format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+TFL_CAPI_EXPORT extern void TfLiteOpaqueContextReportErrorVa(
+    TfLiteOpaqueContext* opaque_context, const char* format, va_list vlist);
+#endif
+
+/* ---------------------------------------------------------------------------
  * Part 2: tflite-cffi extensions (prefix TfLiteCffi).
  * ------------------------------------------------------------------------- */
 
@@ -258,6 +685,11 @@ TFL_CAPI_EXPORT extern const char* TfLiteCffiLastCreateError(void);
  * signature runners or tensors); "" when none failed. */
 TFL_CAPI_EXPORT extern const char* TfLiteCffiInterpreterLastError(
     const TfLiteInterpreter* interpreter);
+
+/* TfLiteOpaqueContextReportError for bindings that cannot call a variadic
+ * function: reports `message` as it is. */
+TFL_CAPI_EXPORT extern void TfLiteCffiOpaqueContextReportErrorString(
+    TfLiteOpaqueContext* opaque_context, const char* message);
 
 /* Keep every intermediate tensor readable after Invoke (no memory sharing). */
 TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetPreserveAllTensors(
@@ -325,6 +757,13 @@ TFL_CAPI_EXPORT extern TfLiteStatus TfLiteCffiModelGetOperator(const TfLiteModel
                                                               int32_t subgraph_index,
                                                               int32_t operator_index,
                                                               TfLiteCffiOperatorInfo* info);
+/* The same for an interpreter's nodes, where `supported` says whether the node
+ * has a kernel: one of this library's or an operator added to the options
+ * (TfLiteInterpreterOptionsAddOperator). A model whose nodes are not all
+ * supported fails at TfLiteInterpreterAllocateTensors (kTfLiteUnresolvedOps). */
+TFL_CAPI_EXPORT extern TfLiteStatus TfLiteCffiInterpreterGetOperator(
+    const TfLiteInterpreter* interpreter, int32_t subgraph_index, int32_t operator_index,
+    TfLiteCffiOperatorInfo* info);
 
 /* Memory report: every block of memory the interpreter holds for tensors and
  * kernels, as the last TfLiteInterpreterAllocateTensors laid it out (plus the
