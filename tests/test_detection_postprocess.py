@@ -513,3 +513,29 @@ def test_inverted_anchor_is_an_error_at_invoke():
     anchors[3, 2] = -0.1
     boxes, scores = np.zeros((1, 10, 4), np.float32), np.full((1, 10, 5), 0.5, np.float32)
     fails(make_model(10, 5, anchors=anchors), "decoded box 3 is inverted", boxes, scores)
+
+
+@ORACLE
+@pytest.mark.parametrize("regular", [False, True], ids=["fast", "regular"])
+def test_special_values_oracle(regular, oracle):
+    """NaN and infinite scores, zero-area boxes (h or w encodings of -inf) and identical boxes."""
+    rng = np.random.default_rng(11)
+    n, nc = 40, 4
+    opts = dict(BASE, num_classes=nc, max_classes_per_detection=1 if regular else 3, use_regular_nms=regular,
+                detections_per_class=6, max_detections=12, nms_score_threshold=0.2)
+    anchors = random_anchors(rng, n)
+    anchors[5] = anchors[6] = anchors[7]
+    boxes = random_boxes(rng, n)
+    boxes[0, 5] = boxes[0, 6] = boxes[0, 7]
+    boxes[0, 10, 2] = -np.inf
+    boxes[0, 11, 3] = -np.inf
+    for seed in range(4):
+        scores = random_scores(np.random.default_rng(seed), n, nc + 1, "ties")
+        scores[0, rng.integers(0, n, 6), rng.integers(0, nc + 1, 6)] = np.nan
+        scores[0, rng.integers(0, n, 3), rng.integers(0, nc + 1, 3)] = np.inf
+        scores[0, rng.integers(0, n, 3), rng.integers(0, nc + 1, 3)] = -np.inf
+        scores[0, 10:12] = 0.95  # the zero-area boxes score high: they never suppress and are never suppressed
+        model = make_model(n, nc + 1, opts, anchors=anchors)
+        got, want = ours(model, boxes, scores), official(model, boxes, scores)
+        count = int(want[3][0])
+        check(got, (want[0][0], want[1][0], want[2][0], count), valid_rows(opts, count), "seed %d" % seed)
