@@ -1,0 +1,215 @@
+// Reading a custom op's options: a FlexBuffers map stored in the operator's
+// custom_options bytes (TFLite_Detection_PostProcess, MediaPipe ops...).
+//
+//   FlexOptions o;
+//   TFC_OK(o.Open(ctx));                                   // verifies the bytes first
+//   int32_t n;   TFC_OK(o.RequireInt(ctx, "num_classes", &n));
+//   float t;     TFC_OK(o.GetFloat(ctx, "nms_score_threshold", 0.f, &t));
+//   bool r;      TFC_OK(o.GetBool(ctx, "use_regular_nms", false, &r));
+//
+// Open() runs flexbuffers' verifier over the whole buffer before anything is
+// read, so malformed bytes (truncated, offsets out of range, bad widths) give
+// ctx.Error instead of reads out of bounds. An operator without custom options
+// reads as an empty map: every key is absent. A key whose stored value is null
+// counts as absent too (the official kernels test IsNull()).
+//
+// Conversions follow what the format's writers produce and what the official
+// kernels accept, and report everything else as an error naming the key:
+// - integers: int or uint values, or floats holding an exact integer, in the
+//   int32 range (GetInt64 for the full range);
+// - floats: int, uint or float values that are finite as float32;
+// - bools: bool values, or ints (non-zero is true);
+// - strings: string or key values.
+// Use only in Prepare (the lookups are not meant for Eval's hot path).
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+// flexbuffers.h pulls in flatbuffers' util.h, whose locale-independent number
+// parsing needs a symbol of the flatbuffers library, which we do not link:
+// CMakeLists.txt builds the engine with FLATBUFFERS_LOCALE_INDEPENDENT=0 (plain
+// strto*; option strings are never parsed as numbers here anyway).
+#if !defined(FLATBUFFERS_LOCALE_INDEPENDENT) || FLATBUFFERS_LOCALE_INDEPENDENT != 0
+#error "build with -DFLATBUFFERS_LOCALE_INDEPENDENT=0 (see CMakeLists.txt)"
+#endif
+#include "flatbuffers/flexbuffers.h"
+#include "kernels/kernel.h"
+
+namespace tfc {
+
+class FlexOptions {
+ public:
+  // The options of ctx's operator (its custom_options bytes).
+  TfLiteStatus Open(OpContext& ctx) {
+    const fb::Operator* op = ctx.op();
+    if (op && op->large_custom_options_size() != 0 && !op->custom_options())
+      return ctx.ErrorStatus(kTfLiteUnresolvedOps,
+                             "custom options stored outside the flatbuffer (large_custom_options) are not "
+                             "supported");
+    const auto* bytes = op ? op->custom_options() : nullptr;
+    if (!bytes) return Open(ctx, nullptr, 0);
+    return Open(ctx, bytes->data(), bytes->size());
+  }
+
+  // Options from raw bytes that outlive this object.
+  TfLiteStatus Open(OpContext& ctx, const uint8_t* data, size_t size) {
+    data_ = nullptr;
+    size_ = 0;
+    if (size == 0) return kTfLiteOk;
+    if (!data) return ctx.Error("custom options: null data of size %zu", size);
+    // The verifier asserts sizes below 2 GiB; options are never that large.
+    if (size >= static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+      return ctx.Error("custom options: %zu bytes is too large", size);
+    if (!flexbuffers::VerifyBuffer(data, size))
+      return ctx.Error("custom options: malformed FlexBuffer (%zu bytes failed verification)", size);
+    const flexbuffers::Reference root = flexbuffers::GetRoot(data, size);
+    if (root.IsNull()) return kTfLiteOk;
+    if (!root.IsMap())
+      return ctx.Error("custom options: the FlexBuffer root is %s, expected a map", TypeText(root.GetType()));
+    data_ = data;
+    size_ = size;
+    return kTfLiteOk;
+  }
+
+  // Whether the map holds a non-null value for key.
+  bool Has(const char* key) const { return !Find(key).IsNull(); }
+
+  TfLiteStatus GetInt64(OpContext& ctx, const char* key, int64_t default_value, int64_t* out) const {
+    const flexbuffers::Reference r = Find(key);
+    if (r.IsNull()) {
+      *out = default_value;
+      return kTfLiteOk;
+    }
+    if (r.IsInt()) {
+      *out = r.AsInt64();
+      return kTfLiteOk;
+    }
+    if (r.IsUInt()) {
+      const uint64_t u = r.AsUInt64();
+      if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return ctx.Error("custom option '%s' = %llu is out of range", key, static_cast<unsigned long long>(u));
+      *out = static_cast<int64_t>(u);
+      return kTfLiteOk;
+    }
+    if (r.IsFloat()) {
+      const double d = r.AsDouble();
+      // 2^63 is the first double above the int64 range.
+      if (!(std::fabs(d) < 9223372036854775808.0) || d != std::trunc(d))
+        return ctx.Error("custom option '%s' = %g is not an integer", key, d);
+      *out = static_cast<int64_t>(d);
+      return kTfLiteOk;
+    }
+    return ctx.Error("custom option '%s' has type %s, expected an integer", key, TypeText(r.GetType()));
+  }
+
+  TfLiteStatus GetInt(OpContext& ctx, const char* key, int32_t default_value, int32_t* out) const {
+    int64_t v;
+    TFC_OK(GetInt64(ctx, key, default_value, &v));
+    if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+      return ctx.Error("custom option '%s' = %lld is out of the int32 range", key, static_cast<long long>(v));
+    *out = static_cast<int32_t>(v);
+    return kTfLiteOk;
+  }
+
+  TfLiteStatus GetFloat(OpContext& ctx, const char* key, float default_value, float* out) const {
+    const flexbuffers::Reference r = Find(key);
+    if (r.IsNull()) {
+      *out = default_value;
+      return kTfLiteOk;
+    }
+    double d;
+    if (r.IsFloat()) {
+      d = r.AsDouble();
+    } else if (r.IsInt()) {
+      d = static_cast<double>(r.AsInt64());
+    } else if (r.IsUInt()) {
+      d = static_cast<double>(r.AsUInt64());
+    } else {
+      return ctx.Error("custom option '%s' has type %s, expected a number", key, TypeText(r.GetType()));
+    }
+    const float f = static_cast<float>(d);
+    if (!std::isfinite(f)) return ctx.Error("custom option '%s' = %g is not a finite float32", key, d);
+    *out = f;
+    return kTfLiteOk;
+  }
+
+  TfLiteStatus GetBool(OpContext& ctx, const char* key, bool default_value, bool* out) const {
+    const flexbuffers::Reference r = Find(key);
+    if (r.IsNull()) {
+      *out = default_value;
+      return kTfLiteOk;
+    }
+    if (r.IsBool() || r.IsIntOrUint()) {
+      *out = r.AsBool();
+      return kTfLiteOk;
+    }
+    return ctx.Error("custom option '%s' has type %s, expected a bool", key, TypeText(r.GetType()));
+  }
+
+  TfLiteStatus GetString(OpContext& ctx, const char* key, const std::string& default_value,
+                         std::string* out) const {
+    const flexbuffers::Reference r = Find(key);
+    if (r.IsNull()) {
+      *out = default_value;
+      return kTfLiteOk;
+    }
+    if (r.IsString() || r.IsKey()) {
+      *out = r.IsString() ? r.AsString().str() : std::string(r.AsKey());
+      return kTfLiteOk;
+    }
+    return ctx.Error("custom option '%s' has type %s, expected a string", key, TypeText(r.GetType()));
+  }
+
+  // The same for options without a default: absent is an error.
+  TfLiteStatus RequireInt(OpContext& ctx, const char* key, int32_t* out) const {
+    if (!Has(key)) return Missing(ctx, key);
+    return GetInt(ctx, key, 0, out);
+  }
+  TfLiteStatus RequireFloat(OpContext& ctx, const char* key, float* out) const {
+    if (!Has(key)) return Missing(ctx, key);
+    return GetFloat(ctx, key, 0.f, out);
+  }
+  TfLiteStatus RequireBool(OpContext& ctx, const char* key, bool* out) const {
+    if (!Has(key)) return Missing(ctx, key);
+    return GetBool(ctx, key, false, out);
+  }
+
+  // A readable name for a FlexBuffer value type.
+  static const char* TypeText(flexbuffers::Type t) {
+    switch (t) {
+      case flexbuffers::FBT_NULL: return "null";
+      case flexbuffers::FBT_INT:
+      case flexbuffers::FBT_INDIRECT_INT: return "int";
+      case flexbuffers::FBT_UINT:
+      case flexbuffers::FBT_INDIRECT_UINT: return "uint";
+      case flexbuffers::FBT_FLOAT:
+      case flexbuffers::FBT_INDIRECT_FLOAT: return "float";
+      case flexbuffers::FBT_BOOL: return "bool";
+      case flexbuffers::FBT_KEY: return "key";
+      case flexbuffers::FBT_STRING: return "string";
+      case flexbuffers::FBT_MAP: return "map";
+      case flexbuffers::FBT_BLOB: return "blob";
+      default: return "vector";
+    }
+  }
+
+ private:
+  static TfLiteStatus Missing(OpContext& ctx, const char* key) {
+    return ctx.Error("custom option '%s' is missing (it has no default)", key);
+  }
+
+  // The value for key; a null reference when absent or without options.
+  flexbuffers::Reference Find(const char* key) const {
+    if (!data_ || !key) return flexbuffers::Reference();
+    return flexbuffers::GetRoot(data_, size_).AsMap()[key];
+  }
+
+  const uint8_t* data_ = nullptr;  // a verified buffer whose root is a map, or null
+  size_t size_ = 0;
+};
+
+}  // namespace tfc
