@@ -503,7 +503,7 @@ def test_bad_shapes_and_types(kwargs, match):
 
 
 def test_version_2_is_unsupported():
-    with pytest.raises(ValueError, match="TFLite_Detection_PostProcess version 2"):
+    with pytest.raises(ValueError, match="'TFLite_Detection_PostProcess' version 2"):
         tflite_cffi.Interpreter(model_content=make_model(10, 5, version=2))
 
 

@@ -16,6 +16,7 @@
 
 #include "kernels/kernel.h"
 #include "kernels/util/index_util.h"
+#include "kernels/util/quant_lut.h"
 #include "kernels/util/quant_math.h"
 #include "kernels/util/quant_params.h"
 
@@ -223,10 +224,12 @@ class Reduce final : public OpKernel {
     const int64_t count = plan_.reduce_count;
     if (K == Kind::kMean && mean_hw_ && sizeof(T) == 1) {
       const int depth = in->dim(3);
-      const float n = static_cast<float>(in->dim(1) * in->dim(2));
+      const float n = static_cast<float>(int64_t{in->dim(1)} * in->dim(2));
       float temp = static_cast<float>(zi) * si / so;
       temp = temp > 0 ? temp + 0.5f : temp - 0.5f;
-      const int32_t bias = zo - static_cast<int32_t>(temp);
+      // x86's conversion (INT32_MIN when out of range) and a wrapping subtraction, as the official
+      // kernel computes it on the machines it is compared with; no UB for hostile scales.
+      const int32_t bias = WrapToInt32(int64_t{zo} - TruncToInt32X86(temp));
       int32_t m;
       int shift;
       QuantizeMultiplier(static_cast<double>(si / (n * so)), &m, &shift);
@@ -241,7 +244,7 @@ class Reduce final : public OpKernel {
         } else {
           v = MultiplyByQuantizedMultiplier(sums_[i], m, shift);
         }
-        v += bias;
+        v = WrapToInt32(int64_t{v} + bias);
         o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
       }
       return kTfLiteOk;
