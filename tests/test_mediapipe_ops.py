@@ -833,3 +833,57 @@ def test_op_listing(tmp_path, name, version, supported):
     if not ops:
         pytest.skip("the library has no operator listing")
     assert [(o[2], o[3], o[4]) for o in ops] == [(name, version, supported)]
+
+
+# ------------------------------------------------------------------------------------ hostile options
+
+
+def _mutations(good, seed, count=60):
+    """Truncations, bit flips and random bytes derived from a valid options buffer."""
+    r = _rng(seed)
+    out = [good[:k] for k in range(0, len(good), max(1, len(good) // 12))]
+    for _ in range(count):
+        b = bytearray(good)
+        for _ in range(int(r.integers(1, 4))):
+            b[int(r.integers(0, len(b)))] = int(r.integers(0, 256))
+        out.append(bytes(b))
+    out += [bytes(r.integers(0, 256, int(r.integers(1, 64))).astype(np.uint8)) for _ in range(count // 3)]
+    return out
+
+
+def _survives(model, feeds):
+    """Either runs or raises; a crash would take the test process down."""
+    try:
+        _ours(model, feeds)
+    except Exception:  # noqa: BLE001  (any clean error is fine)
+        pass
+
+
+def test_hostile_flexbuffer_options():
+    lm = _face_like(1, 20, 7)
+    l2m = _l2m_opts(list(range(10)), 1, 9, 0.1, 16, 16, 1.5, 1.5)
+    for opts in _mutations(l2m, 1):
+        _survives(_model("Landmarks2TransformMatrix", [lm], [(1, 4, 4)], opts, 2), [lm])
+    x = _rng(2).uniform(-1, 1, (1, 6, 6, 2)).astype(np.float32)
+    m = _crop_matrix(3, 6, 6, 4, 4)
+    for good, version in [(_flex({"output_height": 4, "output_width": 4}), 2),
+                          (_flex({"mode": "bilinear", "output_size": [4, 4]}), 1)]:
+        for opts in _mutations(good, 3):
+            _survives(_model("TransformTensorBilinear", [x, m], [(1, 4, 4, 2)], opts, version), [x, m])
+    lm1 = _rng(4).uniform(-1, 1, (1, 1, 1, 6)).astype(np.float32)
+    for opts in _mutations(_flex({"dimensions": 2, "scale": 1.0}), 4):
+        _survives(_model("TransformLandmarks", [lm1, _matrix(5)], [(1, 1, 1, 6)], opts, 1),
+                  [lm1, _matrix(5)])
+
+
+def test_hostile_raw_options():
+    x = _rng(5).uniform(-1, 1, (1, 5, 5, 2)).astype(np.float32)
+    r = _rng(6)
+    for _ in range(150):
+        opts = struct.pack("<10i", *[int(v) for v in r.choice([-1, 0, 1, 2, 3, 7, 1 << 30, -(1 << 31)], 10)])
+        opts = opts[:int(r.integers(0, 41))]
+        _survives(_model("MaxPoolingWithArgmax2D", [x], [(1, 3, 3, 2), (1, 3, 3, 2)], opts), [x])
+        _survives(_model("MaxUnpooling2D", [x, x], [(1, 10, 10, 2)], opts), [x, x])
+        w = TensorSpec([3, 2, 2, 2], "float32", np.ones((3, 2, 2, 2), np.float32))
+        b = TensorSpec([3], "float32", np.zeros(3, np.float32))
+        _survives(_model("Convolution2DTransposeBias", [x, w, b], [(1, 10, 10, 3)], opts[:16]), [x])

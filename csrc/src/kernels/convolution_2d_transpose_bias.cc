@@ -15,6 +15,7 @@
 // the arithmetic itself is TRANSPOSE_CONV's (util/transpose_conv_float.h).
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
