@@ -441,10 +441,12 @@ FUZZ_SEED_MAX_BYTES = 2_000_000   # zoo models up to this size seed the corpus (
 
 
 def _fuzz_seed(corpus: Path) -> int:
-    """Copies the seed models (op goldens, small zoo models, the selftest model) into `corpus` once."""
+    """Copies the seed models (op goldens, tests/data/fuzz, small zoo models, the selftest model) into `corpus`
+    once."""
     corpus.mkdir(parents=True, exist_ok=True)
     models = Path(os.environ.get("TFLITE_CFFI_MODELS") or ROOT.parent / "shared" / "models")
     seeds = sorted((ROOT / "tests" / "data" / "ops").glob("*.tflite")) + [PKG / "data" / "selftest.tflite"]
+    seeds += sorted((ROOT / "tests" / "data" / "fuzz").glob("*.tflite"))  # custom op models, past findings
     seeds += sorted(p for p in models.glob("*.tflite") if p.stat().st_size <= FUZZ_SEED_MAX_BYTES)
     added = 0
     for p in seeds:

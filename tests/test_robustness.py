@@ -264,7 +264,8 @@ FUZZ_FINDINGS = HERE / "data" / "fuzz"
 
 
 def test_fuzz_findings_never_crash(tmp_path):
-    """Inputs the fuzzer (`invoke fuzz`) once found a bug with, kept as regressions; under the sanitizer
+    """tests/data/fuzz: inputs the fuzzer (`invoke fuzz`) once found a bug with, kept as regressions, and the
+    custom op models (MediaPipe's, TFLite_Detection_PostProcess) it starts from (seed-*); under the sanitizer
     sessions (nox -s sanitize-address) any undefined behaviour they reach stops the child too."""
     files = sorted(FUZZ_FINDINGS.glob("*.tflite"))
     assert files, "no fuzz findings in %s" % FUZZ_FINDINGS
