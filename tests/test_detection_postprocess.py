@@ -483,6 +483,34 @@ def test_optional_options_default():
     check(got, (wb, wc, ws, wn), valid)
 
 
+def test_option_encodings():
+    """Other encodings the options reader converts give the result of the plain one: integers as exact floats,
+    uints, bools or indirect ints; floats as ints, uints, indirect or 64-bit floats; bools as ints; null as
+    absent (the default)."""
+    fbb = flexbuffers.Builder()
+    with fbb.Map():
+        fbb.Float("max_detections", 10.0)
+        fbb.Bool("max_classes_per_detection", True)
+        fbb.Null("detections_per_class")
+        fbb.Int("use_regular_nms", 1)
+        fbb.Float("nms_score_threshold", 0.3)
+        fbb.IndirectFloat("nms_iou_threshold", 0.6)
+        fbb.IndirectInt("num_classes", 4)
+        fbb.Int("y_scale", 10)
+        fbb.UInt("x_scale", 10)
+        fbb.Float("h_scale", 5.0, 8)
+        fbb.UInt("w_scale", 5)
+    rng = np.random.default_rng(12)
+    anchors, boxes = random_anchors(rng, 30), random_boxes(rng, 30)
+    scores = random_scores(rng, 30, 5, "uniform")
+    got = ours(make_model(30, 5, raw_options=bytes(fbb.Finish()), anchors=anchors), boxes, scores)
+    plain = dict(BASE, max_classes_per_detection=1, detections_per_class=100, use_regular_nms=True)
+    want = reference(boxes, scores, anchors, plain)
+    check(got, want[:4], want[4])
+    fast = reference(boxes, scores, anchors, dict(plain, use_regular_nms=False))
+    assert not np.array_equal(fast[1], want[1])  # the data tells regular from fast NMS (use_regular_nms = 1)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(anchor_shape=[10, 3], anchors=np.zeros((10, 3), np.float32)), r"anchors 'anchors' must be \[10, 4\]"),
     (dict(anchors=np.zeros((9, 4), np.float32)), r"anchors 'anchors' must be \[10, 4\]"),

@@ -692,6 +692,99 @@ def test_transform_tensor_bilinear_bad_options(version, opts, fragment):
     _raises(model, [x, m], fragment)
 
 
+def _flex_writes(**writers):
+    """A FlexBuffers map whose values the functions `writers[key](builder)` add (the encodings
+    _flex does not produce)."""
+    b = flexbuffers.Builder()
+    with b.Map():
+        for key, write in writers.items():
+            b.Key(key)
+            write(b)
+    return bytes(b.Finish())
+
+
+def _mixed_vector(b):
+    with b.Vector():
+        b.UInt(5)
+        b.Float(3.0)
+
+
+# every encoding of the output size (5, 3) that the options reader converts to integers
+_SIZE_ENCODINGS = {
+    "typed-int": lambda b: b.TypedVectorFromElements([5, 3]),
+    "typed-uint": lambda b: b.TypedVectorFromElements([5, 3], element_type=flexbuffers.Type.UINT),
+    "typed-float": lambda b: b.TypedVectorFromElements([5.0, 3.0]),
+    "fixed": lambda b: b.FixedTypedVectorFromElements([5, 3]),
+    "untyped": lambda b: b.VectorFromElements([5, 3]),
+    "untyped-mixed": _mixed_vector,
+}
+_HEIGHT_ENCODINGS = {
+    "int": lambda b: b.Int(5),
+    "uint": lambda b: b.UInt(5),
+    "exact-float": lambda b: b.Float(5.0),
+    "indirect-int": lambda b: b.IndirectInt(5),
+    "indirect-float": lambda b: b.IndirectFloat(5.0),
+}
+
+
+@pytest.mark.parametrize("version,encoding", [(1, k) for k in _SIZE_ENCODINGS] + [(2, k) for k in _HEIGHT_ENCODINGS])
+def test_transform_tensor_bilinear_option_encodings(version, encoding):
+    """Integer options in every encoding the reader accepts (int vectors typed, fixed or untyped;
+    uint; floats holding an exact integer; indirect values) give the output of the plain ints."""
+    x = _rng(8).uniform(-1, 1, (1, 6, 6, 2)).astype(np.float32)
+    m = _crop_matrix(9, 6, 6, 5, 3)
+    if version == 1:
+        opts = _flex_writes(output_size=_SIZE_ENCODINGS[encoding])
+    else:
+        opts = _flex_writes(output_height=_HEIGHT_ENCODINGS[encoding], output_width=lambda b: b.Int(3))
+    (out,) = _ours(_model("TransformTensorBilinear", [x, m], [(1, 4, 4, 2)], opts, version), [x, m])
+    _close(out, ref_transform_tensor_bilinear(x, m, 5, 3, align_corners=version == 2), tol=2e-6)
+
+
+def _untyped(*values):
+    def write(b):
+        with b.Vector():
+            for v in values:
+                (b.Float if isinstance(v, float) else b.Int)(v)
+    return write
+
+
+@pytest.mark.parametrize("version,key,write,fragment", [
+    (1, "output_size", _untyped(4, 2.5), "'output_size[1]' = 2.5 is not an integer"),
+    (1, "output_size", _untyped(4, 1 << 40), "'output_size[1]' = 1099511627776 is out of the int32 range"),
+    (1, "output_size", lambda b: b.TypedVectorFromElements(["4", "3"]), "'output_size[0]' has type key"),
+    (1, "output_size", lambda b: b.String("4x3"), "'output_size' has type string, expected a vector"),
+    (1, "output_size", lambda b: b.Int(4), "'output_size' has type int, expected a vector"),
+    (2, "output_height", lambda b: b.Float(1e10), "'output_height' = 10000000000 is out of the int32 range"),
+    (2, "output_height", lambda b: b.Float(float("inf")), "'output_height' = inf is not an integer"),
+    (2, "output_height", lambda b: b.UInt(1 << 63), "'output_height' = 9223372036854775808 is out of range"),
+    (2, "output_height", lambda b: b.TypedVectorFromElements([4]), "'output_height' has type vector, not an integer"),
+    (2, "output_height", lambda b: b.Blob(b"\x04"), "'output_height' has type blob"),
+])
+def test_transform_tensor_bilinear_bad_option_types(version, key, write, fragment):
+    """Values the reader cannot convert fail with a message naming the key (and element)."""
+    x = np.zeros((1, 4, 4, 2), np.float32)
+    m = _matrix(1)
+    writers = {key: write}
+    if version == 2:
+        writers["output_width"] = lambda b: b.Int(4)
+    model = _model("TransformTensorBilinear", [x, m], [(1, 4, 4, 2)], _flex_writes(**writers), version)
+    _raises(model, [x, m], fragment)
+
+
+def test_options_map_is_not_a_vector():
+    """A map where a vector is expected is refused (not read as the vector of its values)."""
+    x = np.zeros((1, 4, 4, 2), np.float32)
+    m = _matrix(1)
+    b = flexbuffers.Builder()
+    with b.Map():
+        with b.Map("output_size"):
+            b.Int("h", 4)
+            b.Int("w", 4)
+    model = _model("TransformTensorBilinear", [x, m], [(1, 4, 4, 2)], bytes(b.Finish()), 1)
+    _raises(model, [x, m], "'output_size' has type map, expected a vector")
+
+
 def test_transform_tensor_bilinear_bad_shapes():
     opts = _flex({"output_height": 4, "output_width": 4})
     x3 = np.zeros((4, 4, 2), np.float32)

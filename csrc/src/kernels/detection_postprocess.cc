@@ -48,7 +48,7 @@
 #include <limits>
 
 #include "kernels/kernel.h"
-#include "kernels/util/flex_options.h"
+#include "kernels/util/custom_options.h"
 #include "kernels/util/quant_params.h"
 
 namespace tfc {

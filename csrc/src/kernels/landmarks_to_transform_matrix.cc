@@ -24,7 +24,6 @@
 // matrix.)
 #include <cmath>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -68,15 +67,16 @@ class Landmarks2TransformMatrix final : public OpKernel {
     batches_ = input->dim(0);
     count_ = input->dim(1);
 
-    FlexMap m;
-    std::string err;
-    if (!m.Parse(GetCustomOptions(ctx), &err) || !m.Int32Vector("subset_idxs", &subset_, &err) ||
-        !m.Int32("left_rotation_idx", &left_, &err) ||
-        !m.Int32("right_rotation_idx", &right_, &err) ||
-        !m.Float("target_rotation_radians", &target_, &err) ||
-        !m.Int32("output_height", &out_h_, &err) || !m.Int32("output_width", &out_w_, &err) ||
-        !m.Float("scale_x", &scale_x_, &err) || !m.Float("scale_y", &scale_y_, &err))
-      return ctx.Error("%s", err.c_str());
+    FlexOptions o;
+    TFC_OK(o.Open(ctx));
+    TFC_OK(o.RequireIntVector(ctx, "subset_idxs", &subset_));
+    TFC_OK(o.RequireInt(ctx, "left_rotation_idx", &left_));
+    TFC_OK(o.RequireInt(ctx, "right_rotation_idx", &right_));
+    TFC_OK(o.RequireFloat(ctx, "target_rotation_radians", &target_));
+    TFC_OK(o.RequireInt(ctx, "output_height", &out_h_));
+    TFC_OK(o.RequireInt(ctx, "output_width", &out_w_));
+    TFC_OK(o.RequireFloat(ctx, "scale_x", &scale_x_));
+    TFC_OK(o.RequireFloat(ctx, "scale_y", &scale_y_));
     TFC_ENSURE_MSG(ctx, !subset_.empty(), "subset_idxs is empty");
     for (size_t i = 0; i < subset_.size(); ++i)
       TFC_ENSURE_MSG(ctx, subset_[i] >= 0 && subset_[i] < count_,

@@ -18,7 +18,6 @@
 // matrix, or the single matrix given.)
 #include <cmath>
 #include <cstdint>
-#include <string>
 
 #include "kernels/kernel.h"
 #include "kernels/util/custom_options.h"
@@ -42,12 +41,11 @@ class TransformLandmarks final : public OpKernel {
     if (ctx.version() == 1) {
       TFC_ENSURE_MSG(ctx, input->rank() == 4, "version 1 takes landmarks of rank 4, got rank %d",
                      input->rank());
-      FlexMap m;
-      std::string err;
+      FlexOptions o;
+      TFC_OK(o.Open(ctx));
       int32_t dims = 0;
-      if (!m.Parse(GetCustomOptions(ctx), &err) || !m.Int32("dimensions", &dims, &err) ||
-          (m.Has("scale") && !m.Float("scale", &scale_, &err)))
-        return ctx.Error("%s", err.c_str());
+      TFC_OK(o.RequireInt(ctx, "dimensions", &dims));
+      TFC_OK(o.GetFloat(ctx, "scale", 1.f, &scale_));
       TFC_ENSURE_MSG(ctx, dims == 2 || dims == 3, "dimensions must be 2 or 3, got %d", dims);
       TFC_ENSURE_MSG(ctx, scale_ != 0.f && std::isfinite(scale_),
                      "scale must be finite and non-zero, got %g", static_cast<double>(scale_));

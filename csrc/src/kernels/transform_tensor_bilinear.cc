@@ -51,26 +51,23 @@ class TransformTensorBilinear final : public OpKernel {
     TFC_ENSURE_TYPE(ctx, output, kTfLiteFloat32);
     TFC_ENSURE_MSG(ctx, input->rank() == 4, "input must have rank 4, has %d", input->rank());
 
-    FlexMap m;
-    std::string err;
-    if (!m.Parse(GetCustomOptions(ctx), &err)) return ctx.Error("%s", err.c_str());
+    FlexOptions o;
+    TFC_OK(o.Open(ctx));
     align_corners_ = ctx.version() >= 2;
     if (align_corners_) {
-      if (!m.Int32("output_height", &out_h_, &err) || !m.Int32("output_width", &out_w_, &err))
-        return ctx.Error("%s", err.c_str());
+      TFC_OK(o.RequireInt(ctx, "output_height", &out_h_));
+      TFC_OK(o.RequireInt(ctx, "output_width", &out_w_));
     } else {
       std::vector<int32_t> size;
-      if (!m.Int32Vector("output_size", &size, &err)) return ctx.Error("%s", err.c_str());
+      TFC_OK(o.RequireIntVector(ctx, "output_size", &size));
       TFC_ENSURE_MSG(ctx, size.size() == 2, "output_size must hold 2 values (height, width), has %zu",
                      size.size());
       out_h_ = size[0];
       out_w_ = size[1];
-      if (m.Has("mode")) {
-        std::string mode;
-        if (!m.String("mode", &mode, &err)) return ctx.Error("%s", err.c_str());
-        TFC_ENSURE_MSG(ctx, mode == "bilinear", "mode '%s' is not supported (only 'bilinear')",
-                       mode.c_str());
-      }
+      std::string mode;
+      TFC_OK(o.GetString(ctx, "mode", "bilinear", &mode));
+      TFC_ENSURE_MSG(ctx, mode == "bilinear", "mode '%s' is not supported (only 'bilinear')",
+                     mode.c_str());
     }
     TFC_ENSURE_MSG(ctx, out_h_ >= 1 && out_w_ >= 1, "output size must be >= 1 (got %d x %d)",
                    out_h_, out_w_);
