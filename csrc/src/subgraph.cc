@@ -27,9 +27,11 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
     if (const fb::QuantizationParameters* q = ft->quantization()) {
       if (q->scale() && q->scale()->size() > 0) {
         t.quant.scale.assign(q->scale()->begin(), q->scale()->end());
-        if (q->zero_point() && q->zero_point()->size() == q->scale()->size())
-          t.quant.zero_point.assign(q->zero_point()->begin(), q->zero_point()->end());
-        else
+        if (q->zero_point() && q->zero_point()->size() == q->scale()->size()) {
+          // memcpy: a hostile file may place the int64 vector at a 4-byte boundary only.
+          t.quant.zero_point.resize(q->zero_point()->size());
+          memcpy(t.quant.zero_point.data(), q->zero_point()->Data(), t.quant.zero_point.size() * sizeof(int64_t));
+        } else
           t.quant.zero_point.assign(t.quant.scale.size(), 0);
         t.quant.quantized_dimension = q->quantized_dimension();
       }
@@ -47,6 +49,15 @@ TfLiteStatus Subgraph::Build(const Model& model, const fb::SubGraph* g) {
       variable_init_.push_back({static_cast<int>(i), {data, data_size}});
       TFC_OK(InitVariable(t));
     } else if (data) {
+      const size_t elem = TypeSize(t.type);
+      if (elem > 1 && reinterpret_cast<uintptr_t>(data) % elem != 0) {
+        // Kernels load elements of their type: a buffer the file misaligned (hostile, or a caller's
+        // buffer at an odd address) is read from an aligned copy instead.
+        if (!t.owned.Reserve(data_size))
+          return interpreter_->Fail(kTfLiteError, "out of memory copying tensor '%s'", t.name.c_str());
+        memcpy(t.owned.data(), data, data_size);
+        data = static_cast<const uint8_t*>(t.owned.data());
+      }
       t.storage = Storage::kConstant;
       t.data = const_cast<uint8_t*>(data);  // read-only: the C API refuses writes to constants
     }
@@ -459,8 +470,8 @@ void Subgraph::Allocations(std::vector<TfLiteCffiAllocation>* out) const {
     int kind = kTfLiteCffiAllocDynamicTensor;
     if (t.is_variable)
       kind = kTfLiteCffiAllocVariable;
-    else if (t.storage == Storage::kPersistent)
-      kind = kTfLiteCffiAllocFolded;
+    else if (t.storage == Storage::kPersistent || t.storage == Storage::kConstant)
+      kind = kTfLiteCffiAllocFolded;  // computed at Prepare, or a model constant copied to align it
     out->push_back(entry(kind, t.index, -1, t.owned.capacity()));
   }
   for (size_t i = 0; i < nodes_.size(); ++i) {

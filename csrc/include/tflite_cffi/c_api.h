@@ -786,7 +786,7 @@ typedef enum TfLiteCffiAllocationKind {
   kTfLiteCffiAllocArenaTensor = 0,    /* arena: an activation tensor */
   kTfLiteCffiAllocArenaScratch = 1,   /* arena: scratch of one node */
   kTfLiteCffiAllocVariable = 2,       /* persistent: a variable tensor (recurrent state) */
-  kTfLiteCffiAllocFolded = 3,         /* persistent: a constant computed at Prepare */
+  kTfLiteCffiAllocFolded = 3,         /* persistent: a constant computed at Prepare (or copied to align it) */
   kTfLiteCffiAllocDynamicTensor = 4,  /* persistent: a tensor sized at Invoke */
   kTfLiteCffiAllocDynamicScratch = 5, /* persistent: scratch of a node prepared at Invoke */
   kTfLiteCffiAllocKernelData = 6      /* persistent: what a node's kernel owns (packed weights...) */

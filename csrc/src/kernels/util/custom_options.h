@@ -41,6 +41,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 // flexbuffers.h pulls in flatbuffers' util.h, whose locale-independent number
@@ -102,22 +103,26 @@ class FlexOptions {
     return Open(ctx, o);
   }
 
-  // Options from raw bytes that outlive this object.
+  // Options from raw bytes (copied: FlexBuffers reads 8-byte scalars in place, and the model may
+  // place the bytes at any 4-byte boundary).
   TfLiteStatus Open(OpContext& ctx, const CustomOptions& o) {
-    data_ = nullptr;
+    words_.clear();
     size_ = 0;
     if (o.size == 0) return kTfLiteOk;
     if (!o.data) return ctx.Error("custom options: null data of size %zu", o.size);
     // The verifier asserts sizes below 2 GiB; options are never that large.
     if (o.size >= static_cast<size_t>(std::numeric_limits<int32_t>::max()))
       return ctx.Error("custom options: %zu bytes is too large", o.size);
-    if (!flexbuffers::VerifyBuffer(o.data, o.size))
+    std::vector<uint64_t> words((o.size + sizeof(uint64_t) - 1) / sizeof(uint64_t), 0);
+    std::memcpy(words.data(), o.data, o.size);
+    const uint8_t* data = reinterpret_cast<const uint8_t*>(words.data());
+    if (!flexbuffers::VerifyBuffer(data, o.size))
       return ctx.Error("custom options: malformed FlexBuffers data (%zu bytes failed verification)", o.size);
-    const flexbuffers::Reference root = flexbuffers::GetRoot(o.data, o.size);
+    const flexbuffers::Reference root = flexbuffers::GetRoot(data, o.size);
     if (root.IsNull()) return kTfLiteOk;
     if (!root.IsMap())
       return ctx.Error("custom options: the FlexBuffer root is %s, expected a map", TypeText(root.GetType()));
-    data_ = o.data;
+    words_ = std::move(words);
     size_ = o.size;
     return kTfLiteOk;
   }
@@ -296,11 +301,11 @@ class FlexOptions {
 
   // The value for key; a null reference when absent or without options.
   flexbuffers::Reference Find(const char* key) const {
-    if (!data_ || !key) return flexbuffers::Reference();
-    return flexbuffers::GetRoot(data_, size_).AsMap()[key];
+    if (words_.empty() || !key) return flexbuffers::Reference();
+    return flexbuffers::GetRoot(reinterpret_cast<const uint8_t*>(words_.data()), size_).AsMap()[key];
   }
 
-  const uint8_t* data_ = nullptr;  // a verified buffer whose root is a map, or null
+  std::vector<uint64_t> words_;  // an 8-byte aligned copy of a verified buffer whose root is a map, or empty
   size_t size_ = 0;
 };
 
