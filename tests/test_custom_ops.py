@@ -18,7 +18,10 @@ from typing import List
 
 import numpy as np
 import pytest
-from opgen.builder import OpSpec, TensorSpec, build_graph
+pytest.importorskip("flatbuffers", reason="the test models are built with the flatbuffers and tflite "
+                    "Python packages (not in the ARM sysroots)")
+pytest.importorskip("tflite", reason="the test models are built with the tflite schema package")
+from opgen.builder import OpSpec, TensorSpec, build_graph  # noqa: E402
 
 import tflite_cffi
 from tflite_cffi import CustomOp, Interpreter, InterpreterWithCustomOps

@@ -21,7 +21,10 @@ import struct
 import numpy as np
 import pytest
 
-from opgen.builder import TensorSpec, build_model
+pytest.importorskip("flatbuffers", reason="the test models are built with the flatbuffers and tflite "
+                    "Python packages (not in the ARM sysroots)")
+pytest.importorskip("tflite", reason="the test models are built with the tflite schema package")
+from opgen.builder import TensorSpec, build_model  # noqa: E402
 
 tflite_cffi = pytest.importorskip("tflite_cffi")
 flexbuffers = pytest.importorskip("flatbuffers.flexbuffers")
