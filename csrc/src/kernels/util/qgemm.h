@@ -524,11 +524,10 @@ struct ChannelRequant {
 };
 
 #if TFC_QGEMM_X86
-// Channels [c0, c0 + 8) of acc (+ bias) into out32 (clamped, zero point added).
-__attribute__((target("avx2"))) inline void Requant8Avx2(const ChannelRequant& q,
-                                                         const int32_t* acc,
-                                                         const int32_t* bias, size_t c0,
-                                                         int32_t* out32) {
+// Channels [c0, c0 + 8) of acc (+ bias), requantized: clamped, zero point added.
+__attribute__((target("avx2"))) inline __m256i Requant8Avx2(const ChannelRequant& q,
+                                                            const int32_t* acc,
+                                                            const int32_t* bias, size_t c0) {
   __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c0));
   if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
   x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
@@ -548,8 +547,24 @@ __attribute__((target("avx2"))) inline void Requant8Avx2(const ChannelRequant& q
   high = _mm256_srav_epi32(high, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.rshift.data() + c0)));
   high = _mm256_add_epi32(high, _mm256_set1_epi32(q.zp));
   high = _mm256_max_epi32(high, _mm256_set1_epi32(q.lo));
-  high = _mm256_min_epi32(high, _mm256_set1_epi32(q.hi));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out32), high);
+  return _mm256_min_epi32(high, _mm256_set1_epi32(q.hi));
+}
+
+// The 8 values (already clamped to T's range) narrowed to the 8-bit T and stored at out.
+template <class T>
+__attribute__((target("avx2"))) inline void Store8Avx2(__m256i v, T* out) {
+  static_assert(sizeof(T) == 1, "8-bit outputs only");
+  const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  const __m128i b = static_cast<T>(-1) > 0 ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w);
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(out), b);
+}
+
+template <class T>
+__attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelRequant& q, const int32_t* acc,
+                                                                const int32_t* bias, size_t n, T* out) {
+  size_t c = 0;
+  for (; c + 8 <= n; c += 8) Store8Avx2(Requant8Avx2(q, acc, bias, c), out + c);
+  return c;
 }
 #endif
 
@@ -560,13 +575,7 @@ inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int
   size_t c = 0;
 #if TFC_QGEMM_X86
   static const bool avx2 = cpu::HasAvx2Fma();
-  if (avx2) {
-    alignas(32) int32_t t[8];
-    for (; c + 8 <= n; c += 8) {
-      Requant8Avx2(q, acc, bias, c, t);
-      for (size_t j = 0; j < 8; ++j) out[c + j] = static_cast<T>(t[j]);
-    }
-  }
+  if (avx2) c = RequantizeRowAvx2(q, acc, bias, n, out);
 #endif
   for (; c < n; ++c) {
     const int32_t x =
