@@ -52,7 +52,7 @@ def _models_dir() -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "qemu: fast test also run under QEMU on every ARM target")
-    config.addinivalue_line("markers", "oracle: compares with the official runtime (ai-edge-litert)")
+    config.addinivalue_line("markers", "oracle: compares with a reference runtime (ai-edge-litert, tflite-micro)")
 
 
 def _installed_location() -> str:

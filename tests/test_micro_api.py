@@ -41,7 +41,13 @@ def _micro():
     return micro
 
 
-needs_micro = pytest.mark.skipif(_micro() is None, reason="tflite-micro (the reference) is not installed")
+_skip_without_micro = pytest.mark.skipif(_micro() is None, reason="tflite-micro (the reference) is not installed")
+
+
+def needs_micro(test):
+    """A comparison with tflite-micro: skipped where it is not installed, marked ``oracle`` (a reference runtime,
+    left out of the sanitizer sessions, where it is not instrumented and aborts)."""
+    return pytest.mark.oracle(_skip_without_micro(test))
 
 # A script as written for tflite_micro; the tests run it with the import changed.
 SCRIPT = '''
