@@ -1,5 +1,8 @@
 #include "cpu_features.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
@@ -11,9 +14,25 @@ namespace cpu {
 namespace {
 
 struct X86Features {
-  bool avx2_fma = false;
   bool sse41 = false;
+  bool avx2_fma = false;
+  bool avx512f = false;
+  bool avx512_vnni = false;
+
   X86Features() {
+    Detect();
+    const char* cap = std::getenv("TFLITE_CFFI_MAX_ISA");
+    if (!cap) return;
+    if (std::strcmp(cap, "avx2") == 0) {
+      avx512f = avx512_vnni = false;
+    } else if (std::strcmp(cap, "sse4") == 0) {
+      avx2_fma = avx512f = avx512_vnni = false;
+    } else if (std::strcmp(cap, "baseline") == 0) {
+      sse41 = avx2_fma = avx512f = avx512_vnni = false;
+    }
+  }
+
+  void Detect() {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return;
     sse41 = (c >> 19) & 1;
@@ -21,13 +40,18 @@ struct X86Features {
     const bool osxsave = (c >> 27) & 1;
     const bool avx = (c >> 28) & 1;
     if (!(fma && osxsave && avx)) return;
-    // The OS must save the YMM registers (XCR0 bits 1 and 2).
+    // The OS must save the YMM registers (XCR0 bits 1 and 2), and for
+    // AVX-512 also the opmask and ZMM state (bits 5, 6, 7).
     unsigned lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     if ((lo & 6u) != 6u) return;
     if (__get_cpuid_max(0, nullptr) < 7) return;
     __cpuid_count(7, 0, a, b, c, d);
     avx2_fma = (b >> 5) & 1;
+    if (!avx2_fma || (lo & 0xE6u) != 0xE6u) return;
+    avx512f = (b >> 16) & 1;
+    const bool bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    avx512_vnni = avx512f && bw && vl && vnni;
   }
 };
 
@@ -38,11 +62,15 @@ const X86Features& Features() {
 
 }  // namespace
 
-bool HasAvx2Fma() { return Features().avx2_fma; }
 bool HasSse41() { return Features().sse41; }
+bool HasAvx2Fma() { return Features().avx2_fma; }
+bool HasAvx512F() { return Features().avx512f; }
+bool HasAvx512Vnni() { return Features().avx512_vnni; }
 #else
-bool HasAvx2Fma() { return false; }
 bool HasSse41() { return false; }
+bool HasAvx2Fma() { return false; }
+bool HasAvx512F() { return false; }
+bool HasAvx512Vnni() { return false; }
 #endif
 
 }  // namespace cpu

@@ -1,12 +1,19 @@
 // What the CPU we run on can do, for kernels that pick a faster path at run
 // time (the x86_64 wheel targets baseline x86-64).
+//
+// The environment variable TFLITE_CFFI_MAX_ISA caps what is reported, to run
+// (and test) the lower paths on a machine that has more: "baseline" (no
+// SSE4.1/AVX2), "sse4", "avx2" (no AVX-512), unset or anything else: all.
+// It is read once, when a kernel first asks.
 #pragma once
 
 namespace tfc {
 namespace cpu {
 
-bool HasAvx2Fma();  // x86_64: AVX2 and FMA3 usable (CPU and OS); false elsewhere
-bool HasSse41();    // x86_64: SSE4.1
+bool HasSse41();       // x86_64: SSE4.1
+bool HasAvx2Fma();     // x86_64: AVX2 and FMA3 usable (CPU and OS); false elsewhere
+bool HasAvx512F();     // x86_64: AVX-512F usable (CPU, and the OS saves opmask and ZMM state)
+bool HasAvx512Vnni();  // x86_64: AVX-512F, BW, VL and VNNI (vpdpbusd) usable
 
 }  // namespace cpu
 }  // namespace tfc

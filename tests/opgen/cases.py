@@ -763,6 +763,17 @@ _kc("CONV_2D", "int8_wide_noact",
     [XQ(*NHWC, quant=Q(0.05, 2)), WQ("O", 1, 1, "C", quant=_KC_PC("O")), _kc_bias("O")],
     {"padding": "SAME", "stride_w": 1, "stride_h": 1}, version=3, dims=_KCW, out=["int8"],
     out_quant=[Q(0.05, 0)])
+# Two 16-channel panels and a masked channel tail (the 8-bit GEMM's 8 x 32
+# tiles), K not a multiple of 4, the input zero point in the padding.
+_kc("CONV_2D", "int8_2panel_3x3_relu",
+    [XQ(*NHWC, quant=Q(0.04, -9)), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"},
+    version=3, dims=dict(_KCW, C=(3, 13), O=(17, 47)), out=["int8"], out_quant=[Q(0.08, -20)])
+_kc("CONV_2D", "int8_2panel_1x1",
+    [XQ(*NHWC, quant=Q(0.05, 4)), WQ("O", 1, 1, "C", quant=_KC_PC("O", 0.004, 0.02)),
+     _kc_bias("O")],
+    {"padding": "VALID", "stride_w": 1, "stride_h": 1}, version=3,
+    dims=dict(_KCW, C=(5, 40), O=(33, 70)), out=["int8"], out_quant=[Q(0.1, 3)])
 
 
 def _kc_tconv(desc, kh, kwid, stride, padding, x, w, bias, out, out_quant, version,

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -512,7 +513,11 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // of output pixels is expanded into rows of K = KH*KW*Cin values
 // (q - input_zero_point, 0 in the padding) and multiplied by the filter
 // packed once as (w - filter_zero_point) (qconv::QGemmRows), giving exact
-// int32 sums (16x8: int64, plain loops); the output stage then requantizes
+// int32 sums (16x8: int64, plain loops). int8 x int8 on a CPU with AVX-512
+// VNNI takes 8-bit rows instead (q + 128, qconv::Q8GemmRequant, which also
+// requantizes) and folds the
+// (128 + input_zero_point) * sum(w) correction into the bias: the same
+// integers, four times fewer instructions. The output stage then requantizes
 // or scales back to float, following TensorFlow Lite's optimized kernel:
 // - 8-bit: multiplier from input_scale * filter_scale / output_scale in
 //   double; the final rounding shift breaks ties upward (its GEMM library's
@@ -532,13 +537,15 @@ class QuantConv2D final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, packed_, mult_, shift_, filter_scale_, filter_zp_, requant_.mult,
-                     requant_.lshift, requant_.rshift, requant_.round, requant_.away);
+    return HeapBytes(weights_, packed_, packed8_, correction_, bias8_, mult_, shift_,
+                     filter_scale_, filter_zp_, requant_.mult, requant_.lshift, requant_.rshift,
+                     requant_.round, requant_.away);
   }
 
  private:
   template <class T>
   void FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0, size_t m1) const;
+  void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
   template <class T>
   void RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
                void* out, int16_t* rows, void* acc, size_t m0, size_t m1) const;
@@ -550,6 +557,11 @@ class QuantConv2D final : public OpKernel {
   size_t k_ = 0;
   std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
   std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
+  bool q8_ = false;               // int8 x int8 through qconv::Q8GemmRequant (AVX-512 VNNI)
+  std::vector<int8_t> packed8_;   // the raw int8 filter packed for it
+  std::vector<int32_t> correction_;  // -(128 + input_zero_point) * sum(w) per channel
+  std::vector<int32_t> bias8_;    // bias + correction, filled by Eval
+  size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
   size_t lda_ = 0;                // im2col row stride: K rounded up to even
   size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
@@ -716,7 +728,26 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
     requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
   lda_ = 2 * qconv::PairCount(k_);
-  if (kind_ == QKind::k16x8) {
+  q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
+  packed8_.clear();
+  correction_.clear();
+  bias8_.clear();
+  if (q8_) {
+    const size_t n = static_cast<size_t>(out_c_);
+    std::vector<int8_t> w8(weights_.size());
+    for (size_t i = 0; i < w8.size(); ++i) w8[i] = static_cast<int8_t>(weights_[i]);  // zp is 0
+    lda8_ = qconv::Q8RowStride(k_);
+    packed8_.resize(qconv::PackedQ8BSize(k_, n));
+    qconv::PackQ8B(w8.data(), n, k_, packed8_.data());
+    correction_.resize(n);
+    qconv::Q8ColumnSums(w8.data(), n, k_, correction_.data());
+    for (int32_t& v : correction_)
+      v = static_cast<int32_t>(0u - static_cast<uint32_t>(128 + in_zp_) * static_cast<uint32_t>(v));
+    bias8_.resize(n);
+    packed_.clear();
+    weights_.clear();
+    weights_.shrink_to_fit();
+  } else if (kind_ == QKind::k16x8) {
     packed_.clear();
   } else {
     packed_.resize(qconv::PackedQBSize(k_, static_cast<size_t>(out_c_)));
@@ -785,6 +816,48 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
   }
 }
 
+// The same for int8 input as unsigned bytes q + 128 (the zero point's byte
+// in the padding), zeros from K up to the row stride lda8_.
+void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
+  const auto copy = qconv::BiasToUnsigned;
+  for (size_t m = m0; m < m1; ++m) {
+    uint8_t* d = dst + (m - m0) * lda8_;
+    std::memset(d + k_, 0, lda8_ - k_);
+    const size_t n = m / plane;
+    const int oy = static_cast<int>((m % plane) / out_w_);
+    const int ox = static_cast<int>(m % out_w_);
+    const int8_t* img = in + n * img_size;
+    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
+    const size_t run = static_cast<size_t>(kw_) * cin;
+    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
+    for (int ky = 0; ky < kh_; ++ky) {
+      const int iy = iy0 + ky * dh_;
+      if (iy < 0 || iy >= in_h_) {
+        std::memset(d, pad, run);
+        d += run;
+        continue;
+      }
+      const int8_t* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      if (row_inside) {
+        copy(src_row + static_cast<size_t>(ix0) * cin, d, run);
+        d += run;
+        continue;
+      }
+      for (int kx = 0; kx < kw_; ++kx, d += cin) {
+        const int ix = ix0 + kx * dw_;
+        if (ix < 0 || ix >= in_w_)
+          std::memset(d, pad, cin);
+        else
+          copy(src_row + static_cast<size_t>(ix) * cin, d, cin);
+      }
+    }
+  }
+}
+
 template <class T>
 void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale,
                           const void* bias, void* out, int16_t* rows, void* acc_mem, size_t m0,
@@ -793,6 +866,15 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
     const size_t b1 = std::min(m1, b0 + block_rows_);
+    if constexpr (std::is_same<T, int8_t>::value) {
+      if (q8_) {
+        uint8_t* rows8 = reinterpret_cast<uint8_t*>(rows);
+        FillRows8(in, rows8, b0, b1);
+        qconv::Q8GemmRequant(rows8, b1 - b0, lda8_, packed8_.data(), k_, n_out, requant_,
+                             bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out);
+        continue;
+      }
+    }
     FillRows(in, batch_zp, rows, b0, b1);
     if (kind_ != QKind::k16x8)
       qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), k_, n_out,
@@ -893,6 +975,13 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
     qin = q;
     batch_zp = zps;
     batch_scale = scales;
+  }
+
+  if (q8_) {  // the bias (may change between invokes) with the zero-point correction
+    const int32_t* b = bias ? bias->data_as<int32_t>() : nullptr;
+    for (size_t c = 0; c < bias8_.size(); ++c)
+      bias8_[c] = static_cast<int32_t>(static_cast<uint32_t>(b ? b[c] : 0) +
+                                       static_cast<uint32_t>(correction_[c]));
   }
 
   ThreadPool& pool = ctx.pool();

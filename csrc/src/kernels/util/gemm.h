@@ -417,20 +417,6 @@ TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t
 #define TFC_GEMM_AVX512 1
 #define TFC_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
 
-// AVX-512F usable: the CPU has it and the OS saves the opmask and ZMM state.
-inline bool HasAvx512F() {
-  unsigned eax, ebx, ecx, edx;
-  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0), "c"(0));
-  if (eax < 7) return false;
-  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
-  if (!(ecx & (1u << 27))) return false;  // OSXSAVE
-  unsigned xlo, xhi;
-  __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-  if ((xlo & 0xE6u) != 0xE6u) return false;  // SSE, AVX, opmask, ZMM state
-  __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(0));
-  return (ebx & (1u << 16)) != 0;  // AVX512F
-}
-
 // 8 x 16: one ZMM accumulator per row, the A values broadcast from memory.
 TFC_AVX512_FN inline void TileAvx512(size_t taps, size_t k, const float* const* a, const float* b,
                                      const float* bias, float* c, size_t ldc, int mr, int nr,
@@ -484,7 +470,7 @@ struct Kernels {
 
 inline const Kernels& SelectKernels() {
 #if TFC_GEMM_AVX512
-  static const Kernels k = (cpu::HasAvx2Fma() && HasAvx512F())
+  static const Kernels k = cpu::HasAvx512F()
                                ? Kernels{TileAvx512, RowAvx2, 8}
                                : cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
                                                    : Kernels{TileGeneric, RowGeneric, kMR};

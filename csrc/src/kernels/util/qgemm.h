@@ -585,5 +585,191 @@ inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int
   }
 }
 
+// ---------------------------------------------------------------------------
+// 8-bit GEMM with AVX-512 VNNI (int8 activations, symmetric int8 weights)
+// ---------------------------------------------------------------------------
+//
+// vpdpbusd adds four u8 x s8 products into each int32 lane. Activations are
+// biased to unsigned (a + 128, i.e. the byte XOR 0x80) and the weights stay
+// raw, so the GEMM gives sum((a + 128) * w); the caller removes
+// (128 + input_zero_point) * sum(w) per channel (Q8ColumnSums) to get the
+// centered sum((a - zp) * w) exactly (all arithmetic mod 2^32, as the int16
+// GEMM). B is packed into panels of kQ8NR = 16 channels, k in quads:
+// panel[k/4][16 channels][4]; A rows are k rounded up to a multiple of 4.
+// A tile is kQ8MR = 8 rows x 16 or 32 channels.
+constexpr size_t kQ8NR = 16;
+constexpr size_t kQ8MR = 8;
+
+inline size_t QuadCount(size_t k) { return (k + 3) / 4; }
+inline size_t Q8RowStride(size_t k) { return 4 * QuadCount(k); }
+inline size_t PackedQ8BSize(size_t k, size_t n) { return QPanels(n) * QuadCount(k) * kQ8NR * 4; }
+
+// w: [n][k] int8 weights (row stride k).
+inline void PackQ8B(const int8_t* w, size_t n, size_t k, int8_t* dst) {
+  const size_t quads = QuadCount(k);
+  for (size_t p = 0; p < QPanels(n); ++p)
+    for (size_t kk = 0; kk < quads; ++kk)
+      for (size_t j = 0; j < kQ8NR; ++j)
+        for (size_t t = 0; t < 4; ++t) {
+          const size_t c = p * kQ8NR + j, ki = 4 * kk + t;
+          *dst++ = (c < n && ki < k) ? w[c * k + ki] : int8_t{0};
+        }
+}
+
+// d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), 32 at a time.
+inline void BiasToUnsigned(const int8_t* s, uint8_t* d, size_t n) {
+  typedef uint8_t v32u8 __attribute__((vector_size(32)));
+  size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    v32u8 x;
+    std::memcpy(&x, s + i, 32);
+    x ^= 0x80;
+    std::memcpy(d + i, &x, 32);
+  }
+  for (; i < n; ++i) d[i] = static_cast<uint8_t>(s[i]) ^ 0x80u;
+}
+
+// sums[c] = sum_k w[c][k].
+inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
+  for (size_t c = 0; c < n; ++c) {
+    int32_t s = 0;
+    for (size_t i = 0; i < k; ++i) s += w[c * k + i];
+    sums[c] = s;
+  }
+}
+
+// Whether Q8GemmRequant can run here.
+inline bool HasQ8Gemm() {
+#if TFC_QGEMM_X86 && defined(__x86_64__)
+  return cpu::HasAvx512Vnni();
+#else
+  return false;
+#endif
+}
+
+#if TFC_QGEMM_X86 && defined(__x86_64__)
+#define TFC_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// The output stage of ChannelRequant::One for 16 channels at once.
+struct Q8Params {
+  __m512i bias, lshift, mult, rshift, round, away;
+};
+
+TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias, size_t c0,
+                                   __mmask16 m) {
+  Q8Params p;
+  p.bias = _mm512_maskz_loadu_epi32(m, bias + c0);
+  p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
+  p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
+  p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
+  p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
+  p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
+  return p;
+}
+
+// 16 accumulators (bias not yet added) to 16 clamped int8 values; the same
+// closed form as Requant8Avx2. Every constant is a caller's register.
+TFC_VNNI_FN inline __m128i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, __m512i lo,
+                                     __m512i hi) {
+  x = _mm512_sllv_epi32(_mm512_add_epi32(x, p.bias), p.lshift);
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
+  const __m512i po = _mm512_add_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(p.mult, 32)), nudge);
+  __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(pe, 31),
+                                         _mm512_slli_epi64(_mm512_srli_epi64(po, 31), 32));
+  const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
+  high = _mm512_add_epi32(high, p.round);
+  high = _mm512_mask_add_epi32(high, neg, high, p.away);
+  high = _mm512_add_epi32(_mm512_srav_epi32(high, p.rshift), zp);
+  high = _mm512_min_epi32(_mm512_max_epi32(high, lo), hi);
+  return _mm512_cvtsepi32_epi8(high);
+}
+
+// Rows a[0..8) (quads * 4 bytes each) times NP panels (b, b + panel_stride);
+// rows r < mr requantized (with bias) into out + r * ldo, channels c0 + [0,
+// nc), nc <= 16 * NP. The accumulators are named variables so that they stay
+// in registers.
+#define TFC_Q8_ROW(r)                                         \
+  do {                                                        \
+    int32_t v;                                                \
+    std::memcpy(&v, a##r + off, 4);                           \
+    const __m512i x = _mm512_set1_epi32(v);                   \
+    c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0);            \
+    if (NP == 2) c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); \
+  } while (0)
+
+template <int NP>
+TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, const int8_t* b, size_t panel_stride,
+                                   size_t quads, const ChannelRequant& q, const int32_t* bias,
+                                   int8_t* out, size_t ldo, size_t c0, size_t mr, size_t nc) {
+  static_assert(NP == 1 || NP == 2, "one or two panels");
+  const uint8_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+  const uint8_t *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
+  __m512i c00 = _mm512_setzero_si512(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00,
+          c60 = c00, c70 = c00;
+  __m512i c01 = c00, c11 = c00, c21 = c00, c31 = c00, c41 = c00, c51 = c00, c61 = c00, c71 = c00;
+  const int8_t* b1 = b + (NP == 2 ? panel_stride : 0);
+  for (size_t kk = 0; kk < quads; ++kk) {
+    const size_t off = 4 * kk;
+    const __m512i w0 = _mm512_loadu_si512(b + kk * kQ8NR * 4);
+    const __m512i w1 = NP == 2 ? _mm512_loadu_si512(b1 + kk * kQ8NR * 4) : w0;
+    TFC_Q8_ROW(0);
+    TFC_Q8_ROW(1);
+    TFC_Q8_ROW(2);
+    TFC_Q8_ROW(3);
+    TFC_Q8_ROW(4);
+    TFC_Q8_ROW(5);
+    TFC_Q8_ROW(6);
+    TFC_Q8_ROW(7);
+  }
+  const __m512i rows0[kQ8MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
+  const __m512i rows1[kQ8MR] = {c01, c11, c21, c31, c41, c51, c61, c71};
+  for (int p = 0; p < NP; ++p) {
+    const size_t done = static_cast<size_t>(p) * kQ8NR;
+    if (nc <= done) break;
+    const size_t left = nc - done;
+    const __mmask16 m = left >= kQ8NR ? static_cast<__mmask16>(0xFFFF)
+                                      : static_cast<__mmask16>((1u << left) - 1);
+    const __m512i* v = p == 0 ? rows0 : rows1;
+    const Q8Params ch = Q8Load(q, bias, c0 + done, m);
+    const __m512i zp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
+                  hi = _mm512_set1_epi32(q.hi);
+    for (size_t r = 0; r < mr; ++r)
+      _mm_mask_storeu_epi8(out + r * ldo + c0 + done, m, Q8Requant(ch, v[r], zp, lo, hi));
+  }
+}
+#undef TFC_Q8_ROW
+#endif
+
+// out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
+// (u8, row stride lda >= Q8RowStride(k), any values past k; bias of n
+// values), packed B (PackQ8B); out row stride ldo. Only where HasQ8Gemm().
+inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
+                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
+                          int8_t* out, size_t ldo) {
+#if TFC_QGEMM_X86 && defined(__x86_64__)
+  const size_t quads = QuadCount(k);
+  const size_t panel = quads * kQ8NR * 4;
+  const size_t panels = QPanels(n);
+  for (size_t p = 0; p < panels; p += 2) {
+    const int8_t* b = packed + p * panel;
+    const size_t c0 = p * kQ8NR, nc = std::min(2 * kQ8NR, n - c0);
+    for (size_t r0 = 0; r0 < m; r0 += kQ8MR) {
+      const size_t mr = std::min(kQ8MR, m - r0);
+      const uint8_t* a[kQ8MR];
+      for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+      if (p + 1 < panels)
+        Q8TileVnni<2>(a, b, panel, quads, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      else
+        Q8TileVnni<1>(a, b, panel, quads, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+    }
+  }
+#else
+  (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
+  (void)out, (void)ldo;
+#endif
+}
+
 }  // namespace qconv
 }  // namespace tfc

@@ -1,0 +1,34 @@
+"""The lower x86 code paths, on a machine that has the higher ones.
+
+The x86_64 wheel picks its kernels at run time (baseline SSE2, AVX2 + FMA, AVX-512, AVX-512 VNNI for
+the int8 GEMM). A test run only exercises the best the machine has, so this runs the op goldens and
+the zoo references again in a fresh process with ``TFLITE_CFFI_MAX_ISA`` capping what the library
+uses: every path must give the same (golden) results, int8 ones bit for bit.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+
+pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                                reason="the run-time ISA choice exists on x86_64 only")
+
+
+@pytest.mark.parametrize("cap", ["baseline", "avx2"])
+def test_lower_isa_paths_match_the_goldens(cap):
+    env = dict(os.environ, TFLITE_CFFI_MAX_ISA=cap)
+    cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+           "--import-mode=importlib", str(TESTS / "test_ops.py"), str(TESTS / "test_zoo.py")]
+    proc = subprocess.run(cmd, env=env, cwd=str(TESTS.parent), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+    tail = "\n".join(proc.stdout.splitlines()[-30:])
+    assert proc.returncode == 0, "with TFLITE_CFFI_MAX_ISA=%s:\n%s" % (cap, tail)
+    assert " passed" in tail, tail
