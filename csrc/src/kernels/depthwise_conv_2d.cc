@@ -651,6 +651,26 @@ __attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
 }
 #endif
 
+#if TFC_HAS_AVX512_REQUANT
+// The same on AVX-512BW for c in [0, cend), cend a multiple of 32.
+TFC_VNNI_FN void DwAccumInt8Avx512(const int8_t* const* px, const int16_t* const* wx, int taps,
+                                   size_t cend, int32_t zp, int32_t* acc) {
+  const __m512i vzp = _mm512_set1_epi16(static_cast<int16_t>(zp));
+  for (size_t c = 0; c < cend; c += 32) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    for (int t = 0; t < taps; ++t) {
+      __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px[t] + c)));
+      x = _mm512_sub_epi16(x, vzp);
+      const __m512i pr = _mm512_mullo_epi16(x, _mm512_loadu_si512(wx[t] + c));
+      a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
+      a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
+    }
+    _mm512_storeu_si512(acc + c, a0);
+    _mm512_storeu_si512(acc + c + 16, a1);
+  }
+}
+#endif
+
 class QuantDepthwiseConv2D final : public OpKernel {
  public:
   TfLiteStatus Prepare(OpContext& ctx) override;
@@ -675,6 +695,9 @@ class QuantDepthwiseConv2D final : public OpKernel {
   qconv::ChannelRequant requant_;  // 8-bit output stage
 #if TFC_QGEMM_X86
   bool avx2_ = false;  // the CPU runs DwAccumInt8Avx2
+#endif
+#if TFC_HAS_AVX512_REQUANT
+  bool avx512_ = false;  // ... and DwAccumInt8Avx512
 #endif
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
@@ -821,6 +844,9 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 #if TFC_QGEMM_X86
   avx2_ = cpu::HasAvx2Fma();
 #endif
+#if TFC_HAS_AVX512_REQUANT
+  avx512_ = cpu::HasAvx512Vnni();
+#endif
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
   scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
@@ -869,8 +895,24 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
             wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
           }
         }
-        done = cout / 16 * 16;
-        DwAccumInt8Avx2(px, wx, nt, done, zp, reinterpret_cast<int32_t*>(acc));
+        int32_t* acc32 = reinterpret_cast<int32_t*>(acc);
+#if TFC_HAS_AVX512_REQUANT
+        if (avx512_) {
+          done = cout / 32 * 32;
+          DwAccumInt8Avx512(px, wx, nt, done, zp, acc32);
+        }
+#endif
+        const size_t end16 = cout / 16 * 16;
+        if (done < end16) {
+          const int8_t* pxo[kDwMaxFastTaps];
+          const int16_t* wxo[kDwMaxFastTaps];
+          for (int t = 0; t < nt; ++t) {
+            pxo[t] = px[t] + done;
+            wxo[t] = wx[t] + done;
+          }
+          DwAccumInt8Avx2(pxo, wxo, nt, end16 - done, zp, acc32 + done);
+          done = end16;
+        }
       }
 #endif
       for (size_t c = done; c < cout; ++c) acc[c] = 0;

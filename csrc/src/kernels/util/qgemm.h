@@ -568,11 +568,85 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 }
 #endif
 
+// The same on AVX-512 (F, BW, VL; checked with the VNNI kernels, which need
+// all of them): 16 channels at a time, the tail masked.
+#if TFC_QGEMM_X86 && defined(__x86_64__)
+#define TFC_HAS_AVX512_REQUANT 1
+#define TFC_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+// The output stage of ChannelRequant::One for 16 channels at once.
+struct Q8Params {
+  __m512i bias, lshift, mult, rshift, round, away;
+};
+
+// Channels c0 + [0, 16) masked by m; bias may be null.
+TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias, size_t c0,
+                                   __mmask16 m) {
+  Q8Params p;
+  p.bias = bias ? _mm512_maskz_loadu_epi32(m, bias + c0) : _mm512_setzero_si512();
+  p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
+  p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
+  p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
+  p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
+  p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
+  return p;
+}
+
+// 16 accumulators (bias not yet added) requantized and clamped (int32); the
+// same closed form as Requant8Avx2. Every constant is a caller's register.
+TFC_VNNI_FN inline __m512i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, __m512i lo,
+                                     __m512i hi) {
+  x = _mm512_sllv_epi32(_mm512_add_epi32(x, p.bias), p.lshift);
+  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
+  const __m512i po = _mm512_add_epi64(
+      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(p.mult, 32)), nudge);
+  __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(pe, 31),
+                                         _mm512_slli_epi64(_mm512_srli_epi64(po, 31), 32));
+  const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
+  high = _mm512_add_epi32(high, p.round);
+  high = _mm512_mask_add_epi32(high, neg, high, p.away);
+  high = _mm512_add_epi32(_mm512_srav_epi32(high, p.rshift), zp);
+  return _mm512_min_epi32(_mm512_max_epi32(high, lo), hi);
+}
+
+// The lanes of m (already clamped to T's range) narrowed to the 8-bit T and stored at out.
+template <class T>
+TFC_VNNI_FN inline void Q8Store(__mmask16 m, T* out, __m512i v) {
+  static_assert(sizeof(T) == 1, "8-bit outputs only");
+  const __m128i b = static_cast<T>(-1) > 0 ? _mm512_cvtusepi32_epi8(v) : _mm512_cvtsepi32_epi8(v);
+  _mm_mask_storeu_epi8(out, m, b);
+}
+
+inline __mmask16 Q8Mask(size_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+template <class T>
+TFC_VNNI_FN inline void RequantizeRowAvx512(const ChannelRequant& q, const int32_t* acc,
+                                            const int32_t* bias, size_t n, T* out) {
+  const __m512i zp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
+                hi = _mm512_set1_epi32(q.hi);
+  for (size_t c = 0; c < n; c += 16) {
+    const __mmask16 m = Q8Mask(n - c);
+    const Q8Params p = Q8Load(q, bias, c, m);
+    Q8Store(m, out + c, Q8Requant(p, _mm512_maskz_loadu_epi32(m, acc + c), zp, lo, hi));
+  }
+}
+
+#else
+#define TFC_HAS_AVX512_REQUANT 0
+#endif
+
 // One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
 template <class T>
 inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int32_t* bias,
                           size_t n, T* out) {
   size_t c = 0;
+#if TFC_HAS_AVX512_REQUANT
+  static const bool avx512 = cpu::HasAvx512Vnni();
+  if (avx512) return RequantizeRowAvx512(q, acc, bias, n, out);
+#endif
 #if TFC_QGEMM_X86
   static const bool avx2 = cpu::HasAvx2Fma();
   if (avx2) c = RequantizeRowAvx2(q, acc, bias, n, out);
@@ -648,44 +722,6 @@ inline bool HasQ8Gemm() {
 }
 
 #if TFC_QGEMM_X86 && defined(__x86_64__)
-#define TFC_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-
-// The output stage of ChannelRequant::One for 16 channels at once.
-struct Q8Params {
-  __m512i bias, lshift, mult, rshift, round, away;
-};
-
-TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias, size_t c0,
-                                   __mmask16 m) {
-  Q8Params p;
-  p.bias = _mm512_maskz_loadu_epi32(m, bias + c0);
-  p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
-  p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
-  p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
-  p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
-  p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
-  return p;
-}
-
-// 16 accumulators (bias not yet added) to 16 clamped int8 values; the same
-// closed form as Requant8Avx2. Every constant is a caller's register.
-TFC_VNNI_FN inline __m128i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, __m512i lo,
-                                     __m512i hi) {
-  x = _mm512_sllv_epi32(_mm512_add_epi32(x, p.bias), p.lshift);
-  const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
-  const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
-  const __m512i po = _mm512_add_epi64(
-      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(p.mult, 32)), nudge);
-  __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(pe, 31),
-                                         _mm512_slli_epi64(_mm512_srli_epi64(po, 31), 32));
-  const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
-  high = _mm512_add_epi32(high, p.round);
-  high = _mm512_mask_add_epi32(high, neg, high, p.away);
-  high = _mm512_add_epi32(_mm512_srav_epi32(high, p.rshift), zp);
-  high = _mm512_min_epi32(_mm512_max_epi32(high, lo), hi);
-  return _mm512_cvtsepi32_epi8(high);
-}
-
 // Rows a[0..8) (quads * 4 bytes each) times NP panels (b, b + panel_stride);
 // rows r < mr requantized (with bias) into out + r * ldo, channels c0 + [0,
 // nc), nc <= 16 * NP. The accumulators are named variables so that they stay
@@ -729,14 +765,13 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, const int8_t* b, siz
     const size_t done = static_cast<size_t>(p) * kQ8NR;
     if (nc <= done) break;
     const size_t left = nc - done;
-    const __mmask16 m = left >= kQ8NR ? static_cast<__mmask16>(0xFFFF)
-                                      : static_cast<__mmask16>((1u << left) - 1);
+    const __mmask16 m = Q8Mask(left);
     const __m512i* v = p == 0 ? rows0 : rows1;
     const Q8Params ch = Q8Load(q, bias, c0 + done, m);
     const __m512i zp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
                   hi = _mm512_set1_epi32(q.hi);
     for (size_t r = 0; r < mr; ++r)
-      _mm_mask_storeu_epi8(out + r * ldo + c0 + done, m, Q8Requant(ch, v[r], zp, lo, hi));
+      Q8Store(m, out + r * ldo + c0 + done, Q8Requant(ch, v[r], zp, lo, hi));
   }
 }
 #undef TFC_Q8_ROW
