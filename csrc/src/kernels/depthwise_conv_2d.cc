@@ -652,21 +652,24 @@ __attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
 #endif
 
 #if TFC_HAS_AVX512_REQUANT
-// The same on AVX-512BW for c in [0, cend), cend a multiple of 32.
+// The same on AVX-512BW for every c in [0, n): 32 channels at a time, the
+// tail masked (nothing read or written past n).
 TFC_VNNI_FN void DwAccumInt8Avx512(const int8_t* const* px, const int16_t* const* wx, int taps,
-                                   size_t cend, int32_t zp, int32_t* acc) {
+                                   size_t n, int32_t zp, int32_t* acc) {
   const __m512i vzp = _mm512_set1_epi16(static_cast<int16_t>(zp));
-  for (size_t c = 0; c < cend; c += 32) {
+  for (size_t c = 0; c < n; c += 32) {
+    const size_t left = n - c;
+    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
     __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
     for (int t = 0; t < taps; ++t) {
-      __m512i x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(px[t] + c)));
+      __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[t] + c));
       x = _mm512_sub_epi16(x, vzp);
-      const __m512i pr = _mm512_mullo_epi16(x, _mm512_loadu_si512(wx[t] + c));
+      const __m512i pr = _mm512_mullo_epi16(x, _mm512_maskz_loadu_epi16(m, wx[t] + c));
       a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
       a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
     }
-    _mm512_storeu_si512(acc + c, a0);
-    _mm512_storeu_si512(acc + c + 16, a1);
+    _mm512_mask_storeu_epi32(acc + c, static_cast<__mmask16>(m), a0);
+    _mm512_mask_storeu_epi32(acc + c + 16, static_cast<__mmask16>(m >> 16), a1);
   }
 }
 #endif
@@ -881,8 +884,12 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
       ValidTaps(ix0, s_.kw, s_.dw, s_.in_w, &kx0, &kx1);
       size_t done = 0;  // channels [0, done) accumulated by the vector path
 #if TFC_QGEMM_X86
+      bool vector = avx2_ && cout >= 16;
+#if TFC_HAS_AVX512_REQUANT
+      vector = vector || avx512_;
+#endif
       if (std::is_same<T, int8_t>::value && std::is_same<Acc, int32_t>::value && m == 1 &&
-          avx2_ && cout >= 16 && (ky1 - ky0) * (kx1 - kx0) <= kDwMaxFastTaps) {
+          vector && (ky1 - ky0) * (kx1 - kx0) <= kDwMaxFastTaps) {
         const int8_t* px[kDwMaxFastTaps];
         const int16_t* wx[kDwMaxFastTaps];
         int nt = 0;
@@ -898,20 +905,13 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         int32_t* acc32 = reinterpret_cast<int32_t*>(acc);
 #if TFC_HAS_AVX512_REQUANT
         if (avx512_) {
-          done = cout / 32 * 32;
-          DwAccumInt8Avx512(px, wx, nt, done, zp, acc32);
+          done = cout;
+          DwAccumInt8Avx512(px, wx, nt, cout, zp, acc32);
         }
 #endif
-        const size_t end16 = cout / 16 * 16;
-        if (done < end16) {
-          const int8_t* pxo[kDwMaxFastTaps];
-          const int16_t* wxo[kDwMaxFastTaps];
-          for (int t = 0; t < nt; ++t) {
-            pxo[t] = px[t] + done;
-            wxo[t] = wx[t] + done;
-          }
-          DwAccumInt8Avx2(pxo, wxo, nt, end16 - done, zp, acc32 + done);
-          done = end16;
+        if (done == 0) {
+          done = cout / 16 * 16;
+          DwAccumInt8Avx2(px, wx, nt, done, zp, acc32);
         }
       }
 #endif

@@ -690,7 +690,7 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int8_t* dst) {
         }
 }
 
-// d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), 32 at a time.
+// d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), 32 or 8 at a time.
 inline void BiasToUnsigned(const int8_t* s, uint8_t* d, size_t n) {
   typedef uint8_t v32u8 __attribute__((vector_size(32)));
   size_t i = 0;
@@ -699,6 +699,12 @@ inline void BiasToUnsigned(const int8_t* s, uint8_t* d, size_t n) {
     std::memcpy(&x, s + i, 32);
     x ^= 0x80;
     std::memcpy(d + i, &x, 32);
+  }
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x;
+    std::memcpy(&x, s + i, 8);
+    x ^= 0x8080808080808080ull;
+    std::memcpy(d + i, &x, 8);
   }
   for (; i < n; ++i) d[i] = static_cast<uint8_t>(s[i]) ^ 0x80u;
 }
