@@ -142,7 +142,8 @@ class QuantTransposeConv final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, packed_, filter_scale_, filter_zp_, mult_q_, shift_q_);
+    return HeapBytes(weights_, packed_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult,
+                     requant_.lshift, requant_.rshift, requant_.round, requant_.away);
   }
 
  private:
@@ -167,6 +168,7 @@ class QuantTransposeConv final : public OpKernel {
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
+  qconv::ChannelRequant requant_;  // 8-bit output stage
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
   FloatRange act_;
   bool bias64_ = false;
@@ -308,6 +310,11 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
                                              : int32_t{weights->data_as<int8_t>()[src]};
         weights_[(t * cout + oc) * cin + ic] = static_cast<int16_t>(w - filter_zp_[oc]);
       }
+  // TensorFlow Lite's x86 build runs its NEON output stage (through an SSE
+  // emulation) on whole groups of 8 channels, which rounds ties upward; the
+  // remaining channels round ties away from zero.
+  if (kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8)
+    requant_.Init(mult_q_, shift_q_, cout / 8 * 8, out_zp_, act_lo_, act_hi_);
   workers_ = std::max(1, ctx.num_threads());
   scratch_col_ = scratch_arows_ = -1;
   packed_.clear();
@@ -350,7 +357,6 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
   int32_t* dots =
       reinterpret_cast<int32_t*>(reinterpret_cast<char*>(pix) + (cin * sizeof(int16_t) + 63) / 64 * 64);
   const bool wide = kind_ == TcKind::k16x8;
-  const size_t vec_end = cout / 8 * 8;  // channels of the vectorized output stage
   for (int64_t r = r0; r < r1; ++r) {
     const int b = static_cast<int>(r / out_h_);
     const int oy = static_cast<int>(r % out_h_);
@@ -400,6 +406,22 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
       }
     }
     const size_t o0 = static_cast<size_t>(r) * row_n;
+    if (kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8) {
+      // Each pixel's sums wrapped to int32 in place (element c written over
+      // bytes already read), then the row requantized.
+      const int32_t* bi = static_cast<const int32_t*>(bias);
+      for (int ox = 0; ox < out_w_; ++ox) {
+        const int64_t* a = acc + static_cast<size_t>(ox) * cout;
+        int32_t* a32 = reinterpret_cast<int32_t*>(acc + static_cast<size_t>(ox) * cout);
+        for (size_t c = 0; c < cout; ++c) a32[c] = WrapToInt32(a[c]);
+        const size_t o = o0 + static_cast<size_t>(ox) * cout;
+        if (kind_ == TcKind::kInt8)
+          qconv::RequantizeRow(requant_, a32, bi, cout, static_cast<int8_t*>(out) + o);
+        else
+          qconv::RequantizeRow(requant_, a32, bi, cout, static_cast<uint8_t*>(out) + o);
+      }
+      continue;
+    }
     for (size_t i = 0; i < row_n; ++i) {
       const size_t c = i % cout;
       switch (kind_) {
@@ -421,22 +443,8 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
               qconv::Requantize16(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_));
           break;
         }
-        default: {
-          const int32_t* bi = static_cast<const int32_t*>(bias);
-          const int32_t v = WrapToInt32(acc[i] + (bi ? bi[c] : 0));
-          // TensorFlow Lite's x86 build runs its NEON output stage (through an
-          // SSE emulation) on whole groups of 8 channels, which rounds ties
-          // upward; the remaining channels round ties away from zero.
-          const int32_t q =
-              c < vec_end
-                  ? qconv::Requantize8TiesUp(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_)
-                  : qconv::Requantize8(v, mult_q_[c], shift_q_[c], out_zp_, act_lo_, act_hi_);
-          if (kind_ == TcKind::kInt8)
-            static_cast<int8_t*>(out)[o0 + i] = static_cast<int8_t>(q);
-          else
-            static_cast<uint8_t*>(out)[o0 + i] = static_cast<uint8_t>(q);
+        default:  // 8-bit: above
           break;
-        }
       }
     }
   }
