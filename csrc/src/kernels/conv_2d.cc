@@ -824,12 +824,20 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
   const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
   const auto copy = qconv::BiasToUnsigned;
+  // the pixel (n, oy, ox) of row m, stepped along instead of divided out
+  size_t n = m0 / plane;
+  int oy = static_cast<int>((m0 % plane) / out_w_);
+  int ox = static_cast<int>(m0 % out_w_) - 1;
   for (size_t m = m0; m < m1; ++m) {
+    if (++ox == out_w_) {
+      ox = 0;
+      if (++oy == out_h_) {
+        oy = 0;
+        ++n;
+      }
+    }
     uint8_t* d = dst + (m - m0) * lda8_;
-    std::memset(d + k_, 0, lda8_ - k_);
-    const size_t n = m / plane;
-    const int oy = static_cast<int>((m % plane) / out_w_);
-    const int ox = static_cast<int>(m % out_w_);
+    if (lda8_ > k_) std::memset(d + k_, 0, lda8_ - k_);
     const int8_t* img = in + n * img_size;
     const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
     const size_t run = static_cast<size_t>(kw_) * cin;
