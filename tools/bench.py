@@ -41,11 +41,14 @@ import json, resource, sys, time
 import numpy as np
 runtime, model = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
+where = None
 if runtime == "baseline":
     cold = None
 else:
     if runtime == "ours":
         from tflite_cffi import Interpreter
+        import tflite_cffi
+        where = tflite_cffi.__file__
     else:
         from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_path=model, num_threads=1)
@@ -59,7 +62,7 @@ else:
 # VmHWM: this process's own peak (ru_maxrss would include the parent's, inherited across fork + exec)
 hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")]
 peak = hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"cold_ms": cold, "peak_rss_kb": peak}))
+print(json.dumps({"cold_ms": cold, "peak_rss_kb": peak, "where": where}))
 """
 
 
@@ -123,11 +126,17 @@ def _latency_rows(names: list, threads: list, runs: int, warmup: int, log) -> li
 
 
 def _fresh(runtime: str, model: str) -> dict:
+    # Run outside the checkout: `python -c` puts the working directory first on sys.path, and the
+    # repository's own tflite_cffi/ (a dev build, if any) would shadow the installed wheel.
     out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, runtime, model], capture_output=True,
-                         text=True, timeout=300)
+                         text=True, timeout=300, cwd=str(MODELS))
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    if got["where"] and Path(got["where"]).resolve().is_relative_to(ROOT):
+        raise RuntimeError(f"the fresh process imported tflite_cffi from the checkout ({got['where']}), "
+                           "not the installed wheel")
+    return got
 
 
 def _cold_rows(names: list, repeat: int, log) -> list:

@@ -711,10 +711,27 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
                  "input too large");
   k_ = static_cast<size_t>(k64);
 
-  // Filter, centered, [Cout][K].
-  const size_t nw = static_cast<size_t>(out_c_) * k_;
-  weights_.resize(nw);
-  for (size_t c = 0; c < static_cast<size_t>(out_c_); ++c) {
+  q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
+  packed8_.clear();
+  correction_.clear();
+  bias8_.clear();
+  if (q8_) {  // the raw int8 filter packed for qconv::Q8GemmRequant (its zero point is 0)
+    const size_t n = static_cast<size_t>(out_c_);
+    const int8_t* w8 = filter->data_as<int8_t>();
+    lda8_ = qconv::Q8RowStride(k_);
+    packed8_.resize(qconv::PackedQ8BSize(k_, n));
+    qconv::PackQ8B(w8, n, k_, packed8_.data());
+    correction_.resize(n);
+    qconv::Q8ColumnSums(w8, n, k_, correction_.data());
+    for (int32_t& v : correction_)
+      v = static_cast<int32_t>(0u - static_cast<uint32_t>(128 + in_zp_) * static_cast<uint32_t>(v));
+    bias8_.resize(n);
+  }
+
+  // Filter, centered, [Cout][K] (not for the 8-bit GEMM).
+  const size_t n_centered = q8_ ? 0 : static_cast<size_t>(out_c_);
+  weights_.resize(n_centered * k_);
+  for (size_t c = 0; c < n_centered; ++c) {
     const int32_t zp = filter_zp_[c];
     for (size_t i = 0; i < k_; ++i) {
       const size_t j = c * k_ + i;
@@ -728,24 +745,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
     requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
   lda_ = 2 * qconv::PairCount(k_);
-  q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
-  packed8_.clear();
-  correction_.clear();
-  bias8_.clear();
   if (q8_) {
-    const size_t n = static_cast<size_t>(out_c_);
-    std::vector<int8_t> w8(weights_.size());
-    for (size_t i = 0; i < w8.size(); ++i) w8[i] = static_cast<int8_t>(weights_[i]);  // zp is 0
-    lda8_ = qconv::Q8RowStride(k_);
-    packed8_.resize(qconv::PackedQ8BSize(k_, n));
-    qconv::PackQ8B(w8.data(), n, k_, packed8_.data());
-    correction_.resize(n);
-    qconv::Q8ColumnSums(w8.data(), n, k_, correction_.data());
-    for (int32_t& v : correction_)
-      v = static_cast<int32_t>(0u - static_cast<uint32_t>(128 + in_zp_) * static_cast<uint32_t>(v));
-    bias8_.resize(n);
     packed_.clear();
-    weights_.clear();
     weights_.shrink_to_fit();
   } else if (kind_ == QKind::k16x8) {
     packed_.clear();

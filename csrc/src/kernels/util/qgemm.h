@@ -680,14 +680,14 @@ inline size_t PackedQ8BSize(size_t k, size_t n) { return QPanels(n) * QuadCount(
 
 // w: [n][k] int8 weights (row stride k).
 inline void PackQ8B(const int8_t* w, size_t n, size_t k, int8_t* dst) {
-  const size_t quads = QuadCount(k);
-  for (size_t p = 0; p < QPanels(n); ++p)
-    for (size_t kk = 0; kk < quads; ++kk)
-      for (size_t j = 0; j < kQ8NR; ++j)
-        for (size_t t = 0; t < 4; ++t) {
-          const size_t c = p * kQ8NR + j, ki = 4 * kk + t;
-          *dst++ = (c < n && ki < k) ? w[c * k + ki] : int8_t{0};
-        }
+  const size_t quads = QuadCount(k), full = k / 4, step = kQ8NR * 4;
+  std::memset(dst, 0, PackedQ8BSize(k, n));
+  for (size_t c = 0; c < n; ++c) {
+    int8_t* d = dst + (c / kQ8NR) * quads * step + (c % kQ8NR) * 4;
+    const int8_t* s = w + c * k;
+    for (size_t kk = 0; kk < full; ++kk) std::memcpy(d + kk * step, s + 4 * kk, 4);
+    for (size_t i = 4 * full; i < k; ++i) d[full * step + (i - 4 * full)] = s[i];
+  }
 }
 
 // d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), 32 or 8 at a time.
