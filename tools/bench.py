@@ -133,7 +133,7 @@ def _fresh(runtime: str, model: str) -> dict:
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
     got = json.loads(out.stdout.strip().splitlines()[-1])
-    if got["where"] and Path(got["where"]).resolve().is_relative_to(ROOT):
+    if got["where"] and Path(got["where"]).resolve().parent == ROOT / "tflite_cffi":
         raise RuntimeError(f"the fresh process imported tflite_cffi from the checkout ({got['where']}), "
                            "not the installed wheel")
     return got
