@@ -25,9 +25,10 @@ pytestmark = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
 @pytest.mark.parametrize("cap", ["baseline", "avx2"])
 def test_lower_isa_paths_match_the_goldens(cap):
     env = dict(os.environ, TFLITE_CFFI_MAX_ISA=cap)
+    # from tests/, as nox runs pytest: `python -m pytest` puts the working directory on sys.path
     cmd = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
            "--import-mode=importlib", str(TESTS / "test_ops.py"), str(TESTS / "test_zoo.py")]
-    proc = subprocess.run(cmd, env=env, cwd=str(TESTS.parent), stdout=subprocess.PIPE,
+    proc = subprocess.run(cmd, env=env, cwd=str(TESTS), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
     tail = "\n".join(proc.stdout.splitlines()[-30:])
     assert proc.returncode == 0, "with TFLITE_CFFI_MAX_ISA=%s:\n%s" % (cap, tail)
