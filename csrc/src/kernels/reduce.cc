@@ -305,6 +305,9 @@ class Reduce final : public OpKernel {
     int32_t m;
     int shift;
     QuantizeMultiplier(scaling, &m, &shift);
+    if (shift > 14)  // MultiplyByQuantizedMultiplier64's range
+      return ctx.Error("quantized REDUCE_PROD: input scale / output scale^(1/%lld) = %g is too large "
+                       "(at most 2^14)", static_cast<long long>(n), scaling);
     prods_.assign(static_cast<size_t>(out_count), 0);
     seen_.assign(static_cast<size_t>(out_count), 0);
     const T* x = in->data_as<const T>();
