@@ -500,7 +500,8 @@ def fuzz(c, seconds=60, replay="", jobs=1):
                 f"-max_len={FUZZ_SEED_MAX_BYTES}", f"-artifact_prefix={out}/crash-", "-print_final_stats=1"]
         if int(jobs) > 1:
             argv += [f"-jobs={int(jobs)}", f"-workers={int(jobs)}"]
-        _run(c, argv, run_env, "the fuzzer", f"Reproduce a finding with `invoke fuzz --replay {out}/crash-...`.")
+        with c.cd(str(out)):  # with -jobs, libFuzzer writes fuzz-<n>.log into the working directory
+            _run(c, argv, run_env, "the fuzzer", f"Reproduce a finding with `invoke fuzz --replay {out}/crash-...`.")
 
 
 @task(help={"cache": "also delete the zig cache (~/.cache/tflite-cffi/zig; the next build re-fills it)"})
