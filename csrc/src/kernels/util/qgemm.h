@@ -531,14 +531,8 @@ __attribute__((target("avx2"))) inline __m256i Requant8Avx2(const ChannelRequant
   __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c0));
   if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
   x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
-  const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0));
-  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
-  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
-  const __m256i po = _mm256_add_epi64(
-      _mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
-  const __m256i he = _mm256_srli_epi64(pe, 31);
-  const __m256i ho = _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32);
-  __m256i high = _mm256_blend_epi32(he, ho, 0xAA);
+  __m256i high =
+      HighMulAvx2(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0)));
   const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), high);
   const __m256i adj =
       _mm256_and_si256(neg, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.away.data() + c0)));

@@ -287,18 +287,8 @@ inline T AddSimd(const Params& p, int32_t q1, int32_t q2, bool after = std::is_s
 }
 
 #if TFC_QBIN_X86
-// AVX2 forms of the arithmetic above, 8 lanes of int32 (the same results).
-// The multipliers are positive, so the doubling high multiply never
-// saturates and equals floor((x * m + 2^30) / 2^31).
-__attribute__((target("avx2"))) inline __m256i HighMulAvx2(__m256i x, __m256i m) {
-  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
-  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
-  const __m256i po =
-      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
-  return _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32),
-                            0xAA);
-}
-
+// AVX2 forms of the arithmetic above, 8 lanes of int32 (the same results;
+// the doubling high multiply is quant_math.h's HighMulAvx2).
 // ShiftTrunc with a uniform s.
 __attribute__((target("avx2"))) inline __m256i ShiftTruncAvx2(__m256i x, int s) {
   if (s >= 0) return _mm256_sll_epi32(x, _mm_cvtsi32_si128(s > 31 ? 31 : s));

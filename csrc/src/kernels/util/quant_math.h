@@ -29,6 +29,10 @@
 #include <cstdint>
 #include <limits>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 namespace tfc {
 
 // ---------------------------------------------------------------------------
@@ -213,5 +217,20 @@ struct Requantizer {
     return static_cast<int32_t>(out < qmin ? qmin : (out > qmax ? qmax : out));
   }
 };
+
+#if defined(__x86_64__) || defined(__i386__)
+// SaturatingRoundingDoublingHighMul on 8 lanes (AVX2) for positive
+// multipliers m (every multiplier QuantizeMultiplier makes), where it never
+// saturates and equals floor((x * m + 2^30) / 2^31): the even and the odd
+// lanes as 64-bit products, the high halves blended back.
+__attribute__((target("avx2"))) inline __m256i HighMulAvx2(__m256i x, __m256i m) {
+  const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
+  const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), nudge);
+  const __m256i po =
+      _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), nudge);
+  return _mm256_blend_epi32(_mm256_srli_epi64(pe, 31), _mm256_slli_epi64(_mm256_srli_epi64(po, 31), 32),
+                            0xAA);
+}
+#endif
 
 }  // namespace tfc
