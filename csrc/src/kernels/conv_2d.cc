@@ -546,6 +546,8 @@ class QuantConv2D final : public OpKernel {
   template <class T>
   void FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0, size_t m1) const;
   void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
+  template <class T, class D, class Seg>
+  void Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const;
   template <class T>
   void RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
                void* out, int16_t* rows, void* acc, size_t m0, size_t m1) const;
@@ -772,60 +774,16 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
 }
 
-// im2col rows [m0, m1): K centered values per output pixel, 0 in the padding.
-template <class T>
-void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0,
-                           size_t m1) const {
+// Walks the im2col rows [m0, m1): row m (output pixel (n, oy, ox), stepped
+// along rather than divided out) starts at dst + (m - m0) * lda and is filled
+// by seg(src, d, count, n) once per run of `count` values: src the input run,
+// or null for a run in the padding. Entries from K to lda are zeroed.
+template <class T, class D, class Seg>
+void QuantConv2D::Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const {
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  for (size_t m = m0; m < m1; ++m) {
-    int16_t* d = dst + (m - m0) * lda_;
-    if (lda_ > k_) d[k_] = 0;  // the odd K's pair tail
-    const size_t n = m / plane;
-    const int oy = static_cast<int>((m % plane) / out_w_);
-    const int ox = static_cast<int>(m % out_w_);
-    const int32_t zp = batch_zp ? batch_zp[n] : in_zp_;
-    const T* img = in + n * img_size;
-    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
-    const size_t run = static_cast<size_t>(kw_) * cin;
-    // Filter rows lying inside the image (no horizontal dilation) are one
-    // contiguous run of KW*Cin values.
-    const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
-    for (int ky = 0; ky < kh_; ++ky) {
-      const int iy = iy0 + ky * dh_;
-      if (iy < 0 || iy >= in_h_) {
-        std::memset(d, 0, run * sizeof(int16_t));
-        d += run;
-        continue;
-      }
-      const T* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
-      if (row_inside) {
-        qconv::CenterCopy(src_row + static_cast<size_t>(ix0) * cin, d, run, zp);
-        d += run;
-        continue;
-      }
-      for (int kx = 0; kx < kw_; ++kx, d += cin) {
-        const int ix = ix0 + kx * dw_;
-        if (ix < 0 || ix >= in_w_) {
-          std::memset(d, 0, cin * sizeof(int16_t));
-          continue;
-        }
-        qconv::CenterCopy(src_row + static_cast<size_t>(ix) * cin, d, cin, zp);
-      }
-    }
-  }
-}
-
-// The same for int8 input as unsigned bytes q + 128 (the zero point's byte
-// in the padding), zeros from K up to the row stride lda8_.
-void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
-  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
-  const size_t cin = static_cast<size_t>(in_c_);
-  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
-  const auto copy = qconv::BiasToUnsigned;
-  // the pixel (n, oy, ox) of row m, stepped along instead of divided out
+  const size_t run = static_cast<size_t>(kw_) * cin;
   size_t n = m0 / plane;
   int oy = static_cast<int>((m0 % plane) / out_w_);
   int ox = static_cast<int>(m0 % out_w_) - 1;
@@ -837,34 +795,57 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
         ++n;
       }
     }
-    uint8_t* d = dst + (m - m0) * lda8_;
-    if (lda8_ > k_) std::memset(d + k_, 0, lda8_ - k_);
-    const int8_t* img = in + n * img_size;
+    D* d = dst + (m - m0) * lda;
+    if (lda > k_) std::memset(d + k_, 0, (lda - k_) * sizeof(D));
+    const T* img = in + n * img_size;
     const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
-    const size_t run = static_cast<size_t>(kw_) * cin;
+    // Filter rows lying inside the image (no horizontal dilation) are one
+    // contiguous run of KW*Cin values.
     const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
       if (iy < 0 || iy >= in_h_) {
-        std::memset(d, pad, run);
+        seg(nullptr, d, run, n);
         d += run;
         continue;
       }
-      const int8_t* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+      const T* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
       if (row_inside) {
-        copy(src_row + static_cast<size_t>(ix0) * cin, d, run);
+        seg(src_row + static_cast<size_t>(ix0) * cin, d, run, n);
         d += run;
         continue;
       }
       for (int kx = 0; kx < kw_; ++kx, d += cin) {
         const int ix = ix0 + kx * dw_;
-        if (ix < 0 || ix >= in_w_)
-          std::memset(d, pad, cin);
-        else
-          copy(src_row + static_cast<size_t>(ix) * cin, d, cin);
+        const bool inside = ix >= 0 && ix < in_w_;
+        seg(inside ? src_row + static_cast<size_t>(ix) * cin : nullptr, d, cin, n);
       }
     }
   }
+}
+
+// im2col rows [m0, m1): K centered values per output pixel, 0 in the padding.
+template <class T>
+void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0,
+                           size_t m1) const {
+  Im2Col(in, dst, lda_, m0, m1, [&](const T* src, int16_t* d, size_t count, size_t n) {
+    if (src)
+      qconv::CenterCopy(src, d, count, batch_zp ? batch_zp[n] : in_zp_);
+    else
+      std::memset(d, 0, count * sizeof(int16_t));
+  });
+}
+
+// The same for int8 input as unsigned bytes q + 128 (the zero point's byte
+// in the padding), row stride lda8_.
+void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
+  const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
+  Im2Col(in, dst, lda8_, m0, m1, [pad](const int8_t* src, uint8_t* d, size_t count, size_t) {
+    if (src)
+      qconv::BiasToUnsigned(src, d, count);
+    else
+      std::memset(d, pad, count);
+  });
 }
 
 template <class T>
