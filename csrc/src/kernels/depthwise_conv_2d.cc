@@ -651,7 +651,7 @@ __attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
 }
 #endif
 
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
 // The same on AVX-512BW for every c in [0, n): 32 channels at a time, the
 // tail masked (nothing read or written past n).
 TFC_VNNI_FN void DwAccumInt8Avx512(const int8_t* const* px, const int16_t* const* wx, int taps,
@@ -699,7 +699,7 @@ class QuantDepthwiseConv2D final : public OpKernel {
 #if TFC_QGEMM_X86
   bool avx2_ = false;  // the CPU runs DwAccumInt8Avx2
 #endif
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
   bool avx512_ = false;  // ... and DwAccumInt8Avx512
 #endif
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
@@ -847,7 +847,7 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 #if TFC_QGEMM_X86
   avx2_ = cpu::HasAvx2Fma();
 #endif
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
   avx512_ = cpu::HasAvx512Vnni();
 #endif
   workers_ = std::max(1, ctx.num_threads());
@@ -885,7 +885,7 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
       size_t done = 0;  // channels [0, done) accumulated by the vector path
 #if TFC_QGEMM_X86
       bool vector = avx2_ && cout >= 16;
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
       vector = vector || avx512_;
 #endif
       if (std::is_same<T, int8_t>::value && std::is_same<Acc, int32_t>::value && m == 1 &&
@@ -903,7 +903,7 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           }
         }
         int32_t* acc32 = reinterpret_cast<int32_t*>(acc);
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
         if (avx512_) {
           done = cout;
           DwAccumInt8Avx512(px, wx, nt, cout, zp, acc32);

@@ -563,9 +563,10 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 #endif
 
 // The same on AVX-512 (F, BW, VL; checked with the VNNI kernels, which need
-// all of them): 16 channels at a time, the tail masked.
+// all of them): 16 channels at a time, the tail masked. TFC_QGEMM_AVX512: this
+// AVX-512 code (also the 8-bit GEMM below and the int8 depthwise) is built.
 #if TFC_QGEMM_X86 && defined(__x86_64__)
-#define TFC_HAS_AVX512_REQUANT 1
+#define TFC_QGEMM_AVX512 1
 #define TFC_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // The output stage of ChannelRequant::One for 16 channels at once.
@@ -629,7 +630,7 @@ TFC_VNNI_FN inline void RequantizeRowAvx512(const ChannelRequant& q, const int32
 }
 
 #else
-#define TFC_HAS_AVX512_REQUANT 0
+#define TFC_QGEMM_AVX512 0
 #endif
 
 // One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
@@ -637,7 +638,7 @@ template <class T>
 inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int32_t* bias,
                           size_t n, T* out) {
   size_t c = 0;
-#if TFC_HAS_AVX512_REQUANT
+#if TFC_QGEMM_AVX512
   static const bool avx512 = cpu::HasAvx512Vnni();
   if (avx512) return RequantizeRowAvx512(q, acc, bias, n, out);
 #endif
@@ -714,14 +715,14 @@ inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
 
 // Whether Q8GemmRequant can run here.
 inline bool HasQ8Gemm() {
-#if TFC_QGEMM_X86 && defined(__x86_64__)
+#if TFC_QGEMM_AVX512
   return cpu::HasAvx512Vnni();
 #else
   return false;
 #endif
 }
 
-#if TFC_QGEMM_X86 && defined(__x86_64__)
+#if TFC_QGEMM_AVX512
 // Rows a[0..8) (quads * 4 bytes each) times NP panels (b, b + panel_stride);
 // rows r < mr requantized (with bias) into out + r * ldo, channels c0 + [0,
 // nc), nc <= 16 * NP. The accumulators are named variables so that they stay
@@ -783,7 +784,7 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, const int8_t* b, siz
 inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
                           size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
                           int8_t* out, size_t ldo) {
-#if TFC_QGEMM_X86 && defined(__x86_64__)
+#if TFC_QGEMM_AVX512
   const size_t quads = QuadCount(k);
   const size_t panel = quads * kQ8NR * 4;
   const size_t panels = QPanels(n);
