@@ -1,5 +1,8 @@
 #include "tensor.h"
 
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 
@@ -56,20 +59,53 @@ const char* TypeName(TfLiteType type) {
 AlignedBuffer::~AlignedBuffer() { Release(); }
 
 AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), capacity_(std::exchange(other.capacity_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      capacity_(std::exchange(other.capacity_, 0)),
+      mapped_(std::exchange(other.mapped_, 0)) {}
 
 AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
   if (this != &other) {
     Release();
     data_ = std::exchange(other.data_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
+    mapped_ = std::exchange(other.mapped_, 0);
   }
   return *this;
+}
+
+// Maps `bytes` rounded up to kHugeBytes at a kHugeBytes boundary (over-maps by
+// one huge page and unmaps the slack on both sides). Null on failure.
+static void* MapHuge(size_t bytes, size_t* mapped) {
+  const size_t huge = AlignedBuffer::kHugeBytes;
+  const size_t size = (bytes + huge - 1) / huge * huge;
+  if (size < bytes || size + huge < size) return nullptr;
+  void* raw = mmap(nullptr, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + huge - 1) / huge * huge;
+  if (aligned > start) munmap(raw, aligned - start);
+  const size_t tail = start + size + huge - (aligned + size);
+  if (tail) munmap(reinterpret_cast<void*>(aligned + size), tail);
+  void* p = reinterpret_cast<void*>(aligned);
+#ifdef MADV_HUGEPAGE
+  madvise(p, size, MADV_HUGEPAGE);  // a hint: kernels without THP keep 4 KiB pages
+#endif
+  *mapped = size;
+  return p;
 }
 
 bool AlignedBuffer::Reserve(size_t bytes) {
   if (bytes <= capacity_ && data_) return true;
   Release();
+  if (bytes >= kHugeBytes) {
+    size_t mapped = 0;
+    if (void* p = MapHuge(bytes, &mapped)) {
+      data_ = p;
+      capacity_ = bytes;
+      mapped_ = mapped;
+      return true;
+    }
+  }
   void* p = nullptr;
   // Never zero bytes, so data() is non-null for empty tensors too.
   if (posix_memalign(&p, kAlign, bytes ? bytes : kAlign) != 0) return false;
@@ -79,9 +115,13 @@ bool AlignedBuffer::Reserve(size_t bytes) {
 }
 
 void AlignedBuffer::Release() {
-  free(data_);
+  if (mapped_)
+    munmap(data_, mapped_);
+  else
+    free(data_);
   data_ = nullptr;
   capacity_ = 0;
+  mapped_ = 0;
 }
 
 }  // namespace tfc

@@ -51,9 +51,16 @@ class AlignedBuffer {
   size_t capacity() const { return capacity_; }
   void Release();
 
+  // Blocks of at least this size are mapped directly, 2 MiB aligned, and
+  // offered to transparent huge pages: packed weights and the arena then
+  // fault in 2 MiB at a time instead of 4 KiB (a third of allocate_tensors()
+  // went to page faults).
+  static constexpr size_t kHugeBytes = size_t{2} << 20;
+
  private:
   void* data_ = nullptr;
   size_t capacity_ = 0;
+  size_t mapped_ = 0;  // bytes mapped with mmap; 0 for posix_memalign blocks
 };
 
 }  // namespace tfc
