@@ -672,6 +672,41 @@ TFC_VNNI_FN void DwAccumInt8Avx512(const int8_t* const* px, const int16_t* const
     _mm512_mask_storeu_epi32(acc + c + 16, static_cast<__mmask16>(m >> 16), a1);
   }
 }
+
+// A run of `pixels` output pixels whose taps all lie inside the image (pixel
+// i reads px[t] + i * step), int8 in and out: the accumulation above with
+// the output stage fused (qconv::Q8Requant, bit-exact with RequantizeRow).
+// Channel blocks outermost, so each block's requantization constants stay in
+// registers across the run and no int32 accumulator row is written.
+TFC_VNNI_FN void DwRunInt8Avx512(const int8_t* const* px, size_t step, int pixels,
+                                 const int16_t* const* wx, int taps, size_t n, int32_t zp,
+                                 const qconv::ChannelRequant& q, const int32_t* bias,
+                                 int8_t* out) {
+  const __m512i vzp = _mm512_set1_epi16(static_cast<int16_t>(zp));
+  const __m512i ozp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
+                hi = _mm512_set1_epi32(q.hi);
+  for (size_t c = 0; c < n; c += 32) {
+    const size_t left = n - c;
+    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+    const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
+    const qconv::Q8Params p0 = qconv::Q8Load(q, bias, c, m0);
+    const qconv::Q8Params p1 = qconv::Q8Load(q, bias, c + 16, m1);
+    for (int i = 0; i < pixels; ++i) {
+      const size_t off = static_cast<size_t>(i) * step + c;
+      __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+      for (int t = 0; t < taps; ++t) {
+        __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[t] + off));
+        x = _mm512_sub_epi16(x, vzp);
+        const __m512i pr = _mm512_mullo_epi16(x, _mm512_maskz_loadu_epi16(m, wx[t] + c));
+        a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
+        a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
+      }
+      int8_t* o = out + static_cast<size_t>(i) * n + c;
+      qconv::Q8Store(m0, o, qconv::Q8Requant(p0, a0, ozp, lo, hi));
+      if (m1) qconv::Q8Store(m1, o + 16, qconv::Q8Requant(p1, a1, ozp, lo, hi));
+    }
+  }
+}
 #endif
 
 class QuantDepthwiseConv2D final : public OpKernel {
@@ -878,8 +913,38 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
     const int iy0 = oy * s_.sh - s_.pad_t;
     int ky0, ky1;
     ValidTaps(iy0, s_.kh, s_.dh, s_.in_h, &ky0, &ky1);
+    // Pixels [run0, run1) of this row have every horizontal tap inside the
+    // image: int8 on AVX-512 runs them through DwRunInt8Avx512.
+    int run0 = 0, run1 = 0;
+#if TFC_QGEMM_AVX512
+    if (avx512_ && kind_ == DwKind::kInt8 && m == 1 && (ky1 - ky0) * s_.kw <= kDwMaxFastTaps) {
+      run0 = (s_.pad_l + s_.sw - 1) / s_.sw;
+      const int last = s_.in_w - 1 - (s_.kw - 1) * s_.dw + s_.pad_l;  // largest ox * sw allowed
+      run1 = last < 0 ? 0 : std::min(s_.out_w, last / s_.sw + 1);
+    }
+#endif
     for (int ox = 0; ox < s_.out_w; ++ox) {
       const int ix0 = ox * s_.sw - s_.pad_l;
+#if TFC_QGEMM_AVX512
+      if (ox == run0 && run1 > run0) {
+        const int8_t* px[kDwMaxFastTaps];
+        const int16_t* wx[kDwMaxFastTaps];
+        int nt = 0;
+        for (int ky = ky0; ky < ky1; ++ky) {
+          const int iy = iy0 + ky * s_.dh;
+          for (int kx = 0; kx < s_.kw; ++kx, ++nt) {
+            px[nt] = reinterpret_cast<const int8_t*>(image) +
+                     (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix0 + kx * s_.dw)) * cin;
+            wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
+          }
+        }
+        const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
+        DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
+                        static_cast<const int32_t*>(bias), static_cast<int8_t*>(out) + o0);
+        ox = run1 - 1;
+        continue;
+      }
+#endif
       int kx0, kx1;
       ValidTaps(ix0, s_.kw, s_.dw, s_.in_w, &kx0, &kx1);
       size_t done = 0;  // channels [0, done) accumulated by the vector path
