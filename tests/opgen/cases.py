@@ -749,6 +749,15 @@ _kc("DEPTHWISE_CONV_2D", "int8_c9to15_noact",
      _kc_bias("C")],
     {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
     version=3, dims=dict(_KCW, C=(9, 16)), out=["int8"], out_quant=[Q(0.04, 0)])
+# 25 taps (an odd tap left over by the AVX-512 tap pairs), stride 2, every
+# row inside the image, channel tails past one block of 32
+_kc("DEPTHWISE_CONV_2D", "int8_5x5_valid_s2_wide",
+    [XQ(*NHWC, quant=Q(0.05, 7)), WQ(1, 5, 5, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+     _kc_bias("C")],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 2, "depth_multiplier": 1,
+     "fused_activation_function": "RELU6"},
+    version=3, dims=dict(_KCW, H=(5, 12), W=(5, 12), C=(33, 48)), out=["int8"],
+    out_quant=[Q(0.03, -128)])
 _kc("DEPTHWISE_CONV_2D", "uint8_wide_noact",
     [_kc_u8(*NHWC, quant=Q(0.05, 127)), _kc_wu8(1, 3, 3, "C", quant=Q(0.01, 128)),
      _kc_bias("C")],

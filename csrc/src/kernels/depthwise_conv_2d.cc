@@ -707,6 +707,70 @@ TFC_VNNI_FN void DwRunInt8Avx512(const int8_t* const* px, size_t step, int pixel
     }
   }
 }
+
+// Filter [taps][n] (int16) as tap pairs for vpdpwssd: per block of 32
+// channels and pair p (taps 2p, 2p + 1; a missing odd tap is 0), 64 int16 in
+// the order _mm512_unpack{lo,hi}_epi16 gives two inputs of 32 channels: the
+// low half pairs channels 8L + e, the high half 8L + 4 + e (lane L, e < 4).
+// Channels past n are 0.
+size_t DwPairsSize(int taps, size_t n) { return (n + 31) / 32 * static_cast<size_t>((taps + 1) / 2) * 64; }
+
+void PackDwPairs(const int16_t* w, int taps, size_t n, int16_t* dst) {
+  const int pairs = (taps + 1) / 2;
+  for (size_t b = 0; b < (n + 31) / 32; ++b)
+    for (int p = 0; p < pairs; ++p, dst += 64)
+      for (int half = 0; half < 2; ++half)
+        for (int j = 0; j < 16; ++j) {
+          const size_t ch = b * 32 + static_cast<size_t>((j / 4) * 8 + half * 4 + j % 4);
+          for (int k = 0; k < 2; ++k) {
+            const int t = 2 * p + k;
+            dst[half * 32 + j * 2 + k] = (ch < n && t < taps) ? w[static_cast<size_t>(t) * n + ch] : 0;
+          }
+        }
+}
+
+// DwRunInt8Avx512 for rows where every tap is inside the image, with the
+// input zero point folded into the bias (bias_folded[c] = bias[c] - zp *
+// sum_t w[t][c]): two taps per vpdpwssd (int16 pairs, exact int32 products)
+// instead of a multiply and two widening adds per tap. px holds the taps in
+// the order PackDwPairs saw them.
+TFC_VNNI_FN void DwRunInt8PairsAvx512(const int8_t* const* px, size_t step, int pixels,
+                                      const int16_t* wpairs, int taps, size_t n,
+                                      const qconv::ChannelRequant& q, const int32_t* bias_folded,
+                                      int8_t* out) {
+  const int pairs = (taps + 1) / 2;
+  const __m512i ozp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
+                hi = _mm512_set1_epi32(q.hi);
+  // From the unpacked halves back to channel order: channels 0-15, 16-31.
+  const __m512i back0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i back1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (size_t c = 0; c < n; c += 32) {
+    const size_t left = n - c;
+    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+    const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
+    const qconv::Q8Params p0 = qconv::Q8Load(q, bias_folded, c, m0);
+    const qconv::Q8Params p1 = qconv::Q8Load(q, bias_folded, c + 16, m1);
+    const int16_t* wb = wpairs + c / 32 * static_cast<size_t>(pairs) * 64;
+    for (int i = 0; i < pixels; ++i) {
+      const size_t off = static_cast<size_t>(i) * step + c;
+      __m512i alo = _mm512_setzero_si512(), ahi = _mm512_setzero_si512();
+      for (int p = 0; p < pairs; ++p) {
+        const __m512i x0 = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[2 * p] + off));
+        const __m512i x1 = 2 * p + 1 < taps
+                               ? _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[2 * p + 1] + off))
+                               : _mm512_setzero_si512();
+        const int16_t* w = wb + static_cast<size_t>(p) * 64;
+        alo = _mm512_dpwssd_epi32(alo, _mm512_unpacklo_epi16(x0, x1), _mm512_loadu_si512(w));
+        ahi = _mm512_dpwssd_epi32(ahi, _mm512_unpackhi_epi16(x0, x1), _mm512_loadu_si512(w + 32));
+      }
+      const __m512i a0 = _mm512_permutex2var_epi32(alo, back0, ahi);
+      const __m512i a1 = _mm512_permutex2var_epi32(alo, back1, ahi);
+      int8_t* o = out + static_cast<size_t>(i) * n + c;
+      qconv::Q8Store(m0, o, qconv::Q8Requant(p0, a0, ozp, lo, hi));
+      if (m1) qconv::Q8Store(m1, o + 16, qconv::Q8Requant(p1, a1, ozp, lo, hi));
+    }
+  }
+}
 #endif
 
 class QuantDepthwiseConv2D final : public OpKernel {
@@ -714,8 +778,8 @@ class QuantDepthwiseConv2D final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult, requant_.lshift,
-                     requant_.rshift, requant_.round, requant_.away);
+    return HeapBytes(weights_, weight_pairs_, bias_folded_, filter_scale_, filter_zp_, mult_q_, shift_q_,
+                     requant_.mult, requant_.lshift, requant_.rshift, requant_.round, requant_.away);
   }
 
  private:
@@ -727,6 +791,8 @@ class QuantDepthwiseConv2D final : public OpKernel {
   DwShape s_{};
   int batches_ = 0, in_c_ = 0, out_c_ = 0, mult_ = 1;
   std::vector<int16_t> weights_;  // [tap][Cout], centered
+  std::vector<int16_t> weight_pairs_;  // PackDwPairs(weights_), for DwRunInt8PairsAvx512
+  std::vector<int32_t> bias_folded_;   // bias - in_zp * sum of taps, for the same
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
@@ -884,6 +950,20 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 #endif
 #if TFC_QGEMM_AVX512
   avx512_ = cpu::HasAvx512Vnni();
+  weight_pairs_.clear();
+  bias_folded_.clear();
+  if (avx512_ && kind_ == DwKind::kInt8 && mult_ == 1 && (!bias || bias->is_constant())) {
+    weight_pairs_.resize(DwPairsSize(static_cast<int>(taps), cout));
+    PackDwPairs(weights_.data(), static_cast<int>(taps), cout, weight_pairs_.data());
+    bias_folded_.resize(cout);
+    for (size_t c = 0; c < cout; ++c) {
+      int64_t sum = 0;
+      for (int64_t t = 0; t < taps; ++t) sum += weights_[static_cast<size_t>(t) * cout + c];
+      const int64_t b = bias ? int64_t{bias->data_as<int32_t>()[c]} : 0;
+      // int32 wrap-around, as the accumulation it replaces
+      bias_folded_[c] = static_cast<int32_t>(static_cast<uint32_t>(b - int64_t{in_zp_} * sum));
+    }
+  }
 #endif
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
@@ -939,8 +1019,13 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           }
         }
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
-        DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
-                        static_cast<const int32_t*>(bias), static_cast<int8_t*>(out) + o0);
+        int8_t* o = static_cast<int8_t*>(out) + o0;
+        if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh)
+          DwRunInt8PairsAvx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt,
+                               cout, requant_, bias_folded_.data(), o);
+        else
+          DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
+                          static_cast<const int32_t*>(bias), o);
         ox = run1 - 1;
         continue;
       }
