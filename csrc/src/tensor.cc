@@ -1,6 +1,7 @@
 #include "tensor.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -73,11 +74,16 @@ AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
   return *this;
 }
 
-// Maps `bytes` rounded up to kHugeBytes at a kHugeBytes boundary (over-maps by
-// one huge page and unmaps the slack on both sides). Null on failure.
+// Maps `bytes` (rounded up to the page size) at a kHugeBytes boundary (over-maps by
+// one huge page and unmaps the slack on both sides). Null on failure. Only
+// whole 2 MiB ranges become huge pages; the tail keeps 4 KiB pages, so the
+// resident size does not grow by up to 2 MiB per block.
 static void* MapHuge(size_t bytes, size_t* mapped) {
   const size_t huge = AlignedBuffer::kHugeBytes;
-  const size_t size = (bytes + huge - 1) / huge * huge;
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t small = page > 0 ? static_cast<size_t>(page) : 4096;
+  if (huge % small != 0) return nullptr;  // pages larger than 2 MiB: plain heap blocks
+  const size_t size = (bytes + small - 1) / small * small;
   if (size < bytes || size + huge < size) return nullptr;
   void* raw = mmap(nullptr, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
