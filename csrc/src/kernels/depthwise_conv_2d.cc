@@ -652,22 +652,35 @@ __attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
 #endif
 
 #if TFC_QGEMM_AVX512
+// Lanes [0, left) of 32 (all when left >= 32).
+inline __mmask32 Mask32(size_t left) {
+  return left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+}
+
+// a0, a1 (channels c..c+15, c+16..c+31; lanes outside m untouched in effect,
+// their inputs read as 0) += sum over the taps t of (px[t][off] - zp) *
+// wx[t][c] (vzp: zp in every int16 lane).
+TFC_VNNI_FN inline void DwTaps32Avx512(const int8_t* const* px, size_t off, const int16_t* const* wx,
+                                       size_t c, int taps, __mmask32 m, __m512i vzp, __m512i* a0,
+                                       __m512i* a1) {
+  for (int t = 0; t < taps; ++t) {
+    __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[t] + off));
+    x = _mm512_sub_epi16(x, vzp);
+    const __m512i pr = _mm512_mullo_epi16(x, _mm512_maskz_loadu_epi16(m, wx[t] + c));
+    *a0 = _mm512_add_epi32(*a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
+    *a1 = _mm512_add_epi32(*a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
+  }
+}
+
 // The same on AVX-512BW for every c in [0, n): 32 channels at a time, the
 // tail masked (nothing read or written past n).
 TFC_VNNI_FN void DwAccumInt8Avx512(const int8_t* const* px, const int16_t* const* wx, int taps,
                                    size_t n, int32_t zp, int32_t* acc) {
   const __m512i vzp = _mm512_set1_epi16(static_cast<int16_t>(zp));
   for (size_t c = 0; c < n; c += 32) {
-    const size_t left = n - c;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+    const __mmask32 m = Mask32(n - c);
     __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-    for (int t = 0; t < taps; ++t) {
-      __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[t] + c));
-      x = _mm512_sub_epi16(x, vzp);
-      const __m512i pr = _mm512_mullo_epi16(x, _mm512_maskz_loadu_epi16(m, wx[t] + c));
-      a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
-      a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
-    }
+    DwTaps32Avx512(px, c, wx, c, taps, m, vzp, &a0, &a1);
     _mm512_mask_storeu_epi32(acc + c, static_cast<__mmask16>(m), a0);
     _mm512_mask_storeu_epi32(acc + c + 16, static_cast<__mmask16>(m >> 16), a1);
   }
@@ -686,21 +699,13 @@ TFC_VNNI_FN void DwRunInt8Avx512(const int8_t* const* px, size_t step, int pixel
   const __m512i ozp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
                 hi = _mm512_set1_epi32(q.hi);
   for (size_t c = 0; c < n; c += 32) {
-    const size_t left = n - c;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+    const __mmask32 m = Mask32(n - c);
     const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
     const qconv::Q8Params p0 = qconv::Q8Load(q, bias, c, m0);
     const qconv::Q8Params p1 = qconv::Q8Load(q, bias, c + 16, m1);
     for (int i = 0; i < pixels; ++i) {
-      const size_t off = static_cast<size_t>(i) * step + c;
       __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-      for (int t = 0; t < taps; ++t) {
-        __m512i x = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, px[t] + off));
-        x = _mm512_sub_epi16(x, vzp);
-        const __m512i pr = _mm512_mullo_epi16(x, _mm512_maskz_loadu_epi16(m, wx[t] + c));
-        a0 = _mm512_add_epi32(a0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(pr)));
-        a1 = _mm512_add_epi32(a1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(pr, 1)));
-      }
+      DwTaps32Avx512(px, static_cast<size_t>(i) * step + c, wx, c, taps, m, vzp, &a0, &a1);
       int8_t* o = out + static_cast<size_t>(i) * n + c;
       qconv::Q8Store(m0, o, qconv::Q8Requant(p0, a0, ozp, lo, hi));
       if (m1) qconv::Q8Store(m1, o + 16, qconv::Q8Requant(p1, a1, ozp, lo, hi));
@@ -745,8 +750,7 @@ TFC_VNNI_FN void DwRunInt8PairsAvx512(const int8_t* const* px, size_t step, int 
   const __m512i back0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
   const __m512i back1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
   for (size_t c = 0; c < n; c += 32) {
-    const size_t left = n - c;
-    const __mmask32 m = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << left) - 1);
+    const __mmask32 m = Mask32(n - c);
     const __mmask16 m0 = static_cast<__mmask16>(m), m1 = static_cast<__mmask16>(m >> 16);
     const qconv::Q8Params p0 = qconv::Q8Load(q, bias_folded, c, m0);
     const qconv::Q8Params p1 = qconv::Q8Load(q, bias_folded, c + 16, m1);
@@ -783,6 +787,11 @@ class QuantDepthwiseConv2D final : public OpKernel {
   }
 
  private:
+  // The taps ky in [ky0, ky1), kx in [kx0, kx1) of the output pixel whose
+  // window starts at (iy0, ix0): input (px) and filter (wx) pointers, in that
+  // order. Returns how many.
+  int TapPointers(const int8_t* image, int iy0, int ix0, int ky0, int ky1, int kx0, int kx1,
+                  const int8_t** px, const int16_t** wx) const;
   template <class T, class Acc>
   void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
             void* out, Acc* acc, int64_t r0, int64_t r1) const;
@@ -977,6 +986,21 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
   return ctx.ResizeOutput(0, {batches_, s_.out_h, s_.out_w, out_c_});
 }
 
+int QuantDepthwiseConv2D::TapPointers(const int8_t* image, int iy0, int ix0, int ky0, int ky1, int kx0,
+                                      int kx1, const int8_t** px, const int16_t** wx) const {
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  int nt = 0;
+  for (int ky = ky0; ky < ky1; ++ky) {
+    const int iy = iy0 + ky * s_.dh;
+    for (int kx = kx0; kx < kx1; ++kx, ++nt) {
+      const int ix = ix0 + kx * s_.dw;
+      px[nt] = image + (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
+      wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
+    }
+  }
+  return nt;
+}
+
 // Output rows [r0, r1) of batch*out_h.
 template <class T, class Acc>
 void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const float* batch_scale,
@@ -1009,15 +1033,7 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
       if (ox == run0 && run1 > run0) {
         const int8_t* px[kDwMaxFastTaps];
         const int16_t* wx[kDwMaxFastTaps];
-        int nt = 0;
-        for (int ky = ky0; ky < ky1; ++ky) {
-          const int iy = iy0 + ky * s_.dh;
-          for (int kx = 0; kx < s_.kw; ++kx, ++nt) {
-            px[nt] = reinterpret_cast<const int8_t*>(image) +
-                     (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix0 + kx * s_.dw)) * cin;
-            wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
-          }
-        }
+        const int nt = TapPointers(reinterpret_cast<const int8_t*>(image), iy0, ix0, ky0, ky1, 0, s_.kw, px, wx);
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
         int8_t* o = static_cast<int8_t*>(out) + o0;
         if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh)
@@ -1042,16 +1058,8 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
           vector && (ky1 - ky0) * (kx1 - kx0) <= kDwMaxFastTaps) {
         const int8_t* px[kDwMaxFastTaps];
         const int16_t* wx[kDwMaxFastTaps];
-        int nt = 0;
-        for (int ky = ky0; ky < ky1; ++ky) {
-          const int iy = iy0 + ky * s_.dh;
-          for (int kx = kx0; kx < kx1; ++kx, ++nt) {
-            const int ix = ix0 + kx * s_.dw;
-            px[nt] = reinterpret_cast<const int8_t*>(image) +
-                     (static_cast<size_t>(iy) * s_.in_w + static_cast<size_t>(ix)) * cin;
-            wx[nt] = weights_.data() + (static_cast<size_t>(ky) * s_.kw + kx) * cout;
-          }
-        }
+        const int nt =
+            TapPointers(reinterpret_cast<const int8_t*>(image), iy0, ix0, ky0, ky1, kx0, kx1, px, wx);
         int32_t* acc32 = reinterpret_cast<int32_t*>(acc);
 #if TFC_QGEMM_AVX512
         if (avx512_) {
