@@ -18,17 +18,18 @@ struct X86Features {
   bool avx2_fma = false;
   bool avx512f = false;
   bool avx512_vnni = false;
+  bool avx512_vbmi = false;
 
   X86Features() {
     Detect();
     const char* cap = std::getenv("TFLITE_CFFI_MAX_ISA");
     if (!cap) return;
     if (std::strcmp(cap, "avx2") == 0) {
-      avx512f = avx512_vnni = false;
+      avx512f = avx512_vnni = avx512_vbmi = false;
     } else if (std::strcmp(cap, "sse4") == 0) {
-      avx2_fma = avx512f = avx512_vnni = false;
+      avx2_fma = avx512f = avx512_vnni = avx512_vbmi = false;
     } else if (std::strcmp(cap, "baseline") == 0) {
-      sse41 = avx2_fma = avx512f = avx512_vnni = false;
+      sse41 = avx2_fma = avx512f = avx512_vnni = avx512_vbmi = false;
     }
   }
 
@@ -50,8 +51,9 @@ struct X86Features {
     avx2_fma = (b >> 5) & 1;
     if (!avx2_fma || (lo & 0xE6u) != 0xE6u) return;
     avx512f = (b >> 16) & 1;
-    const bool bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1;
+    const bool bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1, vbmi = (c >> 1) & 1;
     avx512_vnni = avx512f && bw && vl && vnni;
+    avx512_vbmi = avx512f && bw && vbmi;
   }
 };
 
@@ -66,11 +68,13 @@ bool HasSse41() { return Features().sse41; }
 bool HasAvx2Fma() { return Features().avx2_fma; }
 bool HasAvx512F() { return Features().avx512f; }
 bool HasAvx512Vnni() { return Features().avx512_vnni; }
+bool HasAvx512Vbmi() { return Features().avx512_vbmi; }
 #else
 bool HasSse41() { return false; }
 bool HasAvx2Fma() { return false; }
 bool HasAvx512F() { return false; }
 bool HasAvx512Vnni() { return false; }
+bool HasAvx512Vbmi() { return false; }
 #endif
 
 }  // namespace cpu

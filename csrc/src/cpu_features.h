@@ -14,6 +14,7 @@ bool HasSse41();       // x86_64: SSE4.1
 bool HasAvx2Fma();     // x86_64: AVX2 and FMA3 usable (CPU and OS); false elsewhere
 bool HasAvx512F();     // x86_64: AVX-512F usable (CPU, and the OS saves opmask and ZMM state)
 bool HasAvx512Vnni();  // x86_64: AVX-512F, BW, VL and VNNI (vpdpbusd) usable
+bool HasAvx512Vbmi();  // x86_64: AVX-512F, BW and VBMI (vpermb, vpermi2b) usable
 
 }  // namespace cpu
 }  // namespace tfc

@@ -573,6 +573,22 @@ void RunQuantTyped(const QuantState& q, const T* x, T* y, int64_t n) {
   }
 }
 
+// An 8-bit activation of any mode is a function of one byte: its 256 values
+// computed once here make Eval one table lookup per value.
+void TabulateQuant8(QuantState* q) {
+  if (q->mode == QMode::kLut || q->mode == QMode::kNone) return;
+  const QuantState fixed = *q;
+  if (q->type == kTfLiteInt8) {
+    TabulateLut8<int8_t>([&](int8_t v) { int8_t r; RunQuantTyped(fixed, &v, &r, 1); return r; }, q->lut);
+  } else if (q->type == kTfLiteUInt8) {
+    TabulateLut8<uint8_t>([&](uint8_t v) { uint8_t r; RunQuantTyped(fixed, &v, &r, 1); return r; },
+                          q->lut);
+  } else {
+    return;
+  }
+  q->mode = QMode::kLut;
+}
+
 void RunQuant(OpContext& ctx, const QuantState& q, const TfLiteTensor* in, TfLiteTensor* out) {
   const int64_t n = in->num_elements();
   auto body = [&](int64_t b, int64_t e) {
@@ -603,6 +619,7 @@ class Activation final : public OpKernel {
     quant_.mode = QMode::kNone;
     if (IsQuant8Or16(in->type)) {
       TFC_OK(PrepareQuantActivation<OP>(ctx, in, out, &quant_));
+      TabulateQuant8(&quant_);
       return ctx.ResizeOutput(0, in->dims);
     }
     TFC_ENSURE_MSG(ctx, in->type == kTfLiteFloat32, "%s does not support %s inputs", OpLabel(OP),

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/util/quant_lut.h"
 #include "kernels/util/quant_math.h"
 
 namespace tfc {
@@ -230,6 +231,13 @@ class Quantize final : public OpKernel {
       TFC_ENSURE_MSG(ctx, ratio < 1073741824.0,
                      "input/output scale ratio %g is too large to requantize", ratio);
       rq_.Init(in_scale, static_cast<int32_t>(in_zp), scales_[0], zero_points_[0], qmin_, qmax_);
+      // 8-bit to 8-bit: the requantization of each of the 256 input bytes, once.
+      const bool out8 = out_type_ == kTfLiteInt8 || out_type_ == kTfLiteUInt8;
+      if (in_type_ == kTfLiteInt8 && out8) {
+        TabulateLut8<int8_t>([this](int8_t v) { return rq_(v); }, lut_);
+      } else if (in_type_ == kTfLiteUInt8 && out8) {
+        TabulateLut8<uint8_t>([this](uint8_t v) { return rq_(v); }, lut_);
+      }
     }
     return ctx.ResizeOutput(0, in->dims);
   }
@@ -321,7 +329,12 @@ class Quantize final : public OpKernel {
   void Requantize(OpContext& ctx, const In* src, Out* dst, int64_t n) const {
     const Requantizer& rq = rq_;
     ctx.pool().ParallelFor(n, kMinChunk, [&](int64_t b, int64_t e) {
-      RequantizeRun(src + b, dst + b, e - b, rq);
+      if constexpr (sizeof(In) == 1 && sizeof(Out) == 1) {
+        ApplyLut8(reinterpret_cast<const uint8_t*>(src + b), reinterpret_cast<uint8_t*>(dst + b),
+                  e - b, lut_);
+      } else {
+        RequantizeRun(src + b, dst + b, e - b, rq);
+      }
     });
   }
 
@@ -337,6 +350,7 @@ class Quantize final : public OpKernel {
   int64_t channels_ = 1;
   int64_t inner_ = 1;
   Requantizer rq_;
+  uint8_t lut_[256] = {};  // 8-bit to 8-bit: the output byte of each input byte
 };
 
 }  // namespace

@@ -15,8 +15,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
+#include "cpu_features.h"
 #include "kernels/util/quant_math.h"
 
 namespace tfc {
@@ -55,15 +57,52 @@ void BuildLut8(float in_scale, int32_t in_zp, float out_scale, int32_t out_zp, F
   }
 }
 
+// table[b] = (uint8_t) f(v) for every input byte b, v its value as In (int8_t
+// or uint8_t): any function of one 8-bit value (a fixed-point requantization,
+// LEAKY_RELU, HARD_SWISH) becomes one lookup per value, bit-exact by
+// construction.
+template <class In, class F>
+void TabulateLut8(F f, uint8_t* table) {
+  static_assert(sizeof(In) == 1, "8-bit inputs only");
+  for (int b = 0; b < 256; ++b) {
+    const uint8_t byte = static_cast<uint8_t>(b);
+    In v;
+    std::memcpy(&v, &byte, 1);
+    table[b] = static_cast<uint8_t>(f(v));
+  }
+}
+
+#if defined(__x86_64__)
+// 64 lookups per step: vpermi2b picks from two 64-byte quarters of the table
+// (index bits 0-6), and the index's top bit chooses between the two halves.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) inline void ApplyLut8Vbmi(
+    const uint8_t* __restrict x, uint8_t* __restrict y, int64_t n, const uint8_t* __restrict table) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  for (int64_t i = 0; i < n; i += 64) {
+    const __mmask64 m = n - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n - i)) - 1;
+    const __m512i v = _mm512_maskz_loadu_epi8(m, x + i);
+    const __m512i lo = _mm512_permutex2var_epi8(t0, v, t1);
+    const __m512i hi = _mm512_permutex2var_epi8(t2, v, t3);
+    _mm512_mask_storeu_epi8(y + i, m, _mm512_mask_blend_epi8(_mm512_movepi8_mask(v), lo, hi));
+  }
+}
+#endif
+
 // y[i] = table[(uint8) x[i]].
 template <class T>
 inline void ApplyLut8(const T* __restrict x, T* __restrict y, int64_t n,
                       const uint8_t* __restrict table) {
   const uint8_t* xs = reinterpret_cast<const uint8_t*>(x);
   uint8_t* ys = reinterpret_cast<uint8_t*>(y);
+#if defined(__x86_64__)
+  if (cpu::HasAvx512Vbmi()) {
+    ApplyLut8Vbmi(xs, ys, n, table);
+    return;
+  }
+#endif
   for (int64_t i = 0; i < n; ++i) ys[i] = table[xs[i]];
 }
-
 
 // ---------------------------------------------------------------------------
 // int16 tables: 513 entries over the input range, linear interpolation on the
