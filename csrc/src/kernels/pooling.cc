@@ -191,18 +191,27 @@ void Pool2D<kMax>::QRows(const T* in, T* out, int64_t r0, int64_t r1) const {
       ValidTaps(ix0, fw_, 1, in_w_, &kx0, &kx1);
       T* o = out + (static_cast<size_t>(row) * out_w_ + ox) * c;
       const int32_t count = (ky1 - ky0) * (kx1 - kx0);
-      for (size_t ch = 0; ch < c; ++ch) {
-        int32_t a = kMax ? std::numeric_limits<T>::lowest() : 0;
+      // Channels in blocks, taps inside: every tap is a contiguous run of
+      // channels, so the inner loops vectorize.
+      constexpr size_t kBlock = 64;
+      int32_t acc[kBlock];
+      for (size_t c0 = 0; c0 < c; c0 += kBlock) {
+        const size_t nc = std::min(kBlock, c - c0);
+        for (size_t i = 0; i < nc; ++i) acc[i] = kMax ? std::numeric_limits<T>::lowest() : 0;
         for (int ky = ky0; ky < ky1; ++ky) {
-          const T* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + ch;
+          const T* p = img + (static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx0)) * c + c0;
           for (int kx = kx0; kx < kx1; ++kx, p += c) {
-            const int32_t v = *p;
-            a = kMax ? (v > a ? v : a) : a + v;
+            for (size_t i = 0; i < nc; ++i) {
+              const int32_t v = p[i];
+              acc[i] = kMax ? (v > acc[i] ? v : acc[i]) : acc[i] + v;
+            }
           }
         }
-        if (!kMax && count > 0)
-          a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
-        o[ch] = static_cast<T>(std::min(qmax_, std::max(qmin_, a)));
+        for (size_t i = 0; i < nc; ++i) {
+          int32_t a = acc[i];
+          if (!kMax && count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+          o[c0 + i] = static_cast<T>(std::min(qmax_, std::max(qmin_, a)));
+        }
       }
     }
   }

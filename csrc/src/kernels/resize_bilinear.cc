@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/util/elementwise.h"
 #include "kernels/util/index_util.h"
 
 namespace tfc {
@@ -30,6 +31,41 @@ struct ICoord {
   int32_t lo, hi;
   int32_t frac;  // 1/1024 steps above lo
 };
+
+// One INT8 output pixel: the four corners (a, b top; p, q bottom) weighted
+// in 1/2^20 steps, rounded half away from zero. The weights sum to 2^20, so
+// |v| <= 128 * 2^20 and int32 holds the reference's int64 sum exactly (and
+// vectorizes).
+TFC_EW_INLINE void BlendInt8Body(const int8_t* __restrict a, const int8_t* __restrict b,
+                                 const int8_t* __restrict p, const int8_t* __restrict q,
+                                 int32_t w00, int32_t w10, int32_t w01, int32_t w11,
+                                 int8_t* __restrict o, int64_t c) {
+  for (int64_t k = 0; k < c; ++k) {
+    int32_t v = a[k] * w00 + p[k] * w10 + b[k] * w01 + q[k] * w11;
+    v += v > 0 ? (1 << 19) : -(1 << 19);
+    const int32_t r = v / (1 << 20);
+    o[k] = static_cast<int8_t>(r < -128 ? -128 : (r > 127 ? 127 : r));
+  }
+}
+
+#if TFC_EW_AVX2
+TFC_EW_TARGET_AVX2 void BlendInt8Avx2(const int8_t* a, const int8_t* b, const int8_t* p,
+                                      const int8_t* q, int32_t w00, int32_t w10, int32_t w01,
+                                      int32_t w11, int8_t* o, int64_t c) {
+  BlendInt8Body(a, b, p, q, w00, w10, w01, w11, o, c);
+}
+#endif
+
+void BlendInt8(const int8_t* a, const int8_t* b, const int8_t* p, const int8_t* q, int32_t w00,
+               int32_t w10, int32_t w01, int32_t w11, int8_t* o, int64_t c) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) {
+    BlendInt8Avx2(a, b, p, q, w00, w10, w01, w11, o, c);
+    return;
+  }
+#endif
+  BlendInt8Body(a, b, p, q, w00, w10, w01, w11, o, c);
+}
 
 float Scale(int32_t in_size, int32_t out_size, bool align_corners) {
   return (align_corners && out_size > 1)
@@ -257,6 +293,12 @@ class ResizeBilinear final : public OpKernel {
           const T* b = r0 + cx.hi * c;
           const T* p = r1 + cx.lo * c;
           const T* q = r1 + cx.hi * c;
+          if constexpr (sizeof(T) == 1) {
+            BlendInt8(a, b, p, q, static_cast<int32_t>(w00), static_cast<int32_t>(w10),
+                      static_cast<int32_t>(w01), static_cast<int32_t>(w11), o, c);
+            o += c;
+            continue;
+          }
           for (int64_t k = 0; k < c; ++k) {
             const int64_t v = a[k] * w00 + p[k] * w10 + b[k] * w01 + q[k] * w11;
             const int64_t rounded = (v + (v > 0 ? (1 << 19) : -(1 << 19))) / (1 << 20);
