@@ -778,6 +778,22 @@ _kc("CONV_2D", "int8_2panel_3x3_relu",
     [XQ(*NHWC, quant=Q(0.04, -9)), WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_bias("O")],
     {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"},
     version=3, dims=dict(_KCW, C=(3, 13), O=(17, 47)), out=["int8"], out_quant=[Q(0.08, -20)])
+# Input channels a multiple of 4: the 8-bit GEMM reads each tap straight from
+# the input (tap pointers; the padding pixel holds the zero point), across
+# batches, dilation, strides and tile tails.
+_kc("CONV_2D", "int8_taps_dil2_same",
+    [XQ("B", "H", "W", "C4", quant=Q(0.04, 11)), WQ("O", 3, 3, "C4", quant=_KC_PC("O")),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 2,
+     "dilation_h_factor": 2, "fused_activation_function": "RELU6"},
+    version=3, dims=dict(_KCW, C=(1, 6), C4="C*4", O=(9, 40)), out=["int8"],
+    out_quant=[Q(0.05, -30)])
+_kc("CONV_2D", "int8_taps_5x3_s2_same",
+    [XQ("B", "H", "W", "C4", quant=Q(0.03, -7)), WQ("O", 5, 3, "C4", quant=_KC_PC("O")),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2},
+    version=3, dims=dict(_KCW, H=(5, 13), W=(5, 13), C=(1, 5), C4="C*4", O=(17, 40)),
+    out=["int8"], out_quant=[Q(0.08, 4)])
 _kc("CONV_2D", "int8_2panel_1x1",
     [XQ(*NHWC, quant=Q(0.05, 4)), WQ("O", 1, 1, "C", quant=_KC_PC("O", 0.004, 0.02)),
      _kc_bias("O")],

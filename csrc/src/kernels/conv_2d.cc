@@ -538,7 +538,7 @@ class QuantConv2D final : public OpKernel {
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
     return HeapBytes(weights_, packed_, packed8_, correction_, bias8_, mult_, shift_,
-                     filter_scale_, filter_zp_, requant_.mult, requant_.lshift, requant_.rshift,
+                     filter_scale_, filter_zp_, tap_offsets_, requant_.mult, requant_.lshift, requant_.rshift,
                      requant_.round, requant_.away);
   }
 
@@ -546,6 +546,8 @@ class QuantConv2D final : public OpKernel {
   template <class T>
   void FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0, size_t m1) const;
   void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
+  void FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0, size_t m1) const;
+  size_t RowsBytes() const;
   template <class T, class D, class Seg>
   void Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const;
   template <class T>
@@ -564,6 +566,10 @@ class QuantConv2D final : public OpKernel {
   std::vector<int32_t> correction_;  // -(128 + input_zero_point) * sum(w) per channel
   std::vector<int32_t> bias8_;    // bias + correction, filled by Eval
   size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
+  bool contiguous_rows8_ = false;  // its rows are the input's pixels as they lie (1x1, stride 1)
+  bool indirect8_ = false;  // its rows are tap pointers into the input made unsigned (Cin % 4 == 0)
+  int scratch_u8_ = -1;     // indirect8_: the input as unsigned bytes, then one padding pixel
+  std::vector<size_t> tap_offsets_;  // indirect8_: each tap's byte offset from the window's corner
   size_t lda_ = 0;                // im2col row stride: K rounded up to even
   size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
@@ -715,12 +721,22 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
 
   q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
   packed8_.clear();
+  contiguous_rows8_ = indirect8_ = false;
   correction_.clear();
   bias8_.clear();
   if (q8_) {  // the raw int8 filter packed for qconv::Q8GemmRequant (its zero point is 0)
     const size_t n = static_cast<size_t>(out_c_);
     const int8_t* w8 = filter->data_as<int8_t>();
     lda8_ = qconv::Q8RowStride(k_);
+    contiguous_rows8_ = kh_ == 1 && kw_ == 1 && sh_ == 1 && sw_ == 1 && pad_t_ == 0 &&
+                        pad_l_ == 0 && out_h_ == in_h_ && out_w_ == in_w_ && k_ == static_cast<size_t>(in_c_) &&
+                        lda8_ == k_;
+    indirect8_ = !contiguous_rows8_ && in_c_ % 4 == 0 && k_ == static_cast<size_t>(kh_) * kw_ * in_c_;
+    tap_offsets_.clear();
+    for (int ky = 0; indirect8_ && ky < kh_; ++ky)
+      for (int kx = 0; kx < kw_; ++kx)
+        tap_offsets_.push_back((static_cast<size_t>(ky) * dh_ * in_w_ + static_cast<size_t>(kx) * dw_) *
+                               static_cast<size_t>(in_c_));
     packed8_.resize(qconv::PackedQ8BSize(k_, n));
     qconv::PackQ8B(w8, n, k_, packed8_.data());
     correction_.resize(n);
@@ -763,15 +779,27 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   workers_ = std::max(1, ctx.num_threads());
   const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
                                     static_cast<size_t>(out_c_) * sizeof(int64_t));
-  slot_bytes_ = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64 + (acc_bytes + 63) / 64 * 64;
+  slot_bytes_ = RowsBytes() + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
-  scratch_qin_ = scratch_bparams_ = -1;
+  scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;
+  if (indirect8_) scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + static_cast<size_t>(in_c_));
   if (hybrid) {
     scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
     scratch_bparams_ =
         ctx.RequestScratch((static_cast<size_t>(batches_) + 1) * (sizeof(int32_t) + sizeof(float)));
   }
   return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
+}
+
+// Bytes of a worker's row area: block_rows_ im2col rows, or for indirect8_
+// the tap pointers of block_rows_ rows rounded up to whole 8-row tiles.
+size_t QuantConv2D::RowsBytes() const {
+  size_t bytes = block_rows_ * lda_ * sizeof(int16_t);
+  if (indirect8_) {
+    const size_t tiles = (block_rows_ + qconv::kQ8MR - 1) / qconv::kQ8MR;
+    bytes = std::max(bytes, tiles * qconv::kQ8MR * static_cast<size_t>(kh_) * kw_ * sizeof(uint8_t*));
+  }
+  return (bytes + 63) / 64 * 64;
 }
 
 // Walks the im2col rows [m0, m1): row m (output pixel (n, oy, ox), stepped
@@ -838,14 +866,68 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
 
 // The same for int8 input as unsigned bytes q + 128 (the zero point's byte
 // in the padding), row stride lda8_.
+// Only where the 8-bit GEMM runs (AVX-512 VNNI).
 void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
+#if TFC_QGEMM_AVX512
+  if (contiguous_rows8_) {  // 1x1, stride 1, K a multiple of 4: rows m0..m1 are one run
+    qconv::BiasToUnsigned512(in + m0 * k_, dst, (m1 - m0) * k_);
+    return;
+  }
   const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
   Im2Col(in, dst, lda8_, m0, m1, [pad](const int8_t* src, uint8_t* d, size_t count, size_t) {
     if (src)
-      qconv::BiasToUnsigned(src, d, count);
+      qconv::BiasToUnsigned512(src, d, count);
     else
       std::memset(d, pad, count);
   });
+#else
+  (void)in, (void)dst, (void)m0, (void)m1;
+#endif
+}
+
+// Tap pointers of the indirect8_ rows [m0, m1): row m's run t at
+// runs[(m - m0) * taps + t], pointing at its input pixel in in8 (the input
+// made unsigned) or, in the padding, at the padding pixel after the image.
+// Rows up to the next multiple of 8 repeat the padding pixel.
+void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0,
+                              size_t m1) const {
+  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  const uint8_t* pad = in8 + static_cast<size_t>(batches_) * img_size;
+  const size_t taps = static_cast<size_t>(kh_) * kw_;
+  size_t n = m0 / plane;
+  int oy = static_cast<int>((m0 % plane) / out_w_);
+  int ox = static_cast<int>(m0 % out_w_) - 1;
+  for (size_t m = m0; m < m1; ++m) {
+    if (++ox == out_w_) {
+      ox = 0;
+      if (++oy == out_h_) {
+        oy = 0;
+        ++n;
+      }
+    }
+    const uint8_t** r = runs + (m - m0) * taps;
+    const uint8_t* img = in8 + n * img_size;
+    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
+    if (iy0 >= 0 && iy0 + (kh_ - 1) * dh_ < in_h_ && ix0 >= 0 && ix0 + (kw_ - 1) * dw_ < in_w_) {
+      const uint8_t* base = img + (static_cast<size_t>(iy0) * in_w_ + static_cast<size_t>(ix0)) * cin;
+      for (size_t t = 0; t < taps; ++t) r[t] = base + tap_offsets_[t];
+      continue;
+    }
+    for (int ky = 0; ky < kh_; ++ky) {
+      const int iy = iy0 + ky * dh_;
+      const bool row_in = iy >= 0 && iy < in_h_;
+      for (int kx = 0; kx < kw_; ++kx) {
+        const int ix = ix0 + kx * dw_;
+        *r++ = row_in && ix >= 0 && ix < in_w_
+                   ? img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin
+                   : pad;
+      }
+    }
+  }
+  const size_t tail = (m1 - m0 + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
+  for (size_t i = (m1 - m0) * taps; i < tail * taps; ++i) runs[i] = pad;
 }
 
 template <class T>
@@ -857,6 +939,14 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
   for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
     const size_t b1 = std::min(m1, b0 + block_rows_);
     if constexpr (std::is_same<T, int8_t>::value) {
+      if (indirect8_) {
+        const uint8_t** runs = reinterpret_cast<const uint8_t**>(rows);
+        FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, b0, b1);
+        qconv::Q8GemmRequantIndirect(runs, b1 - b0, static_cast<size_t>(kh_) * kw_,
+                                     static_cast<size_t>(in_c_), packed8_.data(), n_out, requant_,
+                                     bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out);
+        continue;
+      }
       if (q8_) {
         uint8_t* rows8 = reinterpret_cast<uint8_t*>(rows);
         FillRows8(in, rows8, b0, b1);
@@ -979,7 +1069,25 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const int workers = macs < gemm::kMinParallelMacs
                           ? 1
                           : std::min<int>(workers_, std::max(1, pool.num_threads()));
-  const size_t rows_bytes = (block_rows_ * lda_ * sizeof(int16_t) + 63) / 64 * 64;
+  const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
+  if (indirect8_) {  // the input made unsigned once, and the padding pixel; rows then point into it
+    uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
+    const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_;
+    std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), static_cast<size_t>(in_c_));
+    auto convert = [&](int64_t b, int64_t e) {
+#if TFC_QGEMM_AVX512
+      qconv::BiasToUnsigned512(in8 + b, u8 + b, static_cast<size_t>(e - b));
+#else
+      (void)b, (void)e;
+#endif
+    };
+    if (workers == 1)
+      convert(0, static_cast<int64_t>(count));
+    else
+      pool.ParallelFor(static_cast<int64_t>(count), 1 << 14, convert);
+    in8 = reinterpret_cast<const int8_t*>(u8);
+  }
+  const size_t rows_bytes = RowsBytes();
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
@@ -991,8 +1099,8 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
         case kTfLiteFloat32:
           RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
           break;
-        case kTfLiteInt8:
-          RunRows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+        case kTfLiteInt8:  // for indirect8_, the unsigned copy
+          RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
           break;
         case kTfLiteUInt8:
           RunRows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);

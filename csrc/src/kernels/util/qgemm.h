@@ -713,6 +713,21 @@ inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
   }
 }
 
+#if TFC_QGEMM_AVX512
+// BiasToUnsigned where the VNNI GEMM runs: 64 bytes a step, the tail masked
+// (im2col runs are often 8-27 bytes).
+TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n) {
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  size_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    _mm512_storeu_si512(d + i, _mm512_xor_si512(_mm512_loadu_si512(s + i), flip));
+  if (i < n) {
+    const __mmask64 m = (__mmask64{1} << (n - i)) - 1;
+    _mm512_mask_storeu_epi8(d + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s + i), flip));
+  }
+}
+#endif
+
 // Whether Q8GemmRequant can run here.
 inline bool HasQ8Gemm() {
 #if TFC_QGEMM_AVX512
@@ -723,10 +738,12 @@ inline bool HasQ8Gemm() {
 }
 
 #if TFC_QGEMM_AVX512
-// Rows a[0..8) (quads * 4 bytes each) times NP panels (b, b + panel_stride);
-// rows r < mr requantized (with bias) into out + r * ldo, channels c0 + [0,
-// nc), nc <= 16 * NP. The accumulators are named variables so that they stay
-// in registers.
+// Eight rows times NP panels (b, b + panel_stride). Row r is `taps` runs of
+// tap_quads * 4 bytes, run t at a[r * taps + t] (one run: a plain row; one
+// per filter tap: the rows of an indirect convolution, which point into the
+// input itself). Rows r < mr are requantized (with bias) into out + r * ldo,
+// channels c0 + [0, nc), nc <= 16 * NP. The accumulators are named variables
+// so that they stay in registers.
 #define TFC_Q8_ROW(r)                                         \
   do {                                                        \
     int32_t v;                                                \
@@ -737,28 +754,33 @@ inline bool HasQ8Gemm() {
   } while (0)
 
 template <int NP>
-TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, const int8_t* b, size_t panel_stride,
-                                   size_t quads, const ChannelRequant& q, const int32_t* bias,
-                                   int8_t* out, size_t ldo, size_t c0, size_t mr, size_t nc) {
+TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t tap_quads,
+                                   const int8_t* b, size_t panel_stride, const ChannelRequant& q,
+                                   const int32_t* bias, int8_t* out, size_t ldo, size_t c0,
+                                   size_t mr, size_t nc) {
   static_assert(NP == 1 || NP == 2, "one or two panels");
-  const uint8_t *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
-  const uint8_t *a4 = a[4], *a5 = a[5], *a6 = a[6], *a7 = a[7];
   __m512i c00 = _mm512_setzero_si512(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00,
           c60 = c00, c70 = c00;
   __m512i c01 = c00, c11 = c00, c21 = c00, c31 = c00, c41 = c00, c51 = c00, c61 = c00, c71 = c00;
-  const int8_t* b1 = b + (NP == 2 ? panel_stride : 0);
-  for (size_t kk = 0; kk < quads; ++kk) {
-    const size_t off = 4 * kk;
-    const __m512i w0 = _mm512_loadu_si512(b + kk * kQ8NR * 4);
-    const __m512i w1 = NP == 2 ? _mm512_loadu_si512(b1 + kk * kQ8NR * 4) : w0;
-    TFC_Q8_ROW(0);
-    TFC_Q8_ROW(1);
-    TFC_Q8_ROW(2);
-    TFC_Q8_ROW(3);
-    TFC_Q8_ROW(4);
-    TFC_Q8_ROW(5);
-    TFC_Q8_ROW(6);
-    TFC_Q8_ROW(7);
+  for (size_t t = 0; t < taps; ++t) {
+    const uint8_t *a0 = a[t], *a1 = a[taps + t], *a2 = a[2 * taps + t], *a3 = a[3 * taps + t];
+    const uint8_t *a4 = a[4 * taps + t], *a5 = a[5 * taps + t], *a6 = a[6 * taps + t],
+                  *a7 = a[7 * taps + t];
+    const int8_t* b0 = b + t * tap_quads * kQ8NR * 4;
+    const int8_t* b1 = b0 + (NP == 2 ? panel_stride : 0);
+    for (size_t kk = 0; kk < tap_quads; ++kk) {
+      const size_t off = 4 * kk;
+      const __m512i w0 = _mm512_loadu_si512(b0 + kk * kQ8NR * 4);
+      const __m512i w1 = NP == 2 ? _mm512_loadu_si512(b1 + kk * kQ8NR * 4) : w0;
+      TFC_Q8_ROW(0);
+      TFC_Q8_ROW(1);
+      TFC_Q8_ROW(2);
+      TFC_Q8_ROW(3);
+      TFC_Q8_ROW(4);
+      TFC_Q8_ROW(5);
+      TFC_Q8_ROW(6);
+      TFC_Q8_ROW(7);
+    }
   }
   const __m512i rows0[kQ8MR] = {c00, c10, c20, c30, c40, c50, c60, c70};
   const __m512i rows1[kQ8MR] = {c01, c11, c21, c31, c41, c51, c61, c71};
@@ -776,6 +798,28 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, const int8_t* b, siz
   }
 }
 #undef TFC_Q8_ROW
+
+// The panel loop of both GEMMs below: row_runs(r0, mr) gives the run
+// pointers of the tile of rows r0 + [0, 8) (rows past mr repeat valid ones).
+template <class RowRuns>
+TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
+                                 const int8_t* packed, size_t n, const ChannelRequant& q,
+                                 const int32_t* bias, int8_t* out, size_t ldo) {
+  const size_t panel = taps * tap_quads * kQ8NR * 4;
+  const size_t panels = QPanels(n);
+  for (size_t p = 0; p < panels; p += 2) {
+    const int8_t* b = packed + p * panel;
+    const size_t c0 = p * kQ8NR, nc = std::min(2 * kQ8NR, n - c0);
+    for (size_t r0 = 0; r0 < m; r0 += kQ8MR) {
+      const size_t mr = std::min(kQ8MR, m - r0);
+      const uint8_t* const* a = row_runs(r0, mr);
+      if (p + 1 < panels)
+        Q8TileVnni<2>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      else
+        Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+    }
+  }
+}
 #endif
 
 // out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
@@ -785,24 +829,30 @@ inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
                           size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
                           int8_t* out, size_t ldo) {
 #if TFC_QGEMM_AVX512
-  const size_t quads = QuadCount(k);
-  const size_t panel = quads * kQ8NR * 4;
-  const size_t panels = QPanels(n);
-  for (size_t p = 0; p < panels; p += 2) {
-    const int8_t* b = packed + p * panel;
-    const size_t c0 = p * kQ8NR, nc = std::min(2 * kQ8NR, n - c0);
-    for (size_t r0 = 0; r0 < m; r0 += kQ8MR) {
-      const size_t mr = std::min(kQ8MR, m - r0);
-      const uint8_t* a[kQ8MR];
-      for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
-      if (p + 1 < panels)
-        Q8TileVnni<2>(a, b, panel, quads, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-      else
-        Q8TileVnni<1>(a, b, panel, quads, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-    }
-  }
+  const uint8_t* a[kQ8MR];
+  auto row_runs = [&](size_t r0, size_t mr) {
+    for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+    return a;
+  };
+  Q8Panels(row_runs, m, 1, QuadCount(k), packed, n, q, bias, out, ldo);
 #else
   (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
+  (void)out, (void)ldo;
+#endif
+}
+
+// The same for an indirect convolution: row r is `taps` runs of `cin` bytes
+// (cin a multiple of 4; K = taps * cin, packed as PackQ8B packs it), run t at
+// runs[r * taps + t]; runs holds whole tiles (m rounded up to 8 rows, the
+// extra rows pointing anywhere readable).
+inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t taps, size_t cin,
+                                  const int8_t* packed, size_t n, const ChannelRequant& q,
+                                  const int32_t* bias, int8_t* out, size_t ldo) {
+#if TFC_QGEMM_AVX512
+  auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
+  Q8Panels(row_runs, m, taps, cin / 4, packed, n, q, bias, out, ldo);
+#else
+  (void)runs, (void)m, (void)taps, (void)cin, (void)packed, (void)n, (void)q, (void)bias;
   (void)out, (void)ldo;
 #endif
 }
