@@ -150,6 +150,8 @@ class QuantTransposeConv final : public OpKernel {
   template <class T>
   void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
             void* out, char* slot, const int32_t* col, int64_t r0, int64_t r1) const;
+  void GatherRow8(const int32_t* col, const void* bias, void* out, uint32_t* acc, int b, int oy,
+                  int64_t r) const;
   template <class T>
   void ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows, int32_t* col, size_t m0,
                 size_t m1) const;
@@ -361,6 +363,10 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
     const int b = static_cast<int>(r / out_h_);
     const int oy = static_cast<int>(r % out_h_);
     const int32_t zp = batch_zp ? batch_zp[b] : in_zp_;
+    if (col && kind_ != TcKind::kHybrid) {  // 8-bit: sums wrap to int32 anyway
+      GatherRow8(col, bias, out, reinterpret_cast<uint32_t*>(slot), b, oy, r);
+      continue;
+    }
     for (size_t i = 0; i < row_n; ++i) acc[i] = 0;
     for (int ky = 0; ky < kh_; ++ky) {
       const int t = oy + pad_t_ - ky;
@@ -406,22 +412,6 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
       }
     }
     const size_t o0 = static_cast<size_t>(r) * row_n;
-    if (kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8) {
-      // Each pixel's sums wrapped to int32 in place (element c written over
-      // bytes already read), then the row requantized.
-      const int32_t* bi = static_cast<const int32_t*>(bias);
-      for (int ox = 0; ox < out_w_; ++ox) {
-        const int64_t* a = acc + static_cast<size_t>(ox) * cout;
-        int32_t* a32 = reinterpret_cast<int32_t*>(acc + static_cast<size_t>(ox) * cout);
-        for (size_t c = 0; c < cout; ++c) a32[c] = WrapToInt32(a[c]);
-        const size_t o = o0 + static_cast<size_t>(ox) * cout;
-        if (kind_ == TcKind::kInt8)
-          qconv::RequantizeRow(requant_, a32, bi, cout, static_cast<int8_t*>(out) + o);
-        else
-          qconv::RequantizeRow(requant_, a32, bi, cout, static_cast<uint8_t*>(out) + o);
-      }
-      continue;
-    }
     for (size_t i = 0; i < row_n; ++i) {
       const size_t c = i % cout;
       switch (kind_) {
@@ -447,6 +437,43 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
           break;
       }
     }
+  }
+}
+
+// Output row r (batch b, row oy) of the 8-bit kernels: the col sums of every
+// (input pixel, tap) landing on it added in uint32 (the int32 wrap of the
+// reference's int64 sums), then requantized. acc: out_w * Cout values.
+void QuantTransposeConv::GatherRow8(const int32_t* col, const void* bias, void* out,
+                                   uint32_t* acc, int b, int oy, int64_t r) const {
+  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
+  const size_t cout = static_cast<size_t>(out_c_);
+  const size_t row_n = static_cast<size_t>(out_w_) * cout;
+  std::memset(acc, 0, row_n * sizeof(uint32_t));
+  for (int ky = 0; ky < kh_; ++ky) {
+    const int t = oy + pad_t_ - ky;
+    if (t < 0 || t % sh_ != 0) continue;
+    const int iy = t / sh_;
+    if (iy >= in_h_) continue;
+    for (int ix = 0; ix < in_w_; ++ix) {
+      const int ox0 = ix * sw_ - pad_l_;
+      const size_t pixel = (static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix;
+      for (int kx = 0; kx < kw_; ++kx) {
+        const int ox = ox0 + kx;
+        if (ox < 0 || ox >= out_w_) continue;
+        const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
+        uint32_t* a = acc + static_cast<size_t>(ox) * cout;
+        for (size_t oc = 0; oc < cout; ++oc) a[oc] += static_cast<uint32_t>(src[oc]);
+      }
+    }
+  }
+  const int32_t* bi = static_cast<const int32_t*>(bias);
+  const int32_t* a32 = reinterpret_cast<const int32_t*>(acc);
+  const size_t o0 = static_cast<size_t>(r) * row_n;
+  for (size_t p = 0; p < row_n; p += cout) {
+    if (kind_ == TcKind::kInt8)
+      qconv::RequantizeRow(requant_, a32 + p, bi, cout, static_cast<int8_t*>(out) + o0 + p);
+    else
+      qconv::RequantizeRow(requant_, a32 + p, bi, cout, static_cast<uint8_t*>(out) + o0 + p);
   }
 }
 
