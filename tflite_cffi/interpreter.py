@@ -699,15 +699,31 @@ class Interpreter:
           RuntimeError: tensors not allocated, a numpy view from tensor() is
             still held, or a kernel failed.
         """
+        native, callbacks = self._native, self._callbacks
+        if native is None or callbacks.depth or native.views or callbacks.errors:
+            self._invoke_checked()
+            return
+        # The common case, a few attribute reads: the C call itself refuses an
+        # interpreter that is not allocated, and a failure is explained below.
+        status = self._lib.TfLiteInterpreterInvoke(native.interpreter)
+        if status != 0 or callbacks.errors:
+            self._invoke_failed(status, native.interpreter)
+
+    def _invoke_checked(self) -> None:
         self._refuse_reentry("invoke()")
         self._ensure_safe()
         handle = self._handle()
-        if self._is_allocated() is False:
+        self._callbacks.take_error()
+        status = self._lib.TfLiteInterpreterInvoke(handle)
+        if status != 0 or self._callbacks.errors:
+            self._invoke_failed(status, handle)
+
+    def _invoke_failed(self, status: int, handle: Any) -> None:
+        if int(status) != 0 and self._is_allocated() is False:
+            self._callbacks.take_error()
             raise RuntimeError("Invoke called on model that is not ready: call "
                                "allocate_tensors() first (and again after "
                                "resize_tensor_input())")
-        self._callbacks.take_error()
-        status = self._lib.TfLiteInterpreterInvoke(handle)
         self._check_call(status, handle, "invoke()")
 
     def get_input_details(self) -> List[Dict[str, Any]]:
