@@ -571,7 +571,7 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 
 // The output stage of ChannelRequant::One for 16 channels at once.
 struct Q8Params {
-  __m512i bias, lshift, mult, rshift, round, away;
+  __m512i bias, lshift, mult, mult_odd, rshift, round, away;  // mult_odd: odd lanes' in even
 };
 
 // Channels c0 + [0, 16) masked by m; bias may be null.
@@ -581,6 +581,7 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
   p.bias = bias ? _mm512_maskz_loadu_epi32(m, bias + c0) : _mm512_setzero_si512();
   p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
   p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
+  p.mult_odd = _mm512_srli_epi64(p.mult, 32);
   p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
   p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
   p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
@@ -594,10 +595,10 @@ TFC_VNNI_FN inline __m512i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, _
   x = _mm512_sllv_epi32(_mm512_add_epi32(x, p.bias), p.lshift);
   const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
-  const __m512i po = _mm512_add_epi64(
-      _mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(p.mult, 32)), nudge);
+  const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.mult_odd), nudge);
+  // Bits 31..62 of each 64-bit product: the low half of pe >> 31, the high half of po << 1.
   __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(pe, 31),
-                                         _mm512_slli_epi64(_mm512_srli_epi64(po, 31), 32));
+                                         _mm512_slli_epi64(po, 1));
   const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
   high = _mm512_add_epi32(high, p.round);
   high = _mm512_mask_add_epi32(high, neg, high, p.away);
