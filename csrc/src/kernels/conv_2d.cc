@@ -546,6 +546,8 @@ class QuantConv2D final : public OpKernel {
   template <class T>
   void FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, size_t m0, size_t m1) const;
   void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
+  template <class F>
+  void ForEachPixel(size_t m0, size_t m1, F fn) const;
   void FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0, size_t m1) const;
   size_t RowsBytes() const;
   template <class T, class D, class Seg>
@@ -802,16 +804,12 @@ size_t QuantConv2D::RowsBytes() const {
   return (bytes + 63) / 64 * 64;
 }
 
-// Walks the im2col rows [m0, m1): row m (output pixel (n, oy, ox), stepped
-// along rather than divided out) starts at dst + (m - m0) * lda and is filled
-// by seg(src, d, count, n) once per run of `count` values: src the input run,
-// or null for a run in the padding. Entries from K to lda are zeroed.
-template <class T, class D, class Seg>
-void QuantConv2D::Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const {
+// fn(m, n, iy0, ix0) for the output pixels m in [m0, m1) (batch n, the
+// window's top-left input corner iy0, ix0, padding included), stepping along
+// the output rather than dividing m out.
+template <class F>
+void QuantConv2D::ForEachPixel(size_t m0, size_t m1, F fn) const {
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
-  const size_t cin = static_cast<size_t>(in_c_);
-  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  const size_t run = static_cast<size_t>(kw_) * cin;
   size_t n = m0 / plane;
   int oy = static_cast<int>((m0 % plane) / out_w_);
   int ox = static_cast<int>(m0 % out_w_) - 1;
@@ -823,10 +821,23 @@ void QuantConv2D::Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, 
         ++n;
       }
     }
+    fn(m, n, oy * sh_ - pad_t_, ox * sw_ - pad_l_);
+  }
+}
+
+// Walks the im2col rows [m0, m1): row m (output pixel (n, oy, ox)) starts at
+// dst + (m - m0) * lda and is filled by seg(src, d, count, n) once per run of
+// `count` values: src the input run, or null for a run in the padding.
+// Entries from K to lda are zeroed.
+template <class T, class D, class Seg>
+void QuantConv2D::Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const {
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
+  const size_t run = static_cast<size_t>(kw_) * cin;
+  ForEachPixel(m0, m1, [&](size_t m, size_t n, int iy0, int ix0) {
     D* d = dst + (m - m0) * lda;
     if (lda > k_) std::memset(d + k_, 0, (lda - k_) * sizeof(D));
     const T* img = in + n * img_size;
-    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
     // Filter rows lying inside the image (no horizontal dilation) are one
     // contiguous run of KW*Cin values.
     const bool row_inside = dw_ == 1 && ix0 >= 0 && ix0 + kw_ <= in_w_;
@@ -849,7 +860,7 @@ void QuantConv2D::Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, 
         seg(inside ? src_row + static_cast<size_t>(ix) * cin : nullptr, d, cin, n);
       }
     }
-  }
+  });
 }
 
 // im2col rows [m0, m1): K centered values per output pixel, 0 in the padding.
@@ -891,29 +902,17 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
 // Rows up to the next multiple of 8 repeat the padding pixel.
 void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0,
                               size_t m1) const {
-  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
   const uint8_t* pad = in8 + static_cast<size_t>(batches_) * img_size;
   const size_t taps = static_cast<size_t>(kh_) * kw_;
-  size_t n = m0 / plane;
-  int oy = static_cast<int>((m0 % plane) / out_w_);
-  int ox = static_cast<int>(m0 % out_w_) - 1;
-  for (size_t m = m0; m < m1; ++m) {
-    if (++ox == out_w_) {
-      ox = 0;
-      if (++oy == out_h_) {
-        oy = 0;
-        ++n;
-      }
-    }
+  ForEachPixel(m0, m1, [&](size_t m, size_t n, int iy0, int ix0) {
     const uint8_t** r = runs + (m - m0) * taps;
     const uint8_t* img = in8 + n * img_size;
-    const int iy0 = oy * sh_ - pad_t_, ix0 = ox * sw_ - pad_l_;
     if (iy0 >= 0 && iy0 + (kh_ - 1) * dh_ < in_h_ && ix0 >= 0 && ix0 + (kw_ - 1) * dw_ < in_w_) {
       const uint8_t* base = img + (static_cast<size_t>(iy0) * in_w_ + static_cast<size_t>(ix0)) * cin;
       for (size_t t = 0; t < taps; ++t) r[t] = base + tap_offsets_[t];
-      continue;
+      return;
     }
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
@@ -925,7 +924,7 @@ void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m
                    : pad;
       }
     }
-  }
+  });
   const size_t tail = (m1 - m0 + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
   for (size_t i = (m1 - m0) * taps; i < tail * taps; ++i) runs[i] = pad;
 }

@@ -150,6 +150,10 @@ class QuantTransposeConv final : public OpKernel {
   template <class T>
   void Rows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
             void* out, char* slot, const int32_t* col, int64_t r0, int64_t r1) const;
+  template <class F>
+  void ForEachSource(int b, int oy, F fn) const;
+  template <class A>
+  void GatherCols(const int32_t* col, A* acc, int b, int oy) const;
   void GatherRow8(const int32_t* col, const void* bias, void* out, uint32_t* acc, int b, int oy,
                   int64_t r) const;
   template <class T>
@@ -351,7 +355,6 @@ template <class T>
 void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float* batch_scale,
                               const void* bias, void* out, char* slot, const int32_t* col,
                               int64_t r0, int64_t r1) const {
-  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
   const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
   const size_t row_n = static_cast<size_t>(out_w_) * cout;
   int64_t* acc = reinterpret_cast<int64_t*>(slot);
@@ -367,28 +370,11 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
       GatherRow8(col, bias, out, reinterpret_cast<uint32_t*>(slot), b, oy, r);
       continue;
     }
-    for (size_t i = 0; i < row_n; ++i) acc[i] = 0;
-    for (int ky = 0; ky < kh_; ++ky) {
-      const int t = oy + pad_t_ - ky;
-      if (t < 0 || t % sh_ != 0) continue;
-      const int iy = t / sh_;
-      if (iy >= in_h_) continue;
-      for (int ix = 0; ix < in_w_; ++ix) {
-        const int ox0 = ix * sw_ - pad_l_;
-        bool any = false;
-        for (int kx = 0; kx < kw_ && !any; ++kx) any = ox0 + kx >= 0 && ox0 + kx < out_w_;
-        if (!any) continue;
-        const size_t pixel = (static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix;
-        if (col) {
-          for (int kx = 0; kx < kw_; ++kx) {
-            const int ox = ox0 + kx;
-            if (ox < 0 || ox >= out_w_) continue;
-            const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
-            int64_t* a = acc + static_cast<size_t>(ox) * cout;
-            for (size_t oc = 0; oc < cout; ++oc) a[oc] += src[oc];
-          }
-          continue;
-        }
+    if (col) {  // hybrid
+      GatherCols(col, acc, b, oy);
+    } else {  // 16x8: each input pixel centered once, times the weights of its taps
+      for (size_t i = 0; i < row_n; ++i) acc[i] = 0;
+      ForEachSource(b, oy, [&](size_t pixel, int ky, int ox0) {
         const T* p = in + pixel * cin;
         for (size_t c = 0; c < cin; ++c) pix[c] = static_cast<int16_t>(int32_t{p[c]} - zp);
         for (int kx = 0; kx < kw_; ++kx) {
@@ -409,7 +395,7 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
             for (size_t oc = 0; oc < cout; ++oc) a[oc] += dots[oc];
           }
         }
-      }
+      });
     }
     const size_t o0 = static_cast<size_t>(r) * row_n;
     for (size_t i = 0; i < row_n; ++i) {
@@ -440,15 +426,11 @@ void QuantTransposeConv::Rows(const T* in, const int32_t* batch_zp, const float*
   }
 }
 
-// Output row r (batch b, row oy) of the 8-bit kernels: the col sums of every
-// (input pixel, tap) landing on it added in uint32 (the int32 wrap of the
-// reference's int64 sums), then requantized. acc: out_w * Cout values.
-void QuantTransposeConv::GatherRow8(const int32_t* col, const void* bias, void* out,
-                                   uint32_t* acc, int b, int oy, int64_t r) const {
-  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
-  const size_t cout = static_cast<size_t>(out_c_);
-  const size_t row_n = static_cast<size_t>(out_w_) * cout;
-  std::memset(acc, 0, row_n * sizeof(uint32_t));
+// fn(pixel, ky, ox0) for every input pixel of batch b whose filter row ky
+// lands on output row oy and whose taps reach the row somewhere: its taps kx
+// land on ox0 + kx (those inside [0, out_w) count).
+template <class F>
+void QuantTransposeConv::ForEachSource(int b, int oy, F fn) const {
   for (int ky = 0; ky < kh_; ++ky) {
     const int t = oy + pad_t_ - ky;
     if (t < 0 || t % sh_ != 0) continue;
@@ -456,16 +438,38 @@ void QuantTransposeConv::GatherRow8(const int32_t* col, const void* bias, void* 
     if (iy >= in_h_) continue;
     for (int ix = 0; ix < in_w_; ++ix) {
       const int ox0 = ix * sw_ - pad_l_;
-      const size_t pixel = (static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix;
-      for (int kx = 0; kx < kw_; ++kx) {
-        const int ox = ox0 + kx;
-        if (ox < 0 || ox >= out_w_) continue;
-        const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
-        uint32_t* a = acc + static_cast<size_t>(ox) * cout;
-        for (size_t oc = 0; oc < cout; ++oc) a[oc] += static_cast<uint32_t>(src[oc]);
-      }
+      if (ox0 + kw_ <= 0 || ox0 >= out_w_) continue;
+      fn((static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix, ky, ox0);
     }
   }
+}
+
+// acc (out_w * Cout values of type A) = the col sums of every (input pixel,
+// tap) landing on output row oy of batch b.
+template <class A>
+void QuantTransposeConv::GatherCols(const int32_t* col, A* acc, int b, int oy) const {
+  const size_t ncol = static_cast<size_t>(kh_) * kw_ * out_c_;
+  const size_t cout = static_cast<size_t>(out_c_);
+  std::memset(acc, 0, static_cast<size_t>(out_w_) * cout * sizeof(A));
+  ForEachSource(b, oy, [&](size_t pixel, int ky, int ox0) {
+    for (int kx = 0; kx < kw_; ++kx) {
+      const int ox = ox0 + kx;
+      if (ox < 0 || ox >= out_w_) continue;
+      const int32_t* src = col + pixel * ncol + (static_cast<size_t>(ky) * kw_ + kx) * cout;
+      A* a = acc + static_cast<size_t>(ox) * cout;
+      for (size_t oc = 0; oc < cout; ++oc) a[oc] += static_cast<A>(src[oc]);
+    }
+  });
+}
+
+// Output row r (batch b, row oy) of the 8-bit kernels: the col sums of every
+// (input pixel, tap) landing on it added in uint32 (the int32 wrap of the
+// reference's int64 sums), then requantized. acc: out_w * Cout values.
+void QuantTransposeConv::GatherRow8(const int32_t* col, const void* bias, void* out,
+                                   uint32_t* acc, int b, int oy, int64_t r) const {
+  const size_t cout = static_cast<size_t>(out_c_);
+  const size_t row_n = static_cast<size_t>(out_w_) * cout;
+  GatherCols(col, acc, b, oy);
   const int32_t* bi = static_cast<const int32_t*>(bias);
   const int32_t* a32 = reinterpret_cast<const int32_t*>(acc);
   const size_t o0 = static_cast<size_t>(r) * row_n;

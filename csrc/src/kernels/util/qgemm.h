@@ -686,25 +686,6 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int8_t* dst) {
   }
 }
 
-// d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), 32 or 8 at a time.
-inline void BiasToUnsigned(const int8_t* s, uint8_t* d, size_t n) {
-  typedef uint8_t v32u8 __attribute__((vector_size(32)));
-  size_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    v32u8 x;
-    std::memcpy(&x, s + i, 32);
-    x ^= 0x80;
-    std::memcpy(d + i, &x, 32);
-  }
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x;
-    std::memcpy(&x, s + i, 8);
-    x ^= 0x8080808080808080ull;
-    std::memcpy(d + i, &x, 8);
-  }
-  for (; i < n; ++i) d[i] = static_cast<uint8_t>(s[i]) ^ 0x80u;
-}
-
 // sums[c] = sum_k w[c][k].
 inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
   for (size_t c = 0; c < n; ++c) {
@@ -715,8 +696,8 @@ inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
 }
 
 #if TFC_QGEMM_AVX512
-// BiasToUnsigned where the VNNI GEMM runs: 64 bytes a step, the tail masked
-// (im2col runs are often 8-27 bytes).
+// d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), where the VNNI
+// GEMM runs: 64 bytes a step, the tail masked (im2col runs are often 8-27 bytes).
 TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   size_t i = 0;
