@@ -794,6 +794,21 @@ _kc("CONV_2D", "int8_taps_5x3_s2_same",
     {"padding": "SAME", "stride_w": 2, "stride_h": 2},
     version=3, dims=dict(_KCW, H=(5, 13), W=(5, 13), C=(1, 5), C4="C*4", O=(17, 40)),
     out=["int8"], out_quant=[Q(0.08, 4)])
+# Multipliers above 1 on some channels (a left shift in the output stage),
+# small inputs and weights so that the outputs are not all saturated. The
+# official XNNPACK delegate (BUILTIN) requantizes in float and differs here.
+_kc("CONV_2D", "int8_1x1_mult_gt1",
+    [X(*NHWC, dtype="int8", gen=("int", -9, 10), quant=Q(0.05, 2)),
+     W("O", 1, 1, "C", dtype="int8", gen=("int", -5, 6), quant=_KC_PC("O", 0.0015, 0.012)),
+     _kc_bias("O", lim=60)],
+    {"padding": "VALID", "stride_w": 1, "stride_h": 1}, version=3,
+    dims=dict(_KCW, C=(5, 24), O=(33, 50)), out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"])
+_kc("DEPTHWISE_CONV_2D", "int8_mult_gt1",
+    [X(*NHWC, dtype="int8", gen=("int", -9, 10), quant=Q(0.05, 2)),
+     W(1, 3, 3, "C", dtype="int8", gen=("int", -5, 6), quant=_KC_PC("C", 0.0015, 0.012, 3)),
+     _kc_bias("C", lim=60)],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    version=3, dims=_KCW, out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"])
 _kc("CONV_2D", "int8_2panel_1x1",
     [XQ(*NHWC, quant=Q(0.05, 4)), WQ("O", 1, 1, "C", quant=_KC_PC("O", 0.004, 0.02)),
      _kc_bias("O")],

@@ -570,8 +570,14 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 #define TFC_VNNI_FN __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // The output stage of ChannelRequant::One for 16 channels at once.
+// The steps no channel of the block needs are skipped: the bias add (no
+// bias, or the caller started its sums from it), the left shift (all 0), the
+// away-from-zero adjustment (no channel rounds so), and the clamp when the
+// range is all of int8 (the saturating narrowing in Q8Store is that clamp;
+// lo = -128 and hi = 127 never occur for uint8 outputs).
 struct Q8Params {
   __m512i bias, lshift, mult, mult_odd, rshift, round, away;  // mult_odd: odd lanes' in even
+  bool has_bias, has_lshift, has_away, clamp;
 };
 
 // Channels c0 + [0, 16) masked by m; bias may be null.
@@ -585,25 +591,32 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
   p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
   p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
   p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
+  p.has_bias = bias != nullptr;
+  p.has_lshift = _mm512_test_epi32_mask(p.lshift, p.lshift) != 0;
+  p.has_away = _mm512_test_epi32_mask(p.away, p.away) != 0;
+  p.clamp = !(q.lo == -128 && q.hi == 127);
   return p;
 }
 
-// 16 accumulators (bias not yet added) requantized and clamped (int32); the
-// same closed form as Requant8Avx2. Every constant is a caller's register.
+// 16 accumulators (bias not yet added, unless p has none) requantized (int32,
+// clamped unless Q8Store's saturation is the clamp); the same closed form as
+// Requant8Avx2. Every constant is a caller's register.
 TFC_VNNI_FN inline __m512i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, __m512i lo,
                                      __m512i hi) {
-  x = _mm512_sllv_epi32(_mm512_add_epi32(x, p.bias), p.lshift);
+  if (p.has_bias) x = _mm512_add_epi32(x, p.bias);
+  if (p.has_lshift) x = _mm512_sllv_epi32(x, p.lshift);
   const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
   const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.mult_odd), nudge);
   // Bits 31..62 of each 64-bit product: the low half of pe >> 31, the high half of po << 1.
   __m512i high = _mm512_mask_blend_epi32(static_cast<__mmask16>(0xAAAA), _mm512_srli_epi64(pe, 31),
                                          _mm512_slli_epi64(po, 1));
-  const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
-  high = _mm512_add_epi32(high, p.round);
-  high = _mm512_mask_add_epi32(high, neg, high, p.away);
-  high = _mm512_add_epi32(_mm512_srav_epi32(high, p.rshift), zp);
-  return _mm512_min_epi32(_mm512_max_epi32(high, lo), hi);
+  if (p.has_away) {
+    const __mmask16 neg = _mm512_cmplt_epi32_mask(high, _mm512_setzero_si512());
+    high = _mm512_mask_add_epi32(high, neg, high, p.away);
+  }
+  high = _mm512_add_epi32(_mm512_srav_epi32(_mm512_add_epi32(high, p.round), p.rshift), zp);
+  return p.clamp ? _mm512_min_epi32(_mm512_max_epi32(high, lo), hi) : high;
 }
 
 // The lanes of m (already clamped to T's range) narrowed to the 8-bit T and stored at out.
@@ -741,9 +754,14 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
                                    const int32_t* bias, int8_t* out, size_t ldo, size_t c0,
                                    size_t mr, size_t nc) {
   static_assert(NP == 1 || NP == 2, "one or two panels");
-  __m512i c00 = _mm512_setzero_si512(), c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00,
-          c60 = c00, c70 = c00;
-  __m512i c01 = c00, c11 = c00, c21 = c00, c31 = c00, c41 = c00, c51 = c00, c61 = c00, c71 = c00;
+  // The sums start from the bias, so the output stage has no bias to add.
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i c00 = bias ? _mm512_maskz_loadu_epi32(Q8Mask(nc), bias + c0) : zero;
+  __m512i c01 = bias && NP == 2 && nc > kQ8NR
+                    ? _mm512_maskz_loadu_epi32(Q8Mask(nc - kQ8NR), bias + c0 + kQ8NR)
+                    : zero;
+  __m512i c10 = c00, c20 = c00, c30 = c00, c40 = c00, c50 = c00, c60 = c00, c70 = c00;
+  __m512i c11 = c01, c21 = c01, c31 = c01, c41 = c01, c51 = c01, c61 = c01, c71 = c01;
   for (size_t t = 0; t < taps; ++t) {
     const uint8_t *a0 = a[t], *a1 = a[taps + t], *a2 = a[2 * taps + t], *a3 = a[3 * taps + t];
     const uint8_t *a4 = a[4 * taps + t], *a5 = a[5 * taps + t], *a6 = a[6 * taps + t],
@@ -772,7 +790,7 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
     const size_t left = nc - done;
     const __mmask16 m = Q8Mask(left);
     const __m512i* v = p == 0 ? rows0 : rows1;
-    const Q8Params ch = Q8Load(q, bias, c0 + done, m);
+    const Q8Params ch = Q8Load(q, nullptr, c0 + done, m);
     const __m512i zp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
                   hi = _mm512_set1_epi32(q.hi);
     for (size_t r = 0; r < mr; ++r)
