@@ -132,7 +132,10 @@ TfLiteStatus FloatTransposeConv::Eval(OpContext& ctx) {
 // then requantized (bias, fixed-point multiplier, zero point, clamp) or, for
 // the hybrid kernel, scaled back to float. The output shape must be constant.
 // 8-bit and hybrid kernels get the dot products from one packed GEMM of all
-// input pixels (qconv::QGemmRows) into a column buffer first.
+// input pixels (qconv::QGemmRows) into a column buffer first; int8 with
+// AVX-512 VNNI from the 8-bit GEMM (qconv::Q8Gemm) on the input made
+// unsigned (q + 128), each column's sums starting from -(128 + zp) times its
+// weights' sum, so that they come out centered.
 // The hybrid kernel is within float rounding of TensorFlow Lite's (which
 // accumulates in float), not bit-exact.
 enum class TcKind { kInt8, kUint8, k16x8, kHybrid };
@@ -142,7 +145,7 @@ class QuantTransposeConv final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, packed_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult,
+    return HeapBytes(weights_, packed_, packed8_, col_init8_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult,
                      requant_.lshift, requant_.rshift, requant_.round, requant_.away);
   }
 
@@ -159,6 +162,9 @@ class QuantTransposeConv final : public OpKernel {
   template <class T>
   void ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows, int32_t* col, size_t m0,
                 size_t m1) const;
+  void ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col, size_t m0, size_t m1) const;
+  // One worker's A rows: col_block_ rows of lda_ int16 (bytes for q8_).
+  size_t ArowsBytes() const { return col_block_ * lda_ * (q8_ ? 1 : sizeof(int16_t)); }
 
   TcKind kind_ = TcKind::kInt8;
   int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
@@ -169,6 +175,11 @@ class QuantTransposeConv final : public OpKernel {
   // n = KH*KW*Cout rows of Cin; the GEMM of all input pixels fills `col`
   // ([pixel][tap][oc] int32), then each output row gathers its sums.
   std::vector<int16_t> packed_;
+  // int8 on VNNI (q8_): the same weights for qconv::Q8Gemm, and the columns'
+  // initial sums; A rows of lda_ bytes then.
+  bool q8_ = false;
+  std::vector<int8_t> packed8_;
+  std::vector<int32_t> col_init8_;
   size_t lda_ = 0, col_block_ = 0;
   int scratch_col_ = -1, scratch_arows_ = -1;
   std::vector<float> filter_scale_;
@@ -324,18 +335,32 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
   workers_ = std::max(1, ctx.num_threads());
   scratch_col_ = scratch_arows_ = -1;
   packed_.clear();
+  packed8_.clear();
+  col_init8_.clear();
+  q8_ = kind_ == TcKind::kInt8 && qconv::HasQ8Gemm();
   if (kind_ != TcKind::k16x8) {
     const size_t n = taps * cout;
-    packed_.resize(qconv::PackedQBSize(cin, n));
-    qconv::PackQB(weights_.data(), n, cin, packed_.data());
-    lda_ = 2 * qconv::PairCount(cin);
-    col_block_ = std::max<size_t>(qconv::kQMR, std::min<size_t>(64, 16384 / lda_) / 4 * 4);
+    if (q8_) {  // int8 weights (zero point 0): weights_ holds them as they are
+      const std::vector<int8_t> w8(weights_.begin(), weights_.end());
+      packed8_.resize(qconv::PackedQ8BSize(cin, n));
+      qconv::PackQ8B(w8.data(), n, cin, packed8_.data());
+      col_init8_.resize(n);
+      qconv::Q8ColumnSums(w8.data(), n, cin, col_init8_.data());
+      const uint32_t shift = static_cast<uint32_t>(128 + in_zp_);
+      for (int32_t& v : col_init8_) v = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(v));
+      lda_ = qconv::Q8RowStride(cin);
+      col_block_ = std::max<size_t>(qconv::kQ8MR, std::min<size_t>(64, 32768 / lda_) / 8 * 8);
+    } else {
+      packed_.resize(qconv::PackedQBSize(cin, n));
+      qconv::PackQB(weights_.data(), n, cin, packed_.data());
+      lda_ = 2 * qconv::PairCount(cin);
+      col_block_ = std::max<size_t>(qconv::kQMR, std::min<size_t>(64, 16384 / lda_) / 4 * 4);
+    }
     int64_t coln = 0;
     TFC_ENSURE_MSG(ctx, CheckedMul(inn / in_c_, static_cast<int64_t>(n), &coln, int64_t{1} << 36),
                    "input too large");
     scratch_col_ = ctx.RequestScratch(static_cast<size_t>(coln) * sizeof(int32_t));
-    scratch_arows_ =
-        ctx.RequestScratch(static_cast<size_t>(workers_) * col_block_ * lda_ * sizeof(int16_t));
+    scratch_arows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * ArowsBytes());
   }
   // Per worker: accumulators of one output row (int64), one centered input
   // pixel, one tap's dot products.
@@ -501,6 +526,32 @@ void QuantTransposeConv::ColBlock(const T* in, const int32_t* batch_zp, int16_t*
   }
 }
 
+// The same for int8 on VNNI (q8_): the input rows made unsigned, then the 8-bit GEMM.
+void QuantTransposeConv::ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col, size_t m0,
+                                   size_t m1) const {
+#if TFC_QGEMM_AVX512
+  const size_t cin = static_cast<size_t>(in_c_);
+  const size_t n = static_cast<size_t>(kh_) * kw_ * out_c_;
+  for (size_t b0 = m0; b0 < m1; b0 += col_block_) {
+    const size_t b1 = std::min(m1, b0 + col_block_);
+    if (lda_ == cin) {  // Cin a multiple of 4: the rows are one run
+      qconv::BiasToUnsigned512(in + b0 * cin, rows, (b1 - b0) * cin);
+    } else {
+      for (size_t m = b0; m < b1; ++m) {
+        uint8_t* d = rows + (m - b0) * lda_;
+        qconv::BiasToUnsigned512(in + m * cin, d, cin);
+        std::memset(d + cin, 0, lda_ - cin);
+      }
+    }
+    qconv::Q8Gemm(rows, b1 - b0, lda_, packed8_.data(), cin, n,
+                  static_cast<const qconv::ChannelRequant*>(nullptr), col_init8_.data(),
+                  col + b0 * n, n);
+  }
+#else
+  (void)in, (void)rows, (void)col, (void)m0, (void)m1;
+#endif
+}
+
 TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(2);
   const TfLiteTensor* bias = ctx.input(3);
@@ -538,17 +589,22 @@ TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
   int32_t* col = nullptr;
   if (kind_ != TcKind::k16x8) {
     col = static_cast<int32_t*>(ctx.Scratch(scratch_col_));
-    int16_t* arows = static_cast<int16_t*>(ctx.Scratch(scratch_arows_));
+    char* arows = static_cast<char*>(ctx.Scratch(scratch_arows_));
     const size_t pixels = static_cast<size_t>(batches_) * in_h_ * in_w_;
     auto gemm_share = [&](int64_t s0, int64_t s1) {
       for (int64_t s = s0; s < s1; ++s) {
-        int16_t* a = arows + static_cast<size_t>(s) * col_block_ * lda_;
+        char* a = arows + static_cast<size_t>(s) * ArowsBytes();
         const size_t m0 = pixels * static_cast<size_t>(s) / static_cast<size_t>(workers);
         const size_t m1 = pixels * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
+        if (q8_) {
+          ColBlock8(input->data_as<int8_t>(), reinterpret_cast<uint8_t*>(a), col, m0, m1);
+          continue;
+        }
+        int16_t* a16 = reinterpret_cast<int16_t*>(a);
         switch (kind_) {
-          case TcKind::kHybrid: ColBlock(qin, batch_zp, a, col, m0, m1); break;
-          case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a, col, m0, m1); break;
-          default: ColBlock(input->data_as<uint8_t>(), nullptr, a, col, m0, m1); break;
+          case TcKind::kHybrid: ColBlock(qin, batch_zp, a16, col, m0, m1); break;
+          case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a16, col, m0, m1); break;
+          default: ColBlock(input->data_as<uint8_t>(), nullptr, a16, col, m0, m1); break;
         }
       }
     };

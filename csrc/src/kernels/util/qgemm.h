@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 // TFC_QGEMM_PORTABLE_ONLY (a test build) keeps x86 on the portable loops.
@@ -736,9 +737,10 @@ inline bool HasQ8Gemm() {
 // Eight rows times NP panels (b, b + panel_stride). Row r is `taps` runs of
 // tap_quads * 4 bytes, run t at a[r * taps + t] (one run: a plain row; one
 // per filter tap: the rows of an indirect convolution, which point into the
-// input itself). Rows r < mr are requantized (with bias) into out + r * ldo,
-// channels c0 + [0, nc), nc <= 16 * NP. The accumulators are named variables
-// so that they stay in registers.
+// input itself). The sums start from bias (may be null). Rows r < mr go to
+// out + r * ldo, channels c0 + [0, nc), nc <= 16 * NP: requantized by *q for
+// an int8 Out, as they are (mod 2^32) for int32. The accumulators are named
+// variables so that they stay in registers.
 #define TFC_Q8_ROW(r)                                         \
   do {                                                        \
     int32_t v;                                                \
@@ -748,10 +750,10 @@ inline bool HasQ8Gemm() {
     if (NP == 2) c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); \
   } while (0)
 
-template <int NP>
+template <int NP, class Out>
 TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t tap_quads,
-                                   const int8_t* b, size_t panel_stride, const ChannelRequant& q,
-                                   const int32_t* bias, int8_t* out, size_t ldo, size_t c0,
+                                   const int8_t* b, size_t panel_stride, const ChannelRequant* q,
+                                   const int32_t* bias, Out* out, size_t ldo, size_t c0,
                                    size_t mr, size_t nc) {
   static_assert(NP == 1 || NP == 2, "one or two panels");
   // The sums start from the bias, so the output stage has no bias to add.
@@ -790,21 +792,25 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
     const size_t left = nc - done;
     const __mmask16 m = Q8Mask(left);
     const __m512i* v = p == 0 ? rows0 : rows1;
-    const Q8Params ch = Q8Load(q, nullptr, c0 + done, m);
-    const __m512i zp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
-                  hi = _mm512_set1_epi32(q.hi);
-    for (size_t r = 0; r < mr; ++r)
-      Q8Store(m, out + r * ldo + c0 + done, Q8Requant(ch, v[r], zp, lo, hi));
+    if constexpr (std::is_same<Out, int32_t>::value) {
+      for (size_t r = 0; r < mr; ++r) _mm512_mask_storeu_epi32(out + r * ldo + c0 + done, m, v[r]);
+    } else {
+      const Q8Params ch = Q8Load(*q, nullptr, c0 + done, m);
+      const __m512i zp = _mm512_set1_epi32(q->zp), lo = _mm512_set1_epi32(q->lo),
+                    hi = _mm512_set1_epi32(q->hi);
+      for (size_t r = 0; r < mr; ++r)
+        Q8Store(m, out + r * ldo + c0 + done, Q8Requant(ch, v[r], zp, lo, hi));
+    }
   }
 }
 #undef TFC_Q8_ROW
 
-// The panel loop of both GEMMs below: row_runs(r0, mr) gives the run
+// The panel loop of the GEMMs below: row_runs(r0, mr) gives the run
 // pointers of the tile of rows r0 + [0, 8) (rows past mr repeat valid ones).
-template <class RowRuns>
+template <class RowRuns, class Out>
 TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
-                                 const int8_t* packed, size_t n, const ChannelRequant& q,
-                                 const int32_t* bias, int8_t* out, size_t ldo) {
+                                 const int8_t* packed, size_t n, const ChannelRequant* q,
+                                 const int32_t* bias, Out* out, size_t ldo) {
   const size_t panel = taps * tap_quads * kQ8NR * 4;
   const size_t panels = QPanels(n);
   for (size_t p = 0; p < panels; p += 2) {
@@ -825,9 +831,11 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
 // out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
 // (u8, row stride lda >= Q8RowStride(k), any values past k; bias of n
 // values), packed B (PackQ8B); out row stride ldo. Only where HasQ8Gemm().
-inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
-                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
-                          int8_t* out, size_t ldo) {
+// For an int32_t Out, q is unused (may be null) and out gets the sums plus
+// bias as they are (mod 2^32).
+template <class Out>
+inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed, size_t k,
+                   size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo) {
 #if TFC_QGEMM_AVX512
   const uint8_t* a[kQ8MR];
   auto row_runs = [&](size_t r0, size_t mr) {
@@ -841,6 +849,12 @@ inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
 #endif
 }
 
+inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
+                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
+                          int8_t* out, size_t ldo) {
+  Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo);
+}
+
 // The same for an indirect convolution: row r is `taps` runs of `cin` bytes
 // (cin a multiple of 4; K = taps * cin, packed as PackQ8B packs it), run t at
 // runs[r * taps + t]; runs holds whole tiles (m rounded up to 8 rows, the
@@ -850,7 +864,7 @@ inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t t
                                   const int32_t* bias, int8_t* out, size_t ldo) {
 #if TFC_QGEMM_AVX512
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
-  Q8Panels(row_runs, m, taps, cin / 4, packed, n, q, bias, out, ldo);
+  Q8Panels(row_runs, m, taps, cin / 4, packed, n, &q, bias, out, ldo);
 #else
   (void)runs, (void)m, (void)taps, (void)cin, (void)packed, (void)n, (void)q, (void)bias;
   (void)out, (void)ldo;
