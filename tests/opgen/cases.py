@@ -1052,6 +1052,16 @@ fcase("FULLY_CONNECTED", "int8_3d_flatten_n1to1", [XQ("B", "T", "I", quant=Q(0.0
 fcase("FULLY_CONNECTED", "int8_pow2_scales", [XQ("B", "I", quant=Q(0.5, 1)),
       WQ("O", "I", quant=Q(0.25, 0)), _bias("O")], version=4, dims=_FCQ,
       out=["int8"], out_quant=[Q(32.0, -1)])
+# The 8-bit GEMM's shapes: one row against 4-panel groups of 16 units and a
+# remainder (batch 1), and whole 8-row tiles plus a tail
+fcase("FULLY_CONNECTED", "int8_batch1_wide", [XQ("B", "I", quant=Q(0.04, -6)),
+      _wq_pc("O", "I"), _bias("O")], {"fused_activation_function": "RELU"},
+      version=4, dims=dict(_FCQ, B=(1, 3), I=(30, 90), O=(65, 140)), out=["int8"],
+      out_quant=[Q(0.08, -128)])
+fcase("FULLY_CONNECTED", "int8_rows_tiles", [XQ("B", "I", quant=Q(0.05, 7)),
+      _wq_pc("O", "I"), _bias("O")], version=4,
+      dims=dict(_FCQ, B=(9, 21), I=(5, 70), O=(17, 50)), out=["int8"], out_quant=[Q(0.1, -3)],
+      avoid=_FC_NOREF + ["BUILTIN"])  # XNNPACK (BUILTIN) requantizes in float
 fcase("FULLY_CONNECTED", "uint8", [X("B", "I", dtype="uint8", gen="qint", quant=Q(0.05, 128)),
       W("O", "I", dtype="uint8", gen="qint", quant=Q(0.01, 120)), _bias("O")],
       {"fused_activation_function": "RELU"}, version=1, dims=_FCQ,

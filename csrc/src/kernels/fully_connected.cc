@@ -29,6 +29,7 @@
 #include "kernels/util/activation.h"
 #include "kernels/util/conv_util.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/qgemm.h"
 #include "kernels/util/qmatmul.h"
 #include "kernels/util/quant_math.h"
 
@@ -84,7 +85,8 @@ class FullyConnected final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(packed_w16_, colterm_, multipliers_, shifts_, real_scales_, channel_scales_, w_sums_,
+    return HeapBytes(packed_w16_, packed8_, init8_, requant8_.mult, requant8_.lshift,
+                     requant8_.rshift, requant8_.round, requant8_.away, colterm_, multipliers_, shifts_, real_scales_, channel_scales_, w_sums_,
                      packed_);
   }
 
@@ -97,6 +99,7 @@ class FullyConnected final : public OpKernel {
                              const TfLiteTensor* weights, const TfLiteTensor* bias,
                              const fb::FullyConnectedOptions* opt);
   TfLiteStatus EvalQuantized(OpContext& ctx);
+  void EvalQ8(ThreadPool& pool, const int8_t* in, uint8_t* rows, int8_t* out) const;
   void ComputeColumnTerms(const TfLiteTensor* weights, const TfLiteTensor* bias,
                           int64_t* colterm) const;
   TfLiteStatus EvalHybrid(OpContext& ctx);
@@ -113,6 +116,16 @@ class FullyConnected final : public OpKernel {
   std::vector<int16_t> packed_w16_;  // constant weights, packed
   int scratch_packed_w_ = -1, scratch_packed_a_ = -1;
   std::vector<int64_t> colterm_;
+  // INT8 with constant weights and bias on AVX-512 VNNI (q8_): the weights
+  // packed for the 8-bit GEMM (qconv::Q8GemmRequant), whose rows are the
+  // input made unsigned (q + 128); so each unit's sums start from its column
+  // term less 128 times its weights' sum (mod 2^32, where the official
+  // kernel wraps too). The output stage is kHalfUp's, as a ChannelRequant.
+  bool q8_ = false;
+  std::vector<int8_t> packed8_;
+  std::vector<int32_t> init8_;
+  qconv::ChannelRequant requant8_;
+  int scratch_rows8_ = -1;
   std::vector<int32_t> multipliers_;
   std::vector<int> shifts_;
   std::vector<double> real_scales_;
@@ -361,9 +374,30 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     colterm_.assign(n_, 0);
     ComputeColumnTerms(weights, bias, colterm_.data());
   }
+  q8_ = int8 && qconv::HasQ8Gemm() && !runtime_terms_ && rq_.mode == qmm::Requant::kHalfUp &&
+        w_zp_ == 0 && k_ < (size_t{1} << 23);
+  packed8_.clear();
+  init8_.clear();
+  scratch_rows8_ = -1;
+  if (q8_) {
+    const int8_t* w = weights->data_as<int8_t>();
+    packed8_.resize(qconv::PackedQ8BSize(k_, n_));
+    qconv::PackQ8B(w, n_, k_, packed8_.data());
+    init8_.resize(n_);
+    qconv::Q8ColumnSums(w, n_, k_, init8_.data());
+    std::vector<int32_t> mult(n_);
+    std::vector<int> shift(n_);
+    for (size_t j = 0; j < n_; ++j) {
+      init8_[j] = WrapToInt32(colterm_[j] - 128 * int64_t{init8_[j]});
+      mult[j] = multipliers_[per_channel ? j : 0];
+      shift[j] = shifts_[per_channel ? j : 0];
+    }
+    requant8_.Init(mult, shift, n_, out_zp, rq_.qmin, rq_.qmax);
+    scratch_rows8_ = ctx.RequestScratch(m_ * qconv::Q8RowStride(k_) + 64);
+  }
   // Several INT8 rows on a CPU with the packed GEMM: pack the weights once
   // (or per Eval when computed at run time).
-  use_packed_ = int8 && m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
+  use_packed_ = !q8_ && int8 && m_ >= qmm::kPackMinRows && k_ <= qmm::ChunkFor(128, 128) &&
                 qmm::PackedGemmAvailable();
   scratch_packed_w_ = scratch_packed_a_ = -1;
   packed_w16_.clear();
@@ -471,7 +505,10 @@ TfLiteStatus FullyConnected::EvalQuantized(OpContext& ctx) {
     ComputeColumnTerms(weights, ctx.input(2), ct);
     colterm = ct;
   }
-  if (in_type_ == kTfLiteInt8) {
+  if (q8_) {
+    EvalQ8(pool, input->data_as<int8_t>(), static_cast<uint8_t*>(ctx.Scratch(scratch_rows8_)),
+           output->data_as<int8_t>());
+  } else if (in_type_ == kTfLiteInt8) {
     const int16_t* packed_w = nullptr;
     int32_t* packed_a = nullptr;
     if (use_packed_) {
@@ -495,6 +532,32 @@ TfLiteStatus FullyConnected::EvalQuantized(OpContext& ctx) {
                      w_zp_, colterm, rq_, output->data_as<int16_t>(), n_, chunk_);
   }
   return kTfLiteOk;
+}
+
+// q8_: whole 8-row tiles split across the threads, or for fewer rows (batch
+// 1) the rows one at a time, groups of four 16-unit panels split.
+void FullyConnected::EvalQ8(ThreadPool& pool, const int8_t* in, uint8_t* rows, int8_t* out) const {
+  const size_t lda = qconv::Q8RowStride(k_);
+  qconv::ToUnsignedRows(in, m_, k_, rows, lda);
+  const bool tiles = m_ >= qconv::kQ8MR;
+  const size_t panels = qconv::QPanels(n_);
+  const size_t units = tiles ? (m_ + qconv::kQ8MR - 1) / qconv::kQ8MR : (panels + 3) / 4;
+  auto run = [&](int64_t b, int64_t e) {
+    const size_t u0 = static_cast<size_t>(b), u1 = static_cast<size_t>(e);
+    if (tiles) {
+      const size_t r0 = u0 * qconv::kQ8MR, r1 = std::min(m_, u1 * qconv::kQ8MR);
+      qconv::Q8GemmRequant(rows + r0 * lda, r1 - r0, lda, packed8_.data(), k_, n_, requant8_,
+                           init8_.data(), out + r0 * n_, n_);
+    } else {
+      qconv::Q8RowsRequant(rows, m_, lda, packed8_.data(), k_, n_, requant8_, init8_.data(), out,
+                           n_, 4 * u0, std::min(panels, 4 * u1));
+    }
+  };
+  const double macs = static_cast<double>(m_) * static_cast<double>(n_) * static_cast<double>(k_);
+  if (pool.num_threads() <= 1 || units < 2 || macs < gemm::kMinParallelMacs)
+    run(0, static_cast<int64_t>(units));
+  else
+    pool.ParallelFor(static_cast<int64_t>(units), 1, run);
 }
 
 TfLiteStatus FullyConnected::EvalHybrid(OpContext& ctx) {

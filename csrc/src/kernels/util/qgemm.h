@@ -724,6 +724,20 @@ TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n)
 }
 #endif
 
+// The m rows of in ([m][k] int8) as the rows of the 8-bit GEMM: unsigned
+// (q + 128), row stride lda >= Q8RowStride(k), zeros past k.
+inline void ToUnsignedRows(const int8_t* in, size_t m, size_t k, uint8_t* rows, size_t lda) {
+  for (size_t r = 0; r < m; ++r) {
+    uint8_t* d = rows + r * lda;
+#if TFC_QGEMM_AVX512
+    BiasToUnsigned512(in + r * k, d, k);
+#else
+    for (size_t i = 0; i < k; ++i) d[i] = static_cast<uint8_t>(in[r * k + i] ^ 0x80);
+#endif
+    std::memset(d + k, 0, lda - k);
+  }
+}
+
 // Whether Q8GemmRequant can run here.
 inline bool HasQ8Gemm() {
 #if TFC_QGEMM_AVX512
@@ -853,6 +867,79 @@ inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
                           size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
                           int8_t* out, size_t ldo) {
   Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo);
+}
+
+#if TFC_QGEMM_AVX512
+// One row a (u8, `quads` quads) times the panels [p0, p1) of packed B, each
+// channel's sum starting from bias (may be null), requantized by q into
+// out[c]: four panels at a time with one accumulator each, so every weight
+// byte is read once per row (the 8-row tile would read it once per 8 rows
+// and compute 7 of them for nothing when there is one row).
+// Panel p's 16 channels of bias (zeros past n or without bias).
+TFC_VNNI_FN inline __m512i Q8PanelBias(const int32_t* bias, size_t n, size_t p) {
+  const size_t c = p * kQ8NR;
+  return bias ? _mm512_maskz_loadu_epi32(Q8Mask(n - c), bias + c) : _mm512_setzero_si512();
+}
+
+// Panel p's 16 sums (bias included) requantized into out.
+TFC_VNNI_FN inline void Q8PanelStore(const ChannelRequant& q, size_t n, size_t p, __m512i acc,
+                                     int8_t* out) {
+  const size_t c = p * kQ8NR;
+  const __mmask16 m = Q8Mask(n - c);
+  Q8Store(m, out + c,
+          Q8Requant(Q8Load(q, nullptr, c, m), acc, _mm512_set1_epi32(q.zp),
+                    _mm512_set1_epi32(q.lo), _mm512_set1_epi32(q.hi)));
+}
+
+TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t* packed, size_t n,
+                                    const ChannelRequant& q, const int32_t* bias, int8_t* out,
+                                    size_t p0, size_t p1) {
+  const size_t pstride = quads * kQ8NR * 4;
+  size_t p = p0;
+  for (; p + 4 <= p1; p += 4) {
+    __m512i c0 = Q8PanelBias(bias, n, p), c1 = Q8PanelBias(bias, n, p + 1),
+            c2 = Q8PanelBias(bias, n, p + 2), c3 = Q8PanelBias(bias, n, p + 3);
+    const int8_t* b = packed + p * pstride;
+    for (size_t kk = 0; kk < quads; ++kk) {
+      int32_t v;
+      std::memcpy(&v, a + 4 * kk, 4);
+      const __m512i x = _mm512_set1_epi32(v);
+      const int8_t* w = b + kk * kQ8NR * 4;
+      c0 = _mm512_dpbusd_epi32(c0, x, _mm512_loadu_si512(w));
+      c1 = _mm512_dpbusd_epi32(c1, x, _mm512_loadu_si512(w + pstride));
+      c2 = _mm512_dpbusd_epi32(c2, x, _mm512_loadu_si512(w + 2 * pstride));
+      c3 = _mm512_dpbusd_epi32(c3, x, _mm512_loadu_si512(w + 3 * pstride));
+    }
+    Q8PanelStore(q, n, p, c0, out);
+    Q8PanelStore(q, n, p + 1, c1, out);
+    Q8PanelStore(q, n, p + 2, c2, out);
+    Q8PanelStore(q, n, p + 3, c3, out);
+  }
+  for (; p < p1; ++p) {
+    __m512i c0 = Q8PanelBias(bias, n, p);
+    const int8_t* b = packed + p * pstride;
+    for (size_t kk = 0; kk < quads; ++kk) {
+      int32_t v;
+      std::memcpy(&v, a + 4 * kk, 4);
+      c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(v), _mm512_loadu_si512(b + kk * kQ8NR * 4));
+    }
+    Q8PanelStore(q, n, p, c0, out);
+  }
+}
+#endif
+
+// Q8GemmRequant for rows one at a time (a matrix-vector product: fewer rows
+// than a tile), panels [p0, p1) of the n channels.
+inline void Q8RowsRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
+                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
+                          int8_t* out, size_t ldo, size_t p0, size_t p1) {
+#if TFC_QGEMM_AVX512
+  for (size_t r = 0; r < m; ++r)
+    Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, q, bias, out + r * ldo, p0, p1);
+#else
+  (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
+  (void)out, (void)ldo, (void)p0, (void)p1;
+#endif
 }
 
 // The same for an indirect convolution: row r is `taps` runs of `cin` bytes
