@@ -538,8 +538,8 @@ class QuantConv2D final : public OpKernel {
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
     return HeapBytes(weights_, packed_, packed8_, correction_, bias8_, mult_, shift_,
-                     filter_scale_, filter_zp_, tap_offsets_, requant_.mult, requant_.lshift, requant_.rshift,
-                     requant_.round, requant_.away);
+                     filter_scale_, filter_zp_, tap_offsets_) +
+           requant_.Bytes();
   }
 
  private:

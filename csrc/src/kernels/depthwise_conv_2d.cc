@@ -738,11 +738,14 @@ void PackDwPairs(const int16_t* w, int taps, size_t n, int16_t* dst) {
 // input zero point folded into the bias (bias_folded[c] = bias[c] - zp *
 // sum_t w[t][c]): two taps per vpdpwssd (int16 pairs, exact int32 products)
 // instead of a multiply and two widening adds per tap. px holds the taps in
-// the order PackDwPairs saw them.
+// the order PackDwPairs saw them. kTaps: the tap count when known at compile
+// time (the tap loop then unrolls), else 0 and taps_rt.
+template <int kTaps>
 TFC_VNNI_FN void DwRunInt8PairsAvx512(const int8_t* const* px, size_t step, int pixels,
-                                      const int16_t* wpairs, int taps, size_t n,
+                                      const int16_t* wpairs, int taps_rt, size_t n,
                                       const qconv::ChannelRequant& q, const int32_t* bias_folded,
                                       int8_t* out) {
+  const int taps = kTaps ? kTaps : taps_rt;
   const int pairs = (taps + 1) / 2;
   const __m512i ozp = _mm512_set1_epi32(q.zp), lo = _mm512_set1_epi32(q.lo),
                 hi = _mm512_set1_epi32(q.hi);
@@ -782,8 +785,9 @@ class QuantDepthwiseConv2D final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, weight_pairs_, bias_folded_, filter_scale_, filter_zp_, mult_q_, shift_q_,
-                     requant_.mult, requant_.lshift, requant_.rshift, requant_.round, requant_.away);
+    return HeapBytes(weights_, weight_pairs_, bias_folded_, filter_scale_, filter_zp_, mult_q_,
+                     shift_q_) +
+           requant_.Bytes();
   }
 
  private:
@@ -1037,8 +1041,9 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
         int8_t* o = static_cast<int8_t*>(out) + o0;
         if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh)
-          DwRunInt8PairsAvx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt,
-                               cout, requant_, bias_folded_.data(), o);
+          (nt == 9 ? DwRunInt8PairsAvx512<9> : DwRunInt8PairsAvx512<0>)(
+              px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt, cout,
+              requant_, bias_folded_.data(), o);
         else
           DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
                           static_cast<const int32_t*>(bias), o);

@@ -85,9 +85,9 @@ class FullyConnected final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(packed_w16_, packed8_, init8_, requant8_.mult, requant8_.lshift,
-                     requant8_.rshift, requant8_.round, requant8_.away, colterm_, multipliers_, shifts_, real_scales_, channel_scales_, w_sums_,
-                     packed_);
+    return HeapBytes(packed_w16_, packed8_, init8_, colterm_, multipliers_, shifts_, real_scales_,
+                     channel_scales_, w_sums_, packed_) +
+           requant8_.Bytes();
   }
 
  private:

@@ -145,8 +145,9 @@ class QuantTransposeConv final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, packed_, packed8_, col_init8_, filter_scale_, filter_zp_, mult_q_, shift_q_, requant_.mult,
-                     requant_.lshift, requant_.rshift, requant_.round, requant_.away);
+    return HeapBytes(weights_, packed_, packed8_, col_init8_, filter_scale_, filter_zp_, mult_q_,
+                     shift_q_) +
+           requant_.Bytes();
   }
 
  private:

@@ -493,6 +493,12 @@ inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* 
 //   q     = (high + round - (away && high < 0)) >> r      round = 2^(r-1) or 0
 struct ChannelRequant {
   std::vector<int32_t> mult, lshift, rshift, round, away;
+  // Where ties round upward, the two roundings nest into one floor:
+  //   q = (x << l) * m + 2^30 + [r > 0] 2^(30 + r)) >> (31 + r)  (64-bit)
+  // These hold that addend and shift per channel as 64-bit lanes for the
+  // vector output stage: per block of 16 channels, 8 for its even channels
+  // then 8 for its odd ones (the tail block padded).
+  std::vector<int64_t> round64, shift64;
   int32_t zp = 0, lo = 0, hi = 0;
 
   // vec_end: channels [0, vec_end) round ties upward, the rest away from 0.
@@ -510,9 +516,23 @@ struct ChannelRequant {
       round[c] = rshift[c] > 0 ? static_cast<int32_t>(uint32_t{1} << (rshift[c] - 1)) : 0;
       away[c] = (c >= vec_end && rshift[c] > 0) ? -1 : 0;
     }
+    const size_t padded = (n + 15) / 16 * 16;
+    round64.assign(padded, int64_t{1} << 30);
+    shift64.assign(padded, 31);
+    for (size_t c = 0; c < n; ++c) {
+      const size_t slot = c / 16 * 16 + (c % 2) * 8 + (c % 16) / 2;
+      round64[slot] = (int64_t{1} << 30) + (rshift[c] > 0 ? int64_t{1} << (30 + rshift[c]) : 0);
+      shift64[slot] = 31 + rshift[c];
+    }
     zp = out_zp;
     lo = out_lo;
     hi = out_hi;
+  }
+
+  size_t Bytes() const {
+    return (mult.capacity() + lshift.capacity() + rshift.capacity() + round.capacity() +
+            away.capacity()) * sizeof(int32_t) +
+           (round64.capacity() + shift64.capacity()) * sizeof(int64_t);
   }
 
   int32_t One(int32_t x, size_t c) const {
@@ -578,6 +598,7 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 // lo = -128 and hi = 127 never occur for uint8 outputs).
 struct Q8Params {
   __m512i bias, lshift, mult, mult_odd, rshift, round, away;  // mult_odd: odd lanes' in even
+  __m512i round_even, round_odd, shift_even, shift_odd;  // round64, shift64 (no away)
   bool has_bias, has_lshift, has_away, clamp;
 };
 
@@ -589,12 +610,19 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
   p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
   p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
   p.mult_odd = _mm512_srli_epi64(p.mult, 32);
-  p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
-  p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
   p.away = _mm512_maskz_loadu_epi32(m, q.away.data() + c0);
+  p.has_away = _mm512_test_epi32_mask(p.away, p.away) != 0;
+  if (p.has_away) {
+    p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
+    p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
+  } else {  // c0 is a multiple of 16 (a block of round64 / shift64)
+    p.round_even = _mm512_loadu_si512(q.round64.data() + c0);
+    p.round_odd = _mm512_loadu_si512(q.round64.data() + c0 + 8);
+    p.shift_even = _mm512_loadu_si512(q.shift64.data() + c0);
+    p.shift_odd = _mm512_loadu_si512(q.shift64.data() + c0 + 8);
+  }
   p.has_bias = bias != nullptr;
   p.has_lshift = _mm512_test_epi32_mask(p.lshift, p.lshift) != 0;
-  p.has_away = _mm512_test_epi32_mask(p.away, p.away) != 0;
   p.clamp = !(q.lo == -128 && q.hi == 127);
   return p;
 }
@@ -606,6 +634,17 @@ TFC_VNNI_FN inline __m512i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, _
                                      __m512i hi) {
   if (p.has_bias) x = _mm512_add_epi32(x, p.bias);
   if (p.has_lshift) x = _mm512_sllv_epi32(x, p.lshift);
+  if (!p.has_away) {  // one 64-bit floor per product (round64, shift64)
+    const __m512i pe = _mm512_srav_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), p.round_even), p.shift_even);
+    const __m512i po = _mm512_srav_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.mult_odd), p.round_odd),
+        p.shift_odd);
+    // The results are the low halves of the 64-bit lanes: po's move up into the odd lanes.
+    __m512i v = _mm512_mask_shuffle_epi32(pe, static_cast<__mmask16>(0xAAAA), po, _MM_PERM_CCAA);
+    v = _mm512_add_epi32(v, zp);
+    return p.clamp ? _mm512_min_epi32(_mm512_max_epi32(v, lo), hi) : v;
+  }
   const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
   const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, p.mult), nudge);
   const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), p.mult_odd), nudge);
