@@ -3,6 +3,7 @@ create/invoke/delete cycles that must not leak."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -102,6 +103,57 @@ def test_use_after_close_from_another_thread(mlp):
     assert not errors
     with pytest.raises(ValueError):
         it.invoke()
+
+
+# Integer results must not depend on how the work is split over the pool: the int8 zoo models (1x1,
+# 3x3 and strided convolutions, depthwise, fully connected at batch 1, transpose convolution, residual
+# adds) on their reference inputs, and the op goldens made big enough to be split ("_threaded" cases),
+# at 2 and 3 threads, bit for bit.
+INT8_ZOO = ["mobilenet_v2_100_224_int8", "yolo_mnv1_025_224_int8", "unet_small_128_int8",
+            "mlp_64_int8", "kws_conv1d_int8", "text_gru_unrolled_int8"]
+OPS = Path(__file__).resolve().parent / "data" / "ops"
+
+
+def _outputs(model: bytes, inputs: list[np.ndarray], threads: int) -> list[np.ndarray]:
+    it = tflite_cffi.Interpreter(model_content=model, num_threads=threads)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), inputs):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    outs = [it.get_tensor(d["index"]) for d in it.get_output_details()]
+    it.close()
+    return outs
+
+
+def _same_at_more_threads(model: bytes, inputs: list[np.ndarray], expected: list[np.ndarray],
+                          what: str) -> None:
+    for threads in (2, 3):
+        got = _outputs(model, inputs, threads)
+        assert len(got) == len(expected)
+        for i, (a, e) in enumerate(zip(got, expected)):
+            np.testing.assert_array_equal(a, e, err_msg=f"{what}, output {i}, {threads} threads")
+
+
+@pytest.mark.parametrize("name", INT8_ZOO)
+def test_int8_zoo_results_do_not_depend_on_the_thread_count(models_dir, name):
+    model = (models_dir / f"{name}.tflite").read_bytes()
+    refs = models_dir / "refs" / name
+    inputs = [np.load(p) for p in sorted(refs.glob("input_*.npy"), key=lambda p: int(p.stem[6:]))]
+    _same_at_more_threads(model, inputs, _outputs(model, inputs, 1), name)
+
+
+def _threaded_goldens() -> list[str]:
+    with open(OPS / "INDEX.json") as f:
+        return [e["id"] for e in json.load(f)["goldens"] if e["case"].endswith("_threaded")]
+
+
+@pytest.mark.parametrize("golden", _threaded_goldens())
+def test_big_op_goldens_at_more_threads(golden):
+    model = (OPS / f"{golden}.tflite").read_bytes()
+    with np.load(OPS / f"{golden}.npz") as z:
+        inputs = [z[f"input_{i}"] for i in range(sum(k.startswith("input_") for k in z.files))]
+        expected = [z[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in z.files))]
+    _same_at_more_threads(model, inputs, expected, golden)
 
 
 def _rss_kib() -> int:

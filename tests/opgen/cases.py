@@ -1206,6 +1206,13 @@ ecase("SQUARED_DIFFERENCE", "int8_bcast", [XT("int8", *NHWC, quant=Q(0.05, 5)),
 ecase("SQUARED_DIFFERENCE", "int8_same", [XT("int8", *NHWC, quant=Q(0.05, 5)),
                                           XT("int8", *NHWC, quant=Q(0.03, -10))], {},
       version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
+# Big enough (32K elements and more, not a multiple of 16) for the pool to
+# split it; tests/test_threads.py runs the "_threaded" cases at 2 and 3 threads.
+ecase("ADD", "int8_threaded", [XT("int8", *NHWC, quant=Q(0.05, 5)),
+                               XT("int8", *NHWC, quant=Q(0.03, -10))], {},
+      version=2, dims={"B": (1, 1), "H": (33, 41), "W": (37, 45), "C": (23, 29)},
+      out=["int8"], out_quant=[Q(0.08, 2)],
+      avoid=["BUILTIN_REF", "BUILTIN"])  # XNNPACK (BUILTIN) rounds its own way
 # int16 (zero points 0): general scales, and power-of-two scales.
 ecase("ADD", "int16_general", [XT("int16", *NHWC, quant=Q(0.001, 0)),
                                XT("int16", *NHWC, quant=Q(0.0007, 0))], {},

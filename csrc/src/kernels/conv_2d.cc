@@ -776,8 +776,10 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     weights_.clear();
     weights_.shrink_to_fit();
   }
+  // Blocks of whole tiles: 4 rows for the int16 GEMM, 8 for the 8-bit one.
+  const size_t tile_rows = q8_ ? qconv::kQ8MR : qconv::kQMR;
   block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));
-  block_rows_ = std::min(kQMaxBlockRows, std::max(qconv::kQMR, block_rows_ / qconv::kQMR * qconv::kQMR));
+  block_rows_ = std::min(kQMaxBlockRows, std::max(tile_rows, block_rows_ / tile_rows * tile_rows));
   workers_ = std::max(1, ctx.num_threads());
   const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
                                     static_cast<size_t>(out_c_) * sizeof(int64_t));
@@ -1087,13 +1089,18 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
     in8 = reinterpret_cast<const int8_t*>(u8);
   }
   const size_t rows_bytes = RowsBytes();
+  // Worker s's first row; on the 8-bit GEMM a whole tile's (only the last
+  // worker gets rows past the last whole tile).
+  const size_t align = q8_ ? qconv::kQ8MR : 1;
+  auto first_row = [&](int64_t s) {
+    return s == workers ? m : m * static_cast<size_t>(s) / static_cast<size_t>(workers) / align * align;
+  };
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       int16_t* rows = reinterpret_cast<int16_t*>(slot);
       void* acc = slot + rows_bytes;
-      const size_t r0 = m * static_cast<size_t>(s) / static_cast<size_t>(workers);
-      const size_t r1 = m * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
+      const size_t r0 = first_row(s), r1 = first_row(s + 1);
       switch (input->type) {
         case kTfLiteFloat32:
           RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);

@@ -881,33 +881,6 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
 }
 #endif
 
-// out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
-// (u8, row stride lda >= Q8RowStride(k), any values past k; bias of n
-// values), packed B (PackQ8B); out row stride ldo. Only where HasQ8Gemm().
-// For an int32_t Out, q is unused (may be null) and out gets the sums plus
-// bias as they are (mod 2^32).
-template <class Out>
-inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed, size_t k,
-                   size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo) {
-#if TFC_QGEMM_AVX512
-  const uint8_t* a[kQ8MR];
-  auto row_runs = [&](size_t r0, size_t mr) {
-    for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
-    return a;
-  };
-  Q8Panels(row_runs, m, 1, QuadCount(k), packed, n, q, bias, out, ldo);
-#else
-  (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
-  (void)out, (void)ldo;
-#endif
-}
-
-inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
-                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
-                          int8_t* out, size_t ldo) {
-  Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo);
-}
-
 #if TFC_QGEMM_AVX512
 // One row a (u8, `quads` quads) times the panels [p0, p1) of packed B, each
 // channel's sum starting from bias (may be null), requantized by q into
@@ -966,6 +939,42 @@ TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t
   }
 }
 #endif
+
+// out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
+// (u8, row stride lda >= Q8RowStride(k), any values past k; bias of n
+// values), packed B (PackQ8B); out row stride ldo. Only where HasQ8Gemm().
+// For an int32_t Out, q is unused (may be null) and out gets the sums plus
+// bias as they are (mod 2^32).
+template <class Out>
+inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed, size_t k,
+                   size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo) {
+#if TFC_QGEMM_AVX512
+  const uint8_t* a[kQ8MR];
+  auto row_runs = [&](size_t r0, size_t mr) {
+    for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+    return a;
+  };
+  // int8 out: the rows past the last whole tile one at a time, which costs
+  // them 1/8 of a tile each instead of a whole tile.
+  constexpr bool kRowTail = std::is_same<Out, int8_t>::value;
+  const size_t tiled = kRowTail ? m / kQ8MR * kQ8MR : m;
+  if (tiled > 0) Q8Panels(row_runs, tiled, 1, QuadCount(k), packed, n, q, bias, out, ldo);
+  if constexpr (kRowTail) {
+    for (size_t r = tiled; r < m; ++r)
+      Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, *q, bias, out + r * ldo, 0, QPanels(n));
+  }
+#else
+  (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
+  (void)out, (void)ldo;
+#endif
+}
+
+inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
+                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
+                          int8_t* out, size_t ldo) {
+  Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo);
+}
+
 
 // Q8GemmRequant for rows one at a time (a matrix-vector product: fewer rows
 // than a tile), panels [p0, p1) of the n channels.
