@@ -749,6 +749,16 @@ _kc("DEPTHWISE_CONV_2D", "int8_c9to15_noact",
      _kc_bias("C")],
     {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
     version=3, dims=dict(_KCW, C=(9, 16)), out=["int8"], out_quant=[Q(0.04, 0)])
+# 4, 8 and 16 channels at stride 1 over wide rows: the AVX-512 kernel puts
+# 32 / C pixels side by side (whole groups, then the rest one by one)
+for _c in (4, 8, 16):
+    _kc("DEPTHWISE_CONV_2D", "int8_c%d_wide_rows" % _c,
+        [XQ(*NHWC, quant=Q(0.05, -4)), WQ(1, 3, 3, "C", quant=_KC_PC("C", 0.005, 0.02, 3)),
+         _kc_bias("C")],
+        {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1,
+         "fused_activation_function": "RELU6"},
+        version=3, dims=dict(_KCW, H=(3, 6), W=(17, 45), C=(_c, _c)), out=["int8"],
+        out_quant=[Q(0.03, -128)], avoid=_KC_NOREF + ["BUILTIN"])  # XNNPACK rounds its own way
 # 25 taps (an odd tap left over by the AVX-512 tap pairs), stride 2, every
 # row inside the image, channel tails past one block of 32
 _kc("DEPTHWISE_CONV_2D", "int8_5x5_valid_s2_wide",

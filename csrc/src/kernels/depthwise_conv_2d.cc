@@ -627,6 +627,7 @@ enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
 #if TFC_QGEMM_X86
 // Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
 constexpr int kDwMaxFastTaps = 49;
+constexpr size_t kDwLanes = 32;  // int16 lanes of the AVX-512 int8 kernels' channel blocks
 
 // acc[c] = sum over the taps t of (px[t][c] - zp) * wx[t][c] for c in
 // [0, cend), cend a multiple of 16: int8 inputs, symmetric int8 weights held
@@ -785,9 +786,9 @@ class QuantDepthwiseConv2D final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
-    return HeapBytes(weights_, weight_pairs_, bias_folded_, filter_scale_, filter_zp_, mult_q_,
-                     shift_q_) +
-           requant_.Bytes();
+    return HeapBytes(weights_, weight_pairs_, bias_folded_, group_pairs_, group_bias_,
+                     filter_scale_, filter_zp_, mult_q_, shift_q_) +
+           requant_.Bytes() + group_requant_.Bytes();
   }
 
  private:
@@ -806,6 +807,12 @@ class QuantDepthwiseConv2D final : public OpKernel {
   std::vector<int16_t> weights_;  // [tap][Cout], centered
   std::vector<int16_t> weight_pairs_;  // PackDwPairs(weights_), for DwRunInt8PairsAvx512
   std::vector<int32_t> bias_folded_;   // bias - in_zp * sum of taps, for the same
+  // Fewer than 32 channels dividing 32, stride 1: 32 / C neighbouring pixels
+  // side by side as 32 virtual channels (their bytes are contiguous), with
+  // the pairs, folded bias and output stage repeated to match.
+  std::vector<int16_t> group_pairs_;
+  std::vector<int32_t> group_bias_;
+  qconv::ChannelRequant group_requant_;
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_, mult_q_;
   std::vector<int> shift_q_;
@@ -977,6 +984,18 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
       bias_folded_[c] = static_cast<int32_t>(static_cast<uint32_t>(b - int64_t{in_zp_} * sum));
     }
   }
+  group_pairs_.clear();
+  group_bias_.clear();
+  group_requant_ = qconv::ChannelRequant();
+  if (!bias_folded_.empty() && cout < kDwLanes && kDwLanes % cout == 0 && s_.sw == 1) {
+    std::vector<int16_t> w(static_cast<size_t>(taps) * kDwLanes);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = weights_[i / kDwLanes * cout + i % kDwLanes % cout];
+    group_pairs_.resize(DwPairsSize(static_cast<int>(taps), kDwLanes));
+    PackDwPairs(w.data(), static_cast<int>(taps), kDwLanes, group_pairs_.data());
+    group_bias_.resize(kDwLanes);
+    for (size_t v = 0; v < kDwLanes; ++v) group_bias_[v] = bias_folded_[v % cout];
+    group_requant_ = requant_.Repeated(kDwLanes);
+  }
 #endif
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
@@ -1040,11 +1059,23 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         const int nt = TapPointers(reinterpret_cast<const int8_t*>(image), iy0, ix0, ky0, ky1, 0, s_.kw, px, wx);
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
         int8_t* o = static_cast<int8_t*>(out) + o0;
-        if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh)
-          (nt == 9 ? DwRunInt8PairsAvx512<9> : DwRunInt8PairsAvx512<0>)(
-              px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt, cout,
-              requant_, bias_folded_.data(), o);
-        else
+        if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh) {
+          auto run = nt == 9 ? DwRunInt8PairsAvx512<9> : DwRunInt8PairsAvx512<0>;
+          int pixels = run1 - run0;
+          if (!group_pairs_.empty() && pixels >= static_cast<int>(kDwLanes / cout)) {
+            // whole groups of 32 / C pixels as 32 channels, then the rest
+            const int per = static_cast<int>(kDwLanes / cout), groups = pixels / per;
+            run(px, kDwLanes, groups, group_pairs_.data(), nt, kDwLanes, group_requant_,
+                group_bias_.data(), o);
+            const size_t skip = static_cast<size_t>(groups) * kDwLanes;
+            for (int t = 0; t < nt; ++t) px[t] += skip;
+            o += skip;
+            pixels -= groups * per;
+          }
+          if (pixels > 0)
+            run(px, static_cast<size_t>(s_.sw) * cin, pixels, weight_pairs_.data(), nt, cout, requant_,
+                bias_folded_.data(), o);
+        } else
           DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
                           static_cast<const int32_t*>(bias), o);
         ox = run1 - 1;

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <type_traits>
 #include <vector>
 
@@ -516,7 +517,30 @@ struct ChannelRequant {
       round[c] = rshift[c] > 0 ? static_cast<int32_t>(uint32_t{1} << (rshift[c] - 1)) : 0;
       away[c] = (c >= vec_end && rshift[c] > 0) ? -1 : 0;
     }
-    const size_t padded = (n + 15) / 16 * 16;
+    Lanes64();
+    zp = out_zp;
+    lo = out_lo;
+    hi = out_hi;
+  }
+
+  // The same output stage for `lanes` channels, channel v having channel v %
+  // n's parameters: n channels repeated, for kernels that put several pixels
+  // of few channels side by side in one vector.
+  ChannelRequant Repeated(size_t lanes) const {
+    ChannelRequant r = *this;
+    const size_t n = mult.size();
+    for (auto* v : {&r.mult, &r.lshift, &r.rshift, &r.round, &r.away}) {
+      const std::vector<int32_t> base = *v;
+      v->resize(lanes);
+      for (size_t c = 0; c < lanes; ++c) (*v)[c] = base[c % n];
+    }
+    r.Lanes64();
+    return r;
+  }
+
+  // round64 / shift64 from rshift.
+  void Lanes64() {
+    const size_t n = mult.size(), padded = (n + 15) / 16 * 16;
     round64.assign(padded, int64_t{1} << 30);
     shift64.assign(padded, 31);
     for (size_t c = 0; c < n; ++c) {
@@ -524,9 +548,6 @@ struct ChannelRequant {
       round64[slot] = (int64_t{1} << 30) + (rshift[c] > 0 ? int64_t{1} << (30 + rshift[c]) : 0);
       shift64[slot] = 31 + rshift[c];
     }
-    zp = out_zp;
-    lo = out_lo;
-    hi = out_hi;
   }
 
   size_t Bytes() const {
