@@ -570,7 +570,10 @@ class QuantConv2D final : public OpKernel {
   size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
   bool contiguous_rows8_ = false;  // its rows are the input's pixels as they lie (1x1, stride 1)
   bool indirect8_ = false;  // its rows are tap pointers into the input made unsigned (Cin % 4 == 0)
-  int scratch_u8_ = -1;     // indirect8_: the input as unsigned bytes, then one padding pixel
+  // The other 8-bit rows copy their runs from the input made unsigned once per
+  // Eval too (unsigned8_: indirect8_ or im2col rows).
+  bool unsigned8_ = false;
+  int scratch_u8_ = -1;     // unsigned8_: the input as unsigned bytes, one padding pixel, slack
   std::vector<size_t> tap_offsets_;  // indirect8_: each tap's byte offset from the window's corner
   size_t lda_ = 0;                // im2col row stride: K rounded up to even
   size_t block_rows_ = 0;
@@ -786,7 +789,9 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   slot_bytes_ = RowsBytes() + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;
-  if (indirect8_) scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + static_cast<size_t>(in_c_));
+  unsigned8_ = q8_ && !contiguous_rows8_;
+  if (unsigned8_)  // the slack: 16-byte copies of shorter runs read past the last pixel
+    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + static_cast<size_t>(in_c_) + 16);
   if (hybrid) {
     scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
     scratch_bparams_ =
@@ -878,7 +883,11 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
 }
 
 // The same for int8 input as unsigned bytes q + 128 (the zero point's byte
-// in the padding), row stride lda8_.
+// in the padding), row stride lda8_: for contiguous_rows8_ converted here,
+// else copied from `in` already made unsigned (unsigned8_). A run of up to 16
+// bytes is one 16-byte copy (the input has slack after it, a row's area
+// after its last row; what lands past a run is overwritten by the next run
+// or sits where the packed weights are 0).
 // Only where the 8-bit GEMM runs (AVX-512 VNNI).
 void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
 #if TFC_QGEMM_AVX512
@@ -887,11 +896,14 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
     return;
   }
   const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
-  Im2Col(in, dst, lda8_, m0, m1, [pad](const int8_t* src, uint8_t* d, size_t count, size_t) {
-    if (src)
-      qconv::BiasToUnsigned512(src, d, count);
-    else
+  const uint8_t* u8 = reinterpret_cast<const uint8_t*>(in);
+  Im2Col(u8, dst, lda8_, m0, m1, [pad](const uint8_t* src, uint8_t* d, size_t count, size_t) {
+    if (!src)
       std::memset(d, pad, count);
+    else if (count <= 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+    else
+      std::memcpy(d, src, count);
   });
 #else
   (void)in, (void)dst, (void)m0, (void)m1;
@@ -1071,7 +1083,7 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
                           ? 1
                           : std::min<int>(workers_, std::max(1, pool.num_threads()));
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
-  if (indirect8_) {  // the input made unsigned once, and the padding pixel; rows then point into it
+  if (unsigned8_) {  // the input made unsigned once, and the padding pixel; rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
     const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_;
     std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), static_cast<size_t>(in_c_));
@@ -1105,7 +1117,7 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
         case kTfLiteFloat32:
           RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
           break;
-        case kTfLiteInt8:  // for indirect8_, the unsigned copy
+        case kTfLiteInt8:  // for unsigned8_, the unsigned copy
           RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
           break;
         case kTfLiteUInt8:
