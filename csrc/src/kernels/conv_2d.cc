@@ -552,9 +552,11 @@ class QuantConv2D final : public OpKernel {
   size_t RowsBytes() const;
   template <class T, class D, class Seg>
   void Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const;
+  // Rows [m0, m1); on the 8-bit GEMM only the channels of panels [p0, p1).
   template <class T>
   void RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale, const void* bias,
-               void* out, int16_t* rows, void* acc, size_t m0, size_t m1) const;
+               void* out, int16_t* rows, void* acc, size_t m0, size_t m1,
+               size_t p0 = 0, size_t p1 = qconv::kAllPanels) const;
 
   QKind kind_ = QKind::kInt8;
   int batches_ = 0, in_h_ = 0, in_w_ = 0, in_c_ = 0;
@@ -946,7 +948,7 @@ void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m
 template <class T>
 void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* batch_scale,
                           const void* bias, void* out, int16_t* rows, void* acc_mem, size_t m0,
-                          size_t m1) const {
+                          size_t m1, size_t p0, size_t p1) const {
   const size_t n_out = static_cast<size_t>(out_c_);
   const size_t plane = static_cast<size_t>(out_h_) * out_w_;
   for (size_t b0 = m0; b0 < m1; b0 += block_rows_) {
@@ -957,14 +959,15 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, b0, b1);
         qconv::Q8GemmRequantIndirect(runs, b1 - b0, static_cast<size_t>(kh_) * kw_,
                                      static_cast<size_t>(in_c_), packed8_.data(), n_out, requant_,
-                                     bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out);
+                                     bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out,
+                                     p0, p1);
         continue;
       }
       if (q8_) {
         uint8_t* rows8 = reinterpret_cast<uint8_t*>(rows);
         FillRows8(in, rows8, b0, b1);
         qconv::Q8GemmRequant(rows8, b1 - b0, lda8_, packed8_.data(), k_, n_out, requant_,
-                             bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out);
+                             bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out, p0, p1);
         continue;
       }
     }
@@ -1102,23 +1105,45 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   }
   const size_t rows_bytes = RowsBytes();
   // Worker s's first row; on the 8-bit GEMM a whole tile's (only the last
-  // worker gets rows past the last whole tile).
+  // worker gets rows past the last whole tile). Where whole tiles would load
+  // the workers unevenly (few rows) and panel pairs less so, the 8-bit GEMM
+  // splits the pairs instead: every worker then fills all rows (the cheap
+  // part) for its own channels.
   const size_t align = q8_ ? qconv::kQ8MR : 1;
+  const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
+  bool by_panels = false;
+  if (q8_ && workers > 1) {
+    auto imbalance = [&](size_t units) {  // 1000 = even
+      const size_t w = static_cast<size_t>(workers);
+      return (units + w - 1) / w * w * 1000 / units;
+    };
+    by_panels = imbalance(pairs) + 30 < imbalance((m + qconv::kQ8MR - 1) / qconv::kQ8MR);
+  }
   auto first_row = [&](int64_t s) {
     return s == workers ? m : m * static_cast<size_t>(s) / static_cast<size_t>(workers) / align * align;
+  };
+  auto first_panel = [&](int64_t s) {  // past the last panel for s == workers: clamped
+    return 2 * (pairs * static_cast<size_t>(s) / static_cast<size_t>(workers));
   };
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
       int16_t* rows = reinterpret_cast<int16_t*>(slot);
       void* acc = slot + rows_bytes;
-      const size_t r0 = first_row(s), r1 = first_row(s + 1);
+      size_t r0 = 0, r1 = m, p0 = 0, p1 = qconv::kAllPanels;
+      if (by_panels) {
+        p0 = first_panel(s);
+        p1 = first_panel(s + 1);
+      } else {
+        r0 = first_row(s);
+        r1 = first_row(s + 1);
+      }
       switch (input->type) {
         case kTfLiteFloat32:
           RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
           break;
         case kTfLiteInt8:  // for unsigned8_, the unsigned copy
-          RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+          RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1, p0, p1);
           break;
         case kTfLiteUInt8:
           RunRows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);

@@ -549,7 +549,7 @@ void FullyConnected::EvalQ8(ThreadPool& pool, const int8_t* in, uint8_t* rows, i
       qconv::Q8GemmRequant(rows + r0 * lda, r1 - r0, lda, packed8_.data(), k_, n_, requant8_,
                            init8_.data(), out + r0 * n_, n_);
     } else {
-      qconv::Q8RowsRequant(rows, m_, lda, packed8_.data(), k_, n_, requant8_, init8_.data(), out,
+      qconv::Q8GemmRequant(rows, m_, lda, packed8_.data(), k_, n_, requant8_, init8_.data(), out,
                            n_, 4 * u0, std::min(panels, 4 * u1));
     }
   };

@@ -879,21 +879,21 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
 }
 #undef TFC_Q8_ROW
 
-// The panel loop of the GEMMs below: row_runs(r0, mr) gives the run
-// pointers of the tile of rows r0 + [0, 8) (rows past mr repeat valid ones).
+// The panel loop of the GEMMs below over panels [p0, p1) (p0 even):
+// row_runs(r0, mr) gives the run pointers of the tile of rows r0 + [0, 8)
+// (rows past mr repeat valid ones).
 template <class RowRuns, class Out>
 TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
                                  const int8_t* packed, size_t n, const ChannelRequant* q,
-                                 const int32_t* bias, Out* out, size_t ldo) {
+                                 const int32_t* bias, Out* out, size_t ldo, size_t p0, size_t p1) {
   const size_t panel = taps * tap_quads * kQ8NR * 4;
-  const size_t panels = QPanels(n);
-  for (size_t p = 0; p < panels; p += 2) {
+  for (size_t p = p0; p < p1; p += 2) {
     const int8_t* b = packed + p * panel;
     const size_t c0 = p * kQ8NR, nc = std::min(2 * kQ8NR, n - c0);
     for (size_t r0 = 0; r0 < m; r0 += kQ8MR) {
       const size_t mr = std::min(kQ8MR, m - r0);
       const uint8_t* const* a = row_runs(r0, mr);
-      if (p + 1 < panels)
+      if (p + 1 < p1)
         Q8TileVnni<2>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       else
         Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
@@ -961,6 +961,10 @@ TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t
 }
 #endif
 
+// The GEMMs below cover the channels of panels [p0, p1) (p0 even; p1 past
+// the last panel: to the end), by default all.
+constexpr size_t kAllPanels = ~size_t{0};
+
 // out[r][0..n) = q(sum_k rows[r][k] * w[c][k] + bias[c]) for rows r < m
 // (u8, row stride lda >= Q8RowStride(k), any values past k; bias of n
 // values), packed B (PackQ8B); out row stride ldo. Only where HasQ8Gemm().
@@ -968,47 +972,35 @@ TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t
 // bias as they are (mod 2^32).
 template <class Out>
 inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed, size_t k,
-                   size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo) {
+                   size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo,
+                   size_t p0 = 0, size_t p1 = kAllPanels) {
 #if TFC_QGEMM_AVX512
   const uint8_t* a[kQ8MR];
   auto row_runs = [&](size_t r0, size_t mr) {
     for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
     return a;
   };
-  // int8 out: the rows past the last whole tile one at a time, which costs
-  // them 1/8 of a tile each instead of a whole tile.
+  p1 = std::min(p1, QPanels(n));
+  // int8 out: the rows past the last whole tile (all of them when there are
+  // fewer than 8, as a matrix-vector product) one at a time, which costs them
+  // 1/8 of a tile each instead of a whole tile.
   constexpr bool kRowTail = std::is_same<Out, int8_t>::value;
   const size_t tiled = kRowTail ? m / kQ8MR * kQ8MR : m;
-  if (tiled > 0) Q8Panels(row_runs, tiled, 1, QuadCount(k), packed, n, q, bias, out, ldo);
+  if (tiled > 0) Q8Panels(row_runs, tiled, 1, QuadCount(k), packed, n, q, bias, out, ldo, p0, p1);
   if constexpr (kRowTail) {
     for (size_t r = tiled; r < m; ++r)
-      Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, *q, bias, out + r * ldo, 0, QPanels(n));
+      Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, *q, bias, out + r * ldo, p0, p1);
   }
 #else
   (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
-  (void)out, (void)ldo;
+  (void)out, (void)ldo, (void)p0, (void)p1;
 #endif
 }
 
 inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
                           size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
-                          int8_t* out, size_t ldo) {
-  Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo);
-}
-
-
-// Q8GemmRequant for rows one at a time (a matrix-vector product: fewer rows
-// than a tile), panels [p0, p1) of the n channels.
-inline void Q8RowsRequant(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed,
-                          size_t k, size_t n, const ChannelRequant& q, const int32_t* bias,
-                          int8_t* out, size_t ldo, size_t p0, size_t p1) {
-#if TFC_QGEMM_AVX512
-  for (size_t r = 0; r < m; ++r)
-    Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, q, bias, out + r * ldo, p0, p1);
-#else
-  (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
-  (void)out, (void)ldo, (void)p0, (void)p1;
-#endif
+                          int8_t* out, size_t ldo, size_t p0 = 0, size_t p1 = kAllPanels) {
+  Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo, p0, p1);
 }
 
 // The same for an indirect convolution: row r is `taps` runs of `cin` bytes
@@ -1017,13 +1009,14 @@ inline void Q8RowsRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
 // extra rows pointing anywhere readable).
 inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t taps, size_t cin,
                                   const int8_t* packed, size_t n, const ChannelRequant& q,
-                                  const int32_t* bias, int8_t* out, size_t ldo) {
+                                  const int32_t* bias, int8_t* out, size_t ldo, size_t p0 = 0,
+                                  size_t p1 = kAllPanels) {
 #if TFC_QGEMM_AVX512
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
-  Q8Panels(row_runs, m, taps, cin / 4, packed, n, &q, bias, out, ldo);
+  Q8Panels(row_runs, m, taps, cin / 4, packed, n, &q, bias, out, ldo, p0, std::min(p1, QPanels(n)));
 #else
   (void)runs, (void)m, (void)taps, (void)cin, (void)packed, (void)n, (void)q, (void)bias;
-  (void)out, (void)ldo;
+  (void)out, (void)ldo, (void)p0, (void)p1;
 #endif
 }
 
