@@ -322,6 +322,45 @@ __attribute__((target("avx2"))) inline __m256i Wrap16Avx2(__m256i v) {
   return _mm256_srai_epi32(_mm256_slli_epi32(v, 16), 16);
 }
 
+// RefValue on 8 lanes (q1, q2 widened to int32) for ADD / SUB (not the int16
+// power-of-two form) and MUL; RefLanes says which.
+inline bool RefLanes(const Params& p) {
+  return p.kind == Kind::kMul || ((p.kind == Kind::kAdd || p.kind == Kind::kSub) && !p.pot16);
+}
+
+__attribute__((target("avx2"))) inline __m256i RefValueAvx2(const Params& p, __m256i q1, __m256i q2) {
+  const __m256i a = _mm256_sub_epi32(q1, _mm256_set1_epi32(p.zp1));
+  const __m256i b = _mm256_sub_epi32(q2, _mm256_set1_epi32(p.zp2));
+  __m256i r;
+  if (p.kind == Kind::kMul) {  // MultiplyByQuantizedMultiplier(a * b, mo, eo)
+    const __m256i ab = _mm256_mullo_epi32(a, b);
+    r = p.eo > 0 ? HighMulAvx2(ShiftTruncAvx2(ab, p.eo), _mm256_set1_epi32(p.mo))
+                 : MulSmallExpAvx2(ab, _mm256_set1_epi32(p.mo), p.eo);
+  } else {
+    const __m256i x = MulSmallExpAvx2(ShiftTruncAvx2(a, p.left_shift), _mm256_set1_epi32(p.m1), p.e1);
+    const __m256i y = MulSmallExpAvx2(ShiftTruncAvx2(b, p.left_shift), _mm256_set1_epi32(p.m2), p.e2);
+    const __m256i s = p.kind == Kind::kAdd ? _mm256_add_epi32(x, y) : _mm256_sub_epi32(x, y);
+    r = MulSmallExpAvx2(s, _mm256_set1_epi32(p.mo), p.eo);
+  }
+  r = _mm256_add_epi32(r, _mm256_set1_epi32(p.out_zp));
+  return _mm256_min_epi32(_mm256_max_epi32(r, _mm256_set1_epi32(p.act_min)),
+                          _mm256_set1_epi32(p.act_max));
+}
+
+// Clamp(RefValue) for out[i], i in [0, n8) (a multiple of 8), a and b read
+// with strides sa, sb of 0 (one value repeated) or 1.
+template <class T>
+__attribute__((target("avx2"))) inline void RefBlocksAvx2(const Params& p, const T* a, int64_t sa,
+                                                          const T* b, int64_t sb, T* out, int64_t n8) {
+  const __m256i a0 = _mm256_set1_epi32(a[0]), b0 = _mm256_set1_epi32(b[0]);
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256i r = RefValueAvx2(p, sa ? Load8Avx2(a + i) : a0, sb ? Load8Avx2(b + i) : b0);
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+    const __m128i q = std::is_same<T, uint8_t>::value ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), q);
+  }
+}
+
 // AddSimd on 8 elements at a time for i in [0, n8), n8 a multiple of 8.
 template <class T>
 __attribute__((target("avx2"))) inline void AddBlocksAvx2(const Params& p, const T* a, const T* b,
@@ -380,6 +419,16 @@ inline void Elementwise(const Params& p, const T* a, const T* b, T* out, int64_t
       out[i] = Clamp<T>(p, WrapToInt32(int64_t{MulSmallExp(sum, p.mo, p.eo)} + p.out_zp));
     }
   }
+#if TFC_QBIN_X86
+  if constexpr (sizeof(T) == 1) {  // the reference arithmetic, 8 lanes at a time
+    static const bool avx2 = cpu::HasAvx2Fma();
+    if (avx2 && p.kind != Kind::kAdd && RefLanes(p)) {
+      const int64_t n8 = n / 8 * 8;
+      RefBlocksAvx2(p, a, 1, b, 1, out, n8);
+      i = n8;
+    }
+  }
+#endif
   for (; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, a[i], b[i]));
 }
 
@@ -501,7 +550,17 @@ inline void AddFiveFold(const Params& unswitched, const FiveFold& f, const T* in
 template <class T>
 inline void Row(const Params& p, const T* a, int64_t sa, const T* b, int64_t sb, T* out,
                 int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, a[i * sa], b[i * sb]));
+  int64_t i = 0;
+#if TFC_QBIN_X86
+  if constexpr (sizeof(T) == 1) {
+    static const bool avx2 = cpu::HasAvx2Fma();
+    if (avx2 && RefLanes(p)) {
+      i = n / 8 * 8;
+      RefBlocksAvx2(p, a, sa, b, sb, out, i);
+    }
+  }
+#endif
+  for (; i < n; ++i) out[i] = Clamp<T>(p, RefValue(p, a[i * sa], b[i * sb]));
 }
 
 }  // namespace qbin
