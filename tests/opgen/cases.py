@@ -798,6 +798,14 @@ _kc("CONV_2D", "int8_taps_dil2_same",
      "dilation_h_factor": 2, "fused_activation_function": "RELU6"},
     version=3, dims=dict(_KCW, C=(1, 6), C4="C*4", O=(9, 40)), out=["int8"],
     out_quant=[Q(0.05, -30)])
+# Vertical dilation only: each filter row (3 taps, contiguous) one run
+_kc("CONV_2D", "int8_rows_dil_h2_same",
+    [XQ("B", "H", "W", "C4", quant=Q(0.04, 9)), WQ("O", 3, 3, "C4", quant=_KC_PC("O")),
+     _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "dilation_w_factor": 1,
+     "dilation_h_factor": 2, "fused_activation_function": "RELU"},
+    version=3, dims=dict(_KCW, H=(5, 11), W=(4, 12), C=(1, 6), C4="C*4", O=(9, 40)),
+    out=["int8"], out_quant=[Q(0.06, -128)], avoid=_KC_NOREF + ["BUILTIN"])  # XNNPACK: own rounding
 _kc("CONV_2D", "int8_taps_5x3_s2_same",
     [XQ("B", "H", "W", "C4", quant=Q(0.03, -7)), WQ("O", 5, 3, "C4", quant=_KC_PC("O")),
      _kc_bias("O")],

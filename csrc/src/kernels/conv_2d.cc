@@ -548,8 +548,15 @@ class QuantConv2D final : public OpKernel {
   void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
   template <class F>
   void ForEachPixel(size_t m0, size_t m1, F fn) const;
-  void FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0, size_t m1) const;
+  void FillTapRuns(const uint8_t* in8, const uint8_t** runs, uint8_t* patch, size_t m0,
+                   size_t m1) const;
   size_t RowsBytes() const;
+  // indirect8_: the run pointers of block_rows_ rows rounded up to whole
+  // tiles (the patches of runs partly outside the image follow them).
+  size_t RunPointerBytes() const {
+    const size_t tiles = (block_rows_ + qconv::kQ8MR - 1) / qconv::kQ8MR;
+    return (tiles * qconv::kQ8MR * run_taps_ * sizeof(uint8_t*) + 63) / 64 * 64;
+  }
   template <class T, class D, class Seg>
   void Im2Col(const T* in, D* dst, size_t lda, size_t m0, size_t m1, Seg seg) const;
   // Rows [m0, m1); on the 8-bit GEMM only the channels of panels [p0, p1).
@@ -572,11 +579,15 @@ class QuantConv2D final : public OpKernel {
   size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
   bool contiguous_rows8_ = false;  // its rows are the input's pixels as they lie (1x1, stride 1)
   bool indirect8_ = false;  // its rows are tap pointers into the input made unsigned (Cin % 4 == 0)
+  // indirect8_ rows: run_taps_ runs of run_bytes_ each: a filter row's KW
+  // taps, contiguous in the input, as one run (no horizontal dilation), else
+  // one run per tap. Runs partly outside the image are patched per Eval.
+  size_t run_taps_ = 0, run_bytes_ = 0;
   // The other 8-bit rows copy their runs from the input made unsigned once per
   // Eval too (unsigned8_: indirect8_ or im2col rows).
   bool unsigned8_ = false;
   int scratch_u8_ = -1;     // unsigned8_: the input as unsigned bytes, one padding pixel, slack
-  std::vector<size_t> tap_offsets_;  // indirect8_: each tap's byte offset from the window's corner
+  std::vector<size_t> tap_offsets_;  // indirect8_: each run's byte offset from the window's corner
   size_t lda_ = 0;                // im2col row stride: K rounded up to even
   size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
@@ -740,8 +751,11 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
                         lda8_ == k_;
     indirect8_ = !contiguous_rows8_ && in_c_ % 4 == 0 && k_ == static_cast<size_t>(kh_) * kw_ * in_c_;
     tap_offsets_.clear();
+    const int run_kx = dw_ == 1 ? 1 : kw_;  // runs per filter row
+    run_taps_ = indirect8_ ? static_cast<size_t>(kh_) * run_kx : 0;
+    run_bytes_ = indirect8_ ? static_cast<size_t>(in_c_) * (dw_ == 1 ? kw_ : 1) : 0;
     for (int ky = 0; indirect8_ && ky < kh_; ++ky)
-      for (int kx = 0; kx < kw_; ++kx)
+      for (int kx = 0; kx < run_kx; ++kx)
         tap_offsets_.push_back((static_cast<size_t>(ky) * dh_ * in_w_ + static_cast<size_t>(kx) * dw_) *
                                static_cast<size_t>(in_c_));
     packed8_.resize(qconv::PackedQ8BSize(k_, n));
@@ -792,8 +806,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;
   unsigned8_ = q8_ && !contiguous_rows8_;
-  if (unsigned8_)  // the slack: 16-byte copies of shorter runs read past the last pixel
-    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + static_cast<size_t>(in_c_) + 16);
+  if (unsigned8_)  // then the padding run (indirect8_); the slack: 16-byte copies of shorter runs
+    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + run_bytes_ + 16);
   if (hybrid) {
     scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
     scratch_bparams_ =
@@ -803,13 +817,10 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
 }
 
 // Bytes of a worker's row area: block_rows_ im2col rows, or for indirect8_
-// the tap pointers of block_rows_ rows rounded up to whole 8-row tiles.
+// the run pointers and room to patch every run of block_rows_ rows.
 size_t QuantConv2D::RowsBytes() const {
   size_t bytes = block_rows_ * lda_ * sizeof(int16_t);
-  if (indirect8_) {
-    const size_t tiles = (block_rows_ + qconv::kQ8MR - 1) / qconv::kQ8MR;
-    bytes = std::max(bytes, tiles * qconv::kQ8MR * static_cast<size_t>(kh_) * kw_ * sizeof(uint8_t*));
-  }
+  if (indirect8_) bytes = std::max(bytes, RunPointerBytes() + block_rows_ * run_taps_ * run_bytes_);
   return (bytes + 63) / 64 * 64;
 }
 
@@ -912,20 +923,25 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
 #endif
 }
 
-// Tap pointers of the indirect8_ rows [m0, m1): row m's run t at
-// runs[(m - m0) * taps + t], pointing at its input pixel in in8 (the input
-// made unsigned) or, in the padding, at the padding pixel after the image.
-// Rows up to the next multiple of 8 repeat the padding pixel.
-void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0,
+// Run pointers of the indirect8_ rows [m0, m1): row m's run t at
+// runs[(m - m0) * run_taps_ + t], pointing at its input pixel in in8 (the
+// input made unsigned), at the padding run after the image (a run wholly in
+// the padding), or at a copy in `patch` with the zero point's byte where it
+// lies outside the image (a filter row partly outside). Rows up to the next
+// multiple of 8 repeat the padding run.
+void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, uint8_t* patch, size_t m0,
                               size_t m1) const {
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
   const uint8_t* pad = in8 + static_cast<size_t>(batches_) * img_size;
-  const size_t taps = static_cast<size_t>(kh_) * kw_;
+  const uint8_t zp = static_cast<uint8_t>(in_zp_ + 128);
+  const size_t taps = run_taps_;
+  const bool row_runs = run_bytes_ != cin;  // one run per filter row
   ForEachPixel(m0, m1, [&](size_t m, size_t n, int iy0, int ix0) {
     const uint8_t** r = runs + (m - m0) * taps;
     const uint8_t* img = in8 + n * img_size;
-    if (iy0 >= 0 && iy0 + (kh_ - 1) * dh_ < in_h_ && ix0 >= 0 && ix0 + (kw_ - 1) * dw_ < in_w_) {
+    const bool cols_in = ix0 >= 0 && ix0 + (kw_ - 1) * dw_ < in_w_;
+    if (cols_in && iy0 >= 0 && iy0 + (kh_ - 1) * dh_ < in_h_) {
       const uint8_t* base = img + (static_cast<size_t>(iy0) * in_w_ + static_cast<size_t>(ix0)) * cin;
       for (size_t t = 0; t < taps; ++t) r[t] = base + tap_offsets_[t];
       return;
@@ -933,11 +949,26 @@ void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m
     for (int ky = 0; ky < kh_; ++ky) {
       const int iy = iy0 + ky * dh_;
       const bool row_in = iy >= 0 && iy < in_h_;
+      const uint8_t* src = img + (row_in ? static_cast<size_t>(iy) * in_w_ * cin : 0);
+      if (row_runs && (!row_in || cols_in)) {
+        *r++ = row_in ? src + static_cast<size_t>(ix0) * cin : pad;
+        continue;
+      }
+      if (row_runs) {  // partly outside: patched
+        for (int kx = 0; kx < kw_; ++kx) {
+          const int ix = ix0 + kx;
+          if (ix >= 0 && ix < in_w_)
+            std::memcpy(patch + static_cast<size_t>(kx) * cin, src + static_cast<size_t>(ix) * cin, cin);
+          else
+            std::memset(patch + static_cast<size_t>(kx) * cin, zp, cin);
+        }
+        *r++ = patch;
+        patch += run_bytes_;
+        continue;
+      }
       for (int kx = 0; kx < kw_; ++kx) {
         const int ix = ix0 + kx * dw_;
-        *r++ = row_in && ix >= 0 && ix < in_w_
-                   ? img + (static_cast<size_t>(iy) * in_w_ + static_cast<size_t>(ix)) * cin
-                   : pad;
+        *r++ = row_in && ix >= 0 && ix < in_w_ ? src + static_cast<size_t>(ix) * cin : pad;
       }
     }
   });
@@ -956,11 +987,11 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
     if constexpr (std::is_same<T, int8_t>::value) {
       if (indirect8_) {
         const uint8_t** runs = reinterpret_cast<const uint8_t**>(rows);
-        FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, b0, b1);
-        qconv::Q8GemmRequantIndirect(runs, b1 - b0, static_cast<size_t>(kh_) * kw_,
-                                     static_cast<size_t>(in_c_), packed8_.data(), n_out, requant_,
-                                     bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out,
-                                     p0, p1);
+        uint8_t* patch = reinterpret_cast<uint8_t*>(rows) + RunPointerBytes();
+        FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, patch, b0, b1);
+        qconv::Q8GemmRequantIndirect(runs, b1 - b0, run_taps_, run_bytes_, packed8_.data(), n_out,
+                                     requant_, bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out,
+                                     n_out, p0, p1);
         continue;
       }
       if (q8_) {
@@ -1089,7 +1120,7 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   if (unsigned8_) {  // the input made unsigned once, and the padding pixel; rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
     const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_;
-    std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), static_cast<size_t>(in_c_));
+    std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), indirect8_ ? run_bytes_ : 0);
     auto convert = [&](int64_t b, int64_t e) {
 #if TFC_QGEMM_AVX512
       qconv::BiasToUnsigned512(in8 + b, u8 + b, static_cast<size_t>(e - b));

@@ -1003,19 +1003,20 @@ inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
   Q8Gemm(rows, m, lda, packed, k, n, &q, bias, out, ldo, p0, p1);
 }
 
-// The same for an indirect convolution: row r is `taps` runs of `cin` bytes
-// (cin a multiple of 4; K = taps * cin, packed as PackQ8B packs it), run t at
-// runs[r * taps + t]; runs holds whole tiles (m rounded up to 8 rows, the
+// The same for an indirect convolution: row r is `taps` runs of run_bytes
+// (a multiple of 4; K = taps * run_bytes, packed as PackQ8B packs it), run t
+// at runs[r * taps + t]; runs holds whole tiles (m rounded up to 8 rows, the
 // extra rows pointing anywhere readable).
-inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t taps, size_t cin,
+inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t taps, size_t run_bytes,
                                   const int8_t* packed, size_t n, const ChannelRequant& q,
                                   const int32_t* bias, int8_t* out, size_t ldo, size_t p0 = 0,
                                   size_t p1 = kAllPanels) {
 #if TFC_QGEMM_AVX512
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
-  Q8Panels(row_runs, m, taps, cin / 4, packed, n, &q, bias, out, ldo, p0, std::min(p1, QPanels(n)));
+  Q8Panels(row_runs, m, taps, run_bytes / 4, packed, n, &q, bias, out, ldo, p0,
+           std::min(p1, QPanels(n)));
 #else
-  (void)runs, (void)m, (void)taps, (void)cin, (void)packed, (void)n, (void)q, (void)bias;
+  (void)runs, (void)m, (void)taps, (void)run_bytes, (void)packed, (void)n, (void)q, (void)bias;
   (void)out, (void)ldo, (void)p0, (void)p1;
 #endif
 }
