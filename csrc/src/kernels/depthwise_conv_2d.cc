@@ -577,7 +577,7 @@ TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
   float* out = output->data_as<float>();
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
-  const bool parallel = macs >= gemm::kMinParallelMacs;
+  const bool parallel = macs >= gemm::kMinParallelTaps;
 
   if (mult_ != 1) {
     const float* f = filter->data_as<float>();
@@ -1205,7 +1205,7 @@ TfLiteStatus QuantDepthwiseConv2D::Eval(OpContext& ctx) {
   }
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
-  const int workers = macs < gemm::kMinParallelMacs
+  const int workers = macs < gemm::kMinParallelTaps
                           ? 1
                           : static_cast<int>(std::min<int64_t>(
                                 rows, std::min(workers_, std::max(1, pool.num_threads()))));

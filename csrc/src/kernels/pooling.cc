@@ -225,7 +225,7 @@ void Pool2D<kMax>::QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor
   T* out = output->data_as<T>();
   const double work = static_cast<double>(rows) * out_w_ * c_ * fh_ * fw_;
   auto fn = [&](int64_t r0, int64_t r1) { QRows<T>(in, out, r0, r1); };
-  if (work >= gemm::kMinParallelMacs)
+  if (work >= gemm::kMinParallelTaps)
     ctx.pool().ParallelFor(rows, 1, fn);
   else
     fn(0, rows);
@@ -251,7 +251,7 @@ TfLiteStatus Pool2D<kMax>::Eval(OpContext& ctx) {
   float* out = output->data_as<float>();
   const double work = static_cast<double>(rows) * out_w_ * c_ * fh_ * fw_;
   auto fn = [&](int64_t r0, int64_t r1) { Rows(in, out, r0, r1); };
-  if (work >= gemm::kMinParallelMacs)
+  if (work >= gemm::kMinParallelTaps)
     ctx.pool().ParallelFor(rows, 1, fn);
   else
     fn(0, rows);

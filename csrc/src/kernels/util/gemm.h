@@ -602,6 +602,9 @@ inline bool SplitRows(size_t m, size_t panels, int threads) {
 
 // Work below this many multiply-adds runs on the calling thread.
 constexpr double kMinParallelMacs = 200000.0;
+// The same for per-tap work (depthwise convolution, pooling), several times
+// slower per multiply-add than the packed GEMMs: worth splitting from fewer.
+constexpr double kMinParallelTaps = 25000.0;
 
 // Full C = A x B on the pool.
 template <class RowPtr>
