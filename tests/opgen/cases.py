@@ -1224,7 +1224,7 @@ ecase("SQUARED_DIFFERENCE", "int8_bcast", [XT("int8", *NHWC, quant=Q(0.05, 5)),
 ecase("SQUARED_DIFFERENCE", "int8_same", [XT("int8", *NHWC, quant=Q(0.05, 5)),
                                           XT("int8", *NHWC, quant=Q(0.03, -10))], {},
       version=2, dims=_D4E, out=["int8"], out_quant=[Q(0.3, -128)])
-# Big enough (32K elements and more, not a multiple of 16) for the pool to
+# Big enough (8K elements and more, not a multiple of 16) for the pool to
 # split it; tests/test_threads.py runs the "_threaded" cases at 2 and 3 threads.
 ecase("ADD", "int8_threaded", [XT("int8", *NHWC, quant=Q(0.05, 5)),
                                XT("int8", *NHWC, quant=Q(0.03, -10))], {},

@@ -481,10 +481,10 @@ class BinaryArithmetic final : public OpKernel {
     const qbin::Params& p = qparams_;
     if (same_shape_ && OP != Bin::kSub) {
       // Same shapes: the official optimized kernel's elementwise loop, split
-      // from 32K elements on, in whole blocks of 16: only the last part has
-      // the tail that it computes the reference way.
+      // from 8K elements on (about a cycle each), in whole blocks of 16: only
+      // the last part has the tail that it computes the reference way.
       const int64_t n = plan_.size;
-      ew::ParallelElements(ctx, (n + 15) / 16, int64_t{1} << 10, [&](int64_t b, int64_t e) {
+      ew::ParallelElements(ctx, (n + 15) / 16, int64_t{1} << 8, [&](int64_t b, int64_t e) {
         qbin::Elementwise(p, pa + 16 * b, pb + 16 * b, po + 16 * b, std::min(n, 16 * e) - 16 * b);
       });
       return kTfLiteOk;
