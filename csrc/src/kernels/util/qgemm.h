@@ -495,7 +495,7 @@ inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* 
 struct ChannelRequant {
   std::vector<int32_t> mult, lshift, rshift, round, away;
   // Where ties round upward, the two roundings nest into one floor:
-  //   q = (x << l) * m + 2^30 + [r > 0] 2^(30 + r)) >> (31 + r)  (64-bit)
+  //   q = ((x << l) * m + 2^30 + [r > 0] 2^(30 + r)) >> (31 + r)  (64-bit)
   // These hold that addend and shift per channel as 64-bit lanes for the
   // vector output stage: per block of 16 channels, 8 for its even channels
   // then 8 for its odd ones (the tail block padded).
@@ -636,11 +636,12 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
   if (p.has_away) {
     p.rshift = _mm512_maskz_loadu_epi32(m, q.rshift.data() + c0);
     p.round = _mm512_maskz_loadu_epi32(m, q.round.data() + c0);
-  } else {  // c0 is a multiple of 16 (a block of round64 / shift64)
-    p.round_even = _mm512_loadu_si512(q.round64.data() + c0);
-    p.round_odd = _mm512_loadu_si512(q.round64.data() + c0 + 8);
-    p.shift_even = _mm512_loadu_si512(q.shift64.data() + c0);
-    p.shift_odd = _mm512_loadu_si512(q.shift64.data() + c0 + 8);
+  } else {  // c0 is a multiple of 16: a whole (padded) block of round64 / shift64, if any lane
+    const __mmask8 any = m ? static_cast<__mmask8>(0xFF) : static_cast<__mmask8>(0);
+    p.round_even = _mm512_maskz_loadu_epi64(any, q.round64.data() + c0);
+    p.round_odd = _mm512_maskz_loadu_epi64(any, q.round64.data() + c0 + 8);
+    p.shift_even = _mm512_maskz_loadu_epi64(any, q.shift64.data() + c0);
+    p.shift_odd = _mm512_maskz_loadu_epi64(any, q.shift64.data() + c0 + 8);
   }
   p.has_bias = bias != nullptr;
   p.has_lshift = _mm512_test_epi32_mask(p.lshift, p.lshift) != 0;
@@ -903,11 +904,6 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
 #endif
 
 #if TFC_QGEMM_AVX512
-// One row a (u8, `quads` quads) times the panels [p0, p1) of packed B, each
-// channel's sum starting from bias (may be null), requantized by q into
-// out[c]: four panels at a time with one accumulator each, so every weight
-// byte is read once per row (the 8-row tile would read it once per 8 rows
-// and compute 7 of them for nothing when there is one row).
 // Panel p's 16 channels of bias (zeros past n or without bias).
 TFC_VNNI_FN inline __m512i Q8PanelBias(const int32_t* bias, size_t n, size_t p) {
   const size_t c = p * kQ8NR;
@@ -924,6 +920,11 @@ TFC_VNNI_FN inline void Q8PanelStore(const ChannelRequant& q, size_t n, size_t p
                     _mm512_set1_epi32(q.lo), _mm512_set1_epi32(q.hi)));
 }
 
+// One row a (u8, `quads` quads) times the panels [p0, p1) of packed B, each
+// channel's sum starting from bias (may be null), requantized by q into
+// out[c]: four panels at a time with one accumulator each, so every weight
+// byte is read once per row (the 8-row tile would read it once per 8 rows
+// and compute 7 of them for nothing when there is one row).
 TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t* packed, size_t n,
                                     const ChannelRequant& q, const int32_t* bias, int8_t* out,
                                     size_t p0, size_t p1) {
