@@ -867,6 +867,21 @@ _kc_tconv("int8_wide_2x2_s2", 2, 2, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
           WQ("O", 2, 2, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.02, 0)], 3,
           dims_override={"C": (8, 20), "O": (9, 30)})
 
+# Cin a multiple of 4: the int8 VNNI kernel splits the output by phase (the
+# position modulo the stride); 3x3 stride 2 (phases of 1, 2 and 4 taps), 4x4
+# stride 2 VALID (4 taps each), 3x3 stride 1 (one phase of all 9)
+_kc_tconv("int8_phases_3x3_same_s2", 3, 3, 2, "SAME", XQ("B", "H", "W", "C4", quant=Q(0.05, 5)),
+          WQ("O", 3, 3, "C4", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.05, -3)], 3,
+          dims_override={"H": (2, 7), "W": (3, 9), "C": (1, 5), "C4": "C*4", "O": (9, 40)},
+          avoid=_KC_NOREF + ["BUILTIN"])
+_kc_tconv("int8_phases_4x4_valid_s2", 4, 4, 2, "VALID", XQ("B", "H", "W", "C4", quant=Q(0.04, -9)),
+          WQ("O", 4, 4, "C4", quant=_KC_PC("O")), None, ["int8"], [Q(0.06, 2)], 3,
+          dims_override={"H": (1, 6), "W": (2, 7), "C": (1, 4), "C4": "C*4", "O": (5, 34)},
+          avoid=_KC_NOREF + ["BUILTIN"])
+_kc_tconv("int8_phases_3x3_same_s1", 3, 3, 1, "SAME", XQ("B", "H", "W", "C4", quant=Q(0.05, 0)),
+          WQ("O", 3, 3, "C4", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.08, 4)], 3,
+          dims_override={"H": (2, 9), "W": (2, 11), "C": (1, 4), "C4": "C*4", "O": (3, 20)},
+          avoid=_KC_NOREF + ["BUILTIN"])
 
 # ------------------------------------------------------------- k-act
 # Quantized activations, softmax, unary math, L2 norm, quantize/dequantize.

@@ -145,9 +145,11 @@ class QuantTransposeConv final : public OpKernel {
   TfLiteStatus Prepare(OpContext& ctx) override;
   TfLiteStatus Eval(OpContext& ctx) override;
   size_t OwnedBytes() const override {
+    size_t phases = 0;
+    for (const Phase& ph : phases8_) phases += HeapBytes(ph.dy, ph.dx, ph.packed, ph.correction);
     return HeapBytes(weights_, packed_, packed8_, col_init8_, filter_scale_, filter_zp_, mult_q_,
-                     shift_q_) +
-           requant_.Bytes();
+                     shift_q_, phases8_) +
+           requant_.Bytes() + phases;
   }
 
  private:
@@ -164,6 +166,8 @@ class QuantTransposeConv final : public OpKernel {
   void ColBlock(const T* in, const int32_t* batch_zp, int16_t* rows, int32_t* col, size_t m0,
                 size_t m1) const;
   void ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col, size_t m0, size_t m1) const;
+  void PreparePhases8();
+  void EvalPhases8(OpContext& ctx, const int8_t* in, const int32_t* bias, int8_t* out);
   // One worker's A rows: col_block_ rows of lda_ int16 (bytes for q8_).
   size_t ArowsBytes() const { return col_block_ * lda_ * (q8_ ? 1 : sizeof(int16_t)); }
 
@@ -181,6 +185,20 @@ class QuantTransposeConv final : public OpKernel {
   bool q8_ = false;
   std::vector<int8_t> packed8_;
   std::vector<int32_t> col_init8_;
+  // int8 on VNNI with Cin a multiple of 4, every phase with a tap: the output
+  // pixels split by their position modulo the stride (a phase). Every pixel
+  // of a phase takes the same filter taps at the same input offsets, so a
+  // phase is an ordinary convolution with those taps: the tap-pointer 8-bit
+  // GEMM with the output stage fused, one output row of a phase at a time
+  // (no column buffer, no gather).
+  struct Phase {
+    std::vector<int> dy, dx;  // per tap: the input row / column offset from (oy / sh, ox / sw)
+    std::vector<int8_t> packed;       // the taps' weights ([Cout][taps * Cin]), PackQ8B
+    std::vector<int32_t> correction;  // -(128 + input zero point) * their sum, per channel
+  };
+  std::vector<Phase> phases8_;  // [oy % sh][ox % sw]
+  size_t phase_taps_ = 0;       // the most taps of a phase
+  int scratch_u8_ = -1, scratch_bias8_ = -1, scratch_runs_ = -1;
   size_t lda_ = 0, col_block_ = 0;
   int scratch_col_ = -1, scratch_arows_ = -1;
   std::vector<float> filter_scale_;
@@ -339,7 +357,15 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
   packed8_.clear();
   col_init8_.clear();
   q8_ = kind_ == TcKind::kInt8 && qconv::HasQ8Gemm();
-  if (kind_ != TcKind::k16x8) {
+  PreparePhases8();
+  scratch_u8_ = scratch_bias8_ = scratch_runs_ = -1;
+  if (!phases8_.empty()) {
+    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + cin);
+    scratch_bias8_ = ctx.RequestScratch(phases8_.size() * cout * sizeof(int32_t));
+    const size_t row_runs = (static_cast<size_t>(out_w_) + qconv::kQ8MR - 1) / qconv::kQ8MR *
+                            qconv::kQ8MR * phase_taps_;
+    scratch_runs_ = ctx.RequestScratch(static_cast<size_t>(workers_) * row_runs * sizeof(uint8_t*));
+  } else if (kind_ != TcKind::k16x8) {
     const size_t n = taps * cout;
     if (q8_) {  // int8 weights (zero point 0): weights_ holds them as they are
       const std::vector<int8_t> w8(weights_.begin(), weights_.end());
@@ -553,12 +579,128 @@ void QuantTransposeConv::ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col
 #endif
 }
 
+// phases8_ (see there) from weights_, when the 8-bit GEMM runs, Cin is a
+// multiple of 4 and every phase has a tap; else empty.
+void QuantTransposeConv::PreparePhases8() {
+  phases8_.clear();
+  phase_taps_ = 0;
+  if (!q8_ || in_c_ % 4 != 0) return;
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  for (int py = 0; py < sh_; ++py) {
+    for (int px = 0; px < sw_; ++px) {
+      // Output oy = sh * i + py takes filter row ky from input row i + (py + pad_t - ky) / sh
+      // when that divides evenly; columns alike.
+      Phase ph;
+      std::vector<size_t> taps;
+      for (int ky = 0; ky < kh_; ++ky) {
+        const int a = py + pad_t_ - ky;
+        if (a % sh_ != 0) continue;
+        for (int kx = 0; kx < kw_; ++kx) {
+          const int b = px + pad_l_ - kx;
+          if (b % sw_ != 0) continue;
+          taps.push_back(static_cast<size_t>(ky) * kw_ + kx);
+          ph.dy.push_back(a / sh_);
+          ph.dx.push_back(b / sw_);
+        }
+      }
+      if (taps.empty()) {  // a stride beyond the filter: that phase is the bias alone
+        phases8_.clear();
+        return;
+      }
+      const size_t k = taps.size() * cin;
+      std::vector<int8_t> w8(cout * k);
+      for (size_t oc = 0; oc < cout; ++oc)
+        for (size_t t = 0; t < taps.size(); ++t)
+          for (size_t ic = 0; ic < cin; ++ic)
+            w8[oc * k + t * cin + ic] = static_cast<int8_t>(weights_[(taps[t] * cout + oc) * cin + ic]);
+      ph.packed.resize(qconv::PackedQ8BSize(k, cout));
+      qconv::PackQ8B(w8.data(), cout, k, ph.packed.data());
+      ph.correction.resize(cout);
+      qconv::Q8ColumnSums(w8.data(), cout, k, ph.correction.data());
+      const uint32_t shift = static_cast<uint32_t>(128 + in_zp_);
+      for (int32_t& v : ph.correction) v = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(v));
+      phase_taps_ = std::max(phase_taps_, taps.size());
+      phases8_.push_back(std::move(ph));
+    }
+  }
+}
+
+// The phases8_ path: the input made unsigned once (then one padding pixel of
+// the zero point, for taps outside the image), each phase's bias with its
+// correction, then the output rows split over the workers; a row's pixels of
+// phase (oy % sh, px) are the GEMM rows, ox = px + sw * j, out stride sw * Cout.
+void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int32_t* bias,
+                                     int8_t* out) {
+#if TFC_QGEMM_AVX512
+  const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
+  const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * cin;
+  uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
+  qconv::BiasToUnsigned512(in, u8, count);
+  const uint8_t* pad = u8 + count;
+  std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), cin);
+  int32_t* bias8 = static_cast<int32_t*>(ctx.Scratch(scratch_bias8_));
+  for (size_t p = 0; p < phases8_.size(); ++p)
+    for (size_t oc = 0; oc < cout; ++oc)
+      bias8[p * cout + oc] = static_cast<int32_t>(static_cast<uint32_t>(bias ? bias[oc] : 0) +
+                                                  static_cast<uint32_t>(phases8_[p].correction[oc]));
+  const uint8_t** runs_all = static_cast<const uint8_t**>(ctx.Scratch(scratch_runs_));
+  const size_t runs_per_worker = (static_cast<size_t>(out_w_) + qconv::kQ8MR - 1) / qconv::kQ8MR *
+                                 qconv::kQ8MR * phase_taps_;
+  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(count) * kh_ * kw_ * cout;
+  const int workers = macs < gemm::kMinParallelMacs
+                          ? 1
+                          : static_cast<int>(std::min<int64_t>(
+                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  auto share = [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const uint8_t** runs = runs_all + static_cast<size_t>(s) * runs_per_worker;
+      for (int64_t r = rows * s / workers; r < rows * (s + 1) / workers; ++r) {
+        const int n = static_cast<int>(r / out_h_), oy = static_cast<int>(r % out_h_);
+        const int py = oy % sh_, i = oy / sh_;
+        for (int px = 0; px < sw_ && px < out_w_; ++px) {
+          const Phase& ph = phases8_[static_cast<size_t>(py) * sw_ + px];
+          const size_t taps = ph.dy.size();
+          const size_t cols = static_cast<size_t>((out_w_ - px + sw_ - 1) / sw_);
+          const uint8_t** run = runs;
+          for (size_t j = 0; j < cols; ++j)
+            for (size_t t = 0; t < taps; ++t) {
+              const int iy = i + ph.dy[t], ix = static_cast<int>(j) + ph.dx[t];
+              *run++ = iy >= 0 && iy < in_h_ && ix >= 0 && ix < in_w_
+                           ? u8 + ((static_cast<size_t>(n) * in_h_ + iy) * in_w_ + ix) * cin
+                           : pad;
+            }
+          const size_t tail = (cols + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
+          for (size_t k = cols * taps; k < tail * taps; ++k) runs[k] = pad;
+          const size_t p = static_cast<size_t>(py) * sw_ + px;
+          int8_t* o = out + ((static_cast<size_t>(n) * out_h_ + oy) * out_w_ + px) * cout;
+          qconv::Q8GemmRequantIndirect(runs, cols, taps, cin, ph.packed.data(), cout, requant_,
+                                       bias8 + p * cout, o, static_cast<size_t>(sw_) * cout);
+        }
+      }
+    }
+  };
+  if (workers == 1)
+    share(0, 1);
+  else
+    pool.ParallelFor(workers, 1, share);
+#else
+  (void)ctx, (void)in, (void)bias, (void)out;
+#endif
+}
+
 TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
   const TfLiteTensor* input = ctx.input(2);
   const TfLiteTensor* bias = ctx.input(3);
   TfLiteTensor* output = ctx.output(0);
   const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
   if (rows == 0 || out_w_ == 0) return kTfLiteOk;
+  if (!phases8_.empty()) {
+    EvalPhases8(ctx, input->data_as<int8_t>(), bias ? bias->data_as<int32_t>() : nullptr,
+                output->data_as<int8_t>());
+    return kTfLiteOk;
+  }
   const void* bias_data = bias ? bias->data : nullptr;
   void* out = output->data;
   char* scratch = static_cast<char*>(ctx.Scratch(scratch_slot_));
