@@ -443,8 +443,7 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
   // Blocks of rows: each worker share owns a slice of the scratch.
   char* scratch = static_cast<char*>(ctx.Scratch(scratch_im2col_));
   const double macs = static_cast<double>(m) * n * k_;
-  const int workers =
-      macs < gemm::kMinParallelMacs ? 1 : std::min(workers_, std::max(1, pool.num_threads()));
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
   const bool split_rows = workers == 1 || gemm::SplitRows(m, pb.panels, workers);
   const size_t tr = static_cast<size_t>(gemm::TileRows());
   const size_t mtiles = (m + tr - 1) / tr;
@@ -1113,9 +1112,7 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
 
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(m) * out_c_ * k_;
-  const int workers = macs < gemm::kMinParallelMacs
-                          ? 1
-                          : std::min<int>(workers_, std::max(1, pool.num_threads()));
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
   if (unsigned8_) {  // the input made unsigned once, and the padding pixel; rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));

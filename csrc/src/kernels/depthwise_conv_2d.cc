@@ -1205,10 +1205,7 @@ TfLiteStatus QuantDepthwiseConv2D::Eval(OpContext& ctx) {
   }
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
-  const int workers = macs < gemm::kMinParallelTaps
-                          ? 1
-                          : static_cast<int>(std::min<int64_t>(
-                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelTaps, rows, workers_);
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       void* acc = scratch + static_cast<size_t>(s) * slot_bytes_;

@@ -649,10 +649,7 @@ void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int
   const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(count) * kh_ * kw_ * cout;
-  const int workers = macs < gemm::kMinParallelMacs
-                          ? 1
-                          : static_cast<int>(std::min<int64_t>(
-                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, rows, workers_);
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const uint8_t** runs = runs_all + static_cast<size_t>(s) * runs_per_worker;
@@ -725,10 +722,7 @@ TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
   }
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(batches_) * in_h_ * in_w_ * kh_ * kw_ * out_c_ * in_c_;
-  const int workers = macs < gemm::kMinParallelMacs
-                          ? 1
-                          : static_cast<int>(std::min<int64_t>(
-                                rows, std::min(workers_, std::max(1, pool.num_threads()))));
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, rows, workers_);
   int32_t* col = nullptr;
   if (kind_ != TcKind::k16x8) {
     col = static_cast<int32_t*>(ctx.Scratch(scratch_col_));

@@ -606,6 +606,15 @@ constexpr double kMinParallelMacs = 200000.0;
 // slower per multiply-add than the packed GEMMs: worth splitting from fewer.
 constexpr double kMinParallelTaps = 25000.0;
 
+// How many worker shares (of a kernel's `slots`, each with its scratch) to
+// split `units` pieces of `work` multiply-adds into: 1 below min_work, else
+// one per pool thread, at most units.
+inline int Workers(const ThreadPool& pool, double work, double min_work, int64_t units, int slots) {
+  if (work < min_work) return 1;
+  return static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(units, std::min(slots, std::max(1, pool.num_threads())))));
+}
+
 // Full C = A x B on the pool.
 template <class RowPtr>
 inline void Gemm(ThreadPool& pool, const PackedB& b, size_t m, RowPtr row, float* c, size_t ldc,
