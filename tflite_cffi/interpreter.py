@@ -691,7 +691,6 @@ class Interpreter:
         status = self._lib.TfLiteInterpreterAllocateTensors(handle)
         self._check_call(status, handle, "allocate_tensors()")
 
-    @_serialized
     def invoke(self) -> None:
         """Runs the model on the inputs set. Releases the GIL while it runs.
 
@@ -699,15 +698,25 @@ class Interpreter:
           RuntimeError: tensors not allocated, a numpy view from tensor() is
             still held, or a kernel failed.
         """
-        native, callbacks = self._native, self._callbacks
-        if native is None or callbacks.depth or native.views or callbacks.errors:
-            self._invoke_checked()
-            return
-        # The common case, a few attribute reads: the C call itself refuses an
-        # interpreter that is not allocated, and a failure is explained below.
-        status = self._lib.TfLiteInterpreterInvoke(native.interpreter)
-        if status != 0 or callbacks.errors:
-            self._invoke_failed(status, native.interpreter)
+        # Serialized as _serialized does, written out: this is the call made
+        # per frame, and the wrapper and `with` cost more than the C call of a
+        # small model.
+        lock = self._lock
+        lock.acquire()
+        try:
+            native, callbacks = self._native, self._callbacks
+            # The common case, a few attribute reads: the C call itself refuses
+            # an interpreter that is not allocated, and a failure is explained
+            # below. views.data is the WeakSet's own set (no Python-level
+            # __len__); a dead view not yet removed only takes the checked path.
+            if native is None or callbacks.depth or native.views.data or callbacks.errors:
+                self._invoke_checked()
+                return
+            status = self._lib.TfLiteInterpreterInvoke(native.interpreter)
+            if status != 0 or callbacks.errors:
+                self._invoke_failed(status, native.interpreter)
+        finally:
+            lock.release()
 
     def _invoke_checked(self) -> None:
         self._refuse_reentry("invoke()")
