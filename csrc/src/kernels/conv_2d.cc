@@ -738,7 +738,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
 
   q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
   packed8_.clear();
-  contiguous_rows8_ = indirect8_ = false;
+  contiguous_rows8_ = indirect8_ = unsigned8_ = false;
   correction_.clear();
   bias8_.clear();
   if (q8_) {  // the raw int8 filter packed for qconv::Q8GemmRequant (its zero point is 0)
@@ -749,6 +749,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
                         pad_l_ == 0 && out_h_ == in_h_ && out_w_ == in_w_ && k_ == static_cast<size_t>(in_c_) &&
                         lda8_ == k_;
     indirect8_ = !contiguous_rows8_ && in_c_ % 4 == 0 && k_ == static_cast<size_t>(kh_) * kw_ * in_c_;
+    unsigned8_ = !contiguous_rows8_;
     tap_offsets_.clear();
     const int run_kx = dw_ == 1 ? 1 : kw_;  // runs per filter row
     run_taps_ = indirect8_ ? static_cast<size_t>(kh_) * run_kx : 0;
@@ -760,9 +761,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     packed8_.resize(qconv::PackedQ8BSize(k_, n));
     qconv::PackQ8B(w8, n, k_, packed8_.data());
     correction_.resize(n);
-    qconv::Q8ColumnSums(w8, n, k_, correction_.data());
-    for (int32_t& v : correction_)
-      v = static_cast<int32_t>(0u - static_cast<uint32_t>(128 + in_zp_) * static_cast<uint32_t>(v));
+    qconv::Q8Offsets(w8, n, k_, in_zp_, correction_.data());
     bias8_.resize(n);
   }
 
@@ -804,7 +803,6 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   slot_bytes_ = RowsBytes() + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;
-  unsigned8_ = q8_ && !contiguous_rows8_;
   if (unsigned8_)  // then the padding run (indirect8_); the slack: 16-byte copies of shorter runs
     scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + run_bytes_ + 16);
   if (hybrid) {
@@ -815,10 +813,13 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   return ctx.ResizeOutput(0, {batches_, out_h_, out_w_, out_c_});
 }
 
-// Bytes of a worker's row area: block_rows_ im2col rows, or for indirect8_
-// the run pointers and room to patch every run of block_rows_ rows.
+// Bytes of a worker's row area: block_rows_ im2col rows (for the 8-bit
+// GEMM's copied rows, with the 16 bytes a last 16-byte copy may write past
+// them), or for indirect8_ the run pointers and room to patch every run of
+// block_rows_ rows.
 size_t QuantConv2D::RowsBytes() const {
   size_t bytes = block_rows_ * lda_ * sizeof(int16_t);
+  if (unsigned8_ && !indirect8_) bytes = std::max(bytes, block_rows_ * lda8_ + 16);
   if (indirect8_) bytes = std::max(bytes, RunPointerBytes() + block_rows_ * run_taps_ * run_bytes_);
   return (bytes + 63) / 64 * 64;
 }
@@ -897,8 +898,8 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
 // The same for int8 input as unsigned bytes q + 128 (the zero point's byte
 // in the padding), row stride lda8_: for contiguous_rows8_ converted here,
 // else copied from `in` already made unsigned (unsigned8_). A run of up to 16
-// bytes is one 16-byte copy (the input has slack after it, a row's area
-// after its last row; what lands past a run is overwritten by the next run
+// bytes is one 16-byte copy (the input has slack after it, RowsBytes() room
+// after the last row; what lands past a run is overwritten by the next run
 // or sits where the packed weights are 0).
 // Only where the 8-bit GEMM runs (AVX-512 VNNI).
 void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
@@ -1114,21 +1115,10 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const double macs = static_cast<double>(m) * out_c_ * k_;
   const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
-  if (unsigned8_) {  // the input made unsigned once, and the padding pixel; rows point or copy from it
+  if (unsigned8_) {  // the input made unsigned once, and the padding run; rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
-    const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_;
-    std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), indirect8_ ? run_bytes_ : 0);
-    auto convert = [&](int64_t b, int64_t e) {
-#if TFC_QGEMM_AVX512
-      qconv::BiasToUnsigned512(in8 + b, u8 + b, static_cast<size_t>(e - b));
-#else
-      (void)b, (void)e;
-#endif
-    };
-    if (workers == 1)
-      convert(0, static_cast<int64_t>(count));
-    else
-      pool.ParallelFor(static_cast<int64_t>(count), 1 << 14, convert);
+    qconv::UnsignedImage(pool, workers > 1, in8, static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_,
+                         in_zp_, indirect8_ ? run_bytes_ : 0, u8);
     in8 = reinterpret_cast<const int8_t*>(u8);
   }
   const size_t rows_bytes = RowsBytes();
@@ -1139,14 +1129,9 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   // part) for its own channels.
   const size_t align = q8_ ? qconv::kQ8MR : 1;
   const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
-  bool by_panels = false;
-  if (q8_ && workers > 1) {
-    auto imbalance = [&](size_t units) {  // 1000 = even
-      const size_t w = static_cast<size_t>(workers);
-      return (units + w - 1) / w * w * 1000 / units;
-    };
-    by_panels = imbalance(pairs) + 30 < imbalance((m + qconv::kQ8MR - 1) / qconv::kQ8MR);
-  }
+  const bool by_panels =
+      q8_ && workers > 1 &&
+      !gemm::SplitTileRows((m + qconv::kQ8MR - 1) / qconv::kQ8MR, pairs, workers);
   auto first_row = [&](int64_t s) {
     return s == workers ? m : m * static_cast<size_t>(s) / static_cast<size_t>(workers) / align * align;
   };

@@ -384,11 +384,12 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     packed8_.resize(qconv::PackedQ8BSize(k_, n_));
     qconv::PackQ8B(w, n_, k_, packed8_.data());
     init8_.resize(n_);
-    qconv::Q8ColumnSums(w, n_, k_, init8_.data());
+    qconv::Q8Offsets(w, n_, k_, 0, init8_.data());  // the input zero point is in colterm_
     std::vector<int32_t> mult(n_);
     std::vector<int> shift(n_);
     for (size_t j = 0; j < n_; ++j) {
-      init8_[j] = WrapToInt32(colterm_[j] - 128 * int64_t{init8_[j]});
+      init8_[j] = static_cast<int32_t>(static_cast<uint32_t>(init8_[j]) +
+                                       static_cast<uint32_t>(WrapToInt32(colterm_[j])));
       mult[j] = multipliers_[per_channel ? j : 0];
       shift[j] = shifts_[per_channel ? j : 0];
     }

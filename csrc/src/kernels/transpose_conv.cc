@@ -372,9 +372,7 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
       packed8_.resize(qconv::PackedQ8BSize(cin, n));
       qconv::PackQ8B(w8.data(), n, cin, packed8_.data());
       col_init8_.resize(n);
-      qconv::Q8ColumnSums(w8.data(), n, cin, col_init8_.data());
-      const uint32_t shift = static_cast<uint32_t>(128 + in_zp_);
-      for (int32_t& v : col_init8_) v = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(v));
+      qconv::Q8Offsets(w8.data(), n, cin, in_zp_, col_init8_.data());
       lda_ = qconv::Q8RowStride(cin);
       col_block_ = std::max<size_t>(qconv::kQ8MR, std::min<size_t>(64, 32768 / lda_) / 8 * 8);
     } else {
@@ -616,9 +614,7 @@ void QuantTransposeConv::PreparePhases8() {
       ph.packed.resize(qconv::PackedQ8BSize(k, cout));
       qconv::PackQ8B(w8.data(), cout, k, ph.packed.data());
       ph.correction.resize(cout);
-      qconv::Q8ColumnSums(w8.data(), cout, k, ph.correction.data());
-      const uint32_t shift = static_cast<uint32_t>(128 + in_zp_);
-      for (int32_t& v : ph.correction) v = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(v));
+      qconv::Q8Offsets(w8.data(), cout, k, in_zp_, ph.correction.data());
       phase_taps_ = std::max(phase_taps_, taps.size());
       phases8_.push_back(std::move(ph));
     }
@@ -634,10 +630,13 @@ void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int
 #if TFC_QGEMM_AVX512
   const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
   const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * cin;
+  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
+  ThreadPool& pool = ctx.pool();
+  const double macs = static_cast<double>(count) * kh_ * kw_ * cout;
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, rows, workers_);
   uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
-  qconv::BiasToUnsigned512(in, u8, count);
+  qconv::UnsignedImage(pool, workers > 1, in, count, in_zp_, cin, u8);
   const uint8_t* pad = u8 + count;
-  std::memset(u8 + count, static_cast<uint8_t>(in_zp_ + 128), cin);
   int32_t* bias8 = static_cast<int32_t*>(ctx.Scratch(scratch_bias8_));
   for (size_t p = 0; p < phases8_.size(); ++p)
     for (size_t oc = 0; oc < cout; ++oc)
@@ -646,10 +645,6 @@ void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int
   const uint8_t** runs_all = static_cast<const uint8_t**>(ctx.Scratch(scratch_runs_));
   const size_t runs_per_worker = (static_cast<size_t>(out_w_) + qconv::kQ8MR - 1) / qconv::kQ8MR *
                                  qconv::kQ8MR * phase_taps_;
-  const int64_t rows = static_cast<int64_t>(batches_) * out_h_;
-  ThreadPool& pool = ctx.pool();
-  const double macs = static_cast<double>(count) * kh_ * kw_ * cout;
-  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, rows, workers_);
   auto share = [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const uint8_t** runs = runs_all + static_cast<size_t>(s) * runs_per_worker;

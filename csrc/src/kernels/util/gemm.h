@@ -588,16 +588,21 @@ inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const flo
   }
 }
 
+// Whether to split a GEMM of row_tiles tiles of rows by col_units units of
+// columns over T workers by its rows: unless that loads the workers clearly
+// less evenly (imbalance in units of 1/1000), as rows let each worker read
+// only its rows of A.
+inline bool SplitTileRows(size_t row_tiles, size_t col_units, int threads) {
+  const size_t t = static_cast<size_t>(threads);
+  auto imbalance = [t](size_t units) { return ((units + t - 1) / t) * t * 1000 / units; };
+  return imbalance(row_tiles) <= imbalance(col_units) + 30;
+}
+
 // How to split an M x panels GEMM over T workers: returns true to split rows.
 inline bool SplitRows(size_t m, size_t panels, int threads) {
-  const size_t t = static_cast<size_t>(threads);
   const size_t tr = static_cast<size_t>(TileRows());
-  const size_t mt = (m + tr - 1) / tr;
   if (m == 1) return false;
-  // Imbalance (in units of 1/1000) of each split.
-  auto imbalance = [t](size_t units) { return ((units + t - 1) / t) * t * 1000 / units; };
-  const size_t im = imbalance(mt), ip = imbalance(panels);
-  return im <= ip + 30;  // prefer rows: each worker then reads only its rows of A
+  return SplitTileRows((m + tr - 1) / tr, panels, threads);
 }
 
 // Work below this many multiply-adds runs on the calling thread.

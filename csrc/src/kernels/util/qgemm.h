@@ -32,6 +32,7 @@
 #include "cpu_features.h"
 #include "kernels/util/quant_math.h"
 #include "tensor.h"
+#include "thread_pool.h"
 
 namespace tfc {
 namespace qconv {
@@ -737,7 +738,7 @@ inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int
 // vpdpbusd adds four u8 x s8 products into each int32 lane. Activations are
 // biased to unsigned (a + 128, i.e. the byte XOR 0x80) and the weights stay
 // raw, so the GEMM gives sum((a + 128) * w); the caller removes
-// (128 + input_zero_point) * sum(w) per channel (Q8ColumnSums) to get the
+// (128 + input_zero_point) * sum(w) per channel (Q8Offsets) to get the
 // centered sum((a - zp) * w) exactly (all arithmetic mod 2^32, as the int16
 // GEMM). B is packed into panels of kQ8NR = 16 channels, k in quads:
 // panel[k/4][16 channels][4]; A rows are k rounded up to a multiple of 4.
@@ -761,12 +762,15 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int8_t* dst) {
   }
 }
 
-// sums[c] = sum_k w[c][k].
-inline void Q8ColumnSums(const int8_t* w, size_t n, size_t k, int32_t* sums) {
+// The starting values of the GEMM's sums that make them centered: with the
+// rows q + 128 (unsigned), out[c] = -(128 + zp) * sum_k w[c][k] (mod 2^32),
+// zp the rows' zero point.
+inline void Q8Offsets(const int8_t* w, size_t n, size_t k, int32_t zp, int32_t* out) {
+  const uint32_t shift = static_cast<uint32_t>(128 + zp);
   for (size_t c = 0; c < n; ++c) {
-    int32_t s = 0;
-    for (size_t i = 0; i < k; ++i) s += w[c * k + i];
-    sums[c] = s;
+    uint32_t s = 0;
+    for (size_t i = 0; i < k; ++i) s += static_cast<uint32_t>(int32_t{w[c * k + i]});
+    out[c] = static_cast<int32_t>(0u - shift * s);
   }
 }
 
@@ -784,6 +788,25 @@ TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n)
   }
 }
 #endif
+
+// in (count int8 values) made unsigned into u8, then pad_bytes of the zero
+// point's byte (zp + 128) after it, for the GEMM rows to point or copy from;
+// split over the pool when `parallel`.
+inline void UnsignedImage(ThreadPool& pool, bool parallel, const int8_t* in, size_t count,
+                          int32_t zp, size_t pad_bytes, uint8_t* u8) {
+  std::memset(u8 + count, static_cast<uint8_t>(zp + 128), pad_bytes);
+  auto convert = [&](int64_t b, int64_t e) {
+#if TFC_QGEMM_AVX512
+    BiasToUnsigned512(in + b, u8 + b, static_cast<size_t>(e - b));
+#else
+    for (int64_t i = b; i < e; ++i) u8[i] = static_cast<uint8_t>(in[i] ^ 0x80);
+#endif
+  };
+  if (parallel)
+    pool.ParallelFor(static_cast<int64_t>(count), 1 << 14, convert);
+  else
+    convert(0, static_cast<int64_t>(count));
+}
 
 // The m rows of in ([m][k] int8) as the rows of the 8-bit GEMM: unsigned
 // (q + 128), row stride lda >= Q8RowStride(k), zeros past k.
