@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
+import _thread
 from typing import Any, Dict, Iterator, Optional, Tuple, Type
 
 try:
@@ -117,7 +117,7 @@ _STATUS_EXCEPTIONS: Dict[int, Type[TfLiteCffiError]] = {
 # Loading
 # --------------------------------------------------------------------------
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _lib: Any = None
 _lib_path: Optional[str] = None
 _has_cache: Dict[str, bool] = {}

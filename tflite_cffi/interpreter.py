@@ -31,7 +31,7 @@ import gc
 import operator
 import os
 import sys
-import threading
+import _thread
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
@@ -238,7 +238,7 @@ class Interpreter:
                  custom_op_registerers: Optional[Sequence[Any]] = None,
                  custom_ops: Any = None,
                  **experimental_options: Any) -> None:
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()
         self._native: Optional[_Native] = None
         self._signature_runners: Dict[str, _RunnerHandle] = {}
         self._callbacks = CallbackState()
@@ -908,6 +908,9 @@ class Interpreter:
         * ``tail``: bytes held outside it until the next allocate_tensors() or for the
           interpreter's lifetime (see ``persistent``).
         * ``total``: ``head + tail``.
+        * ``pooled``: of ``tail``, the bytes of kernel data packed at allocation into the
+          weight pool (one memory mapping, on huge pages where the OS offers them) rather
+          than into heap blocks.
         * ``alignment``: every arena block starts at, and is rounded up to, a multiple
           of this many bytes.
         * ``planned``: whether ``tensors`` and ``scratch`` describe the current plan
@@ -971,7 +974,7 @@ class Interpreter:
                 item["bytes"] = int(e.bytes)
                 persistent.append(item)
         head, tail = int(summary.arena_bytes), int(summary.persistent_bytes)
-        return {"total": head + tail, "head": head, "tail": tail,
+        return {"total": head + tail, "head": head, "tail": tail, "pooled": int(summary.pooled_bytes),
                 "alignment": int(summary.arena_alignment), "planned": bool(summary.planned),
                 "tensors": tensors, "scratch": scratch, "persistent": persistent}
 
@@ -1090,6 +1093,9 @@ def _format_allocations(report: Dict[str, Any], verbose: bool) -> List[str]:
         if blocks:
             lines.append("%s '%s' used %d bytes for %d allocations"
                          % (p, label, sum(b["bytes"] for b in blocks), len(blocks)))
+            if kind == "kernel_data" and report["pooled"]:
+                lines.append("%s (%d bytes of it in the weight pool, on huge pages where the OS "
+                             "offers them)" % (p, report["pooled"]))
     if verbose:
         def short(name: str, width: int = 60) -> str:
             return name if len(name) <= width else name[:width - 3] + "..."

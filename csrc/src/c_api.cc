@@ -272,6 +272,7 @@ TfLiteStatus TfLiteCffiInterpreterGetAllocationSummary(const TfLiteInterpreter* 
   summary->arena_base = impl.arena_bytes() ? impl.arena_base() : nullptr;
   summary->count = static_cast<int32_t>(entries.size());
   summary->planned = impl.primary().ready();
+  summary->pooled_bytes = impl.pooled_bytes();
   return kTfLiteOk;
 }
 int32_t TfLiteCffiInterpreterGetAllocations(const TfLiteInterpreter* interpreter, TfLiteCffiAllocation* entries,

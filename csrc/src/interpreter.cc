@@ -168,6 +168,12 @@ void Interpreter::ResetVariables() {
   for (auto& g : subgraphs_) g->ResetVariables();
 }
 
+size_t Interpreter::pooled_bytes() const {
+  size_t total = 0;
+  for (const auto& g : subgraphs_) total += g->PooledBytes();
+  return total;
+}
+
 size_t Interpreter::persistent_bytes() const {
   size_t total = 0;
   for (const auto& g : subgraphs_) total += g->PersistentBytes();

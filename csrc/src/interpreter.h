@@ -61,6 +61,7 @@ class Interpreter {
   int num_threads() const { return pool_->num_threads(); }
   size_t arena_bytes() const { return arena_bytes_; }
   size_t persistent_bytes() const;
+  size_t pooled_bytes() const;  // of persistent_bytes, in the subgraphs' weight pools
   // The memory report (TfLiteCffiInterpreterGetAllocations): arena blocks of
   // every bound subgraph by offset, then persistent blocks.
   std::vector<TfLiteCffiAllocation> Allocations();

@@ -260,6 +260,13 @@ TfLiteStatus Subgraph::Prepare() {
       return interpreter_->Fail(kTfLiteError, "input '%s' has type %s, which tflite-cffi does not support",
                                 t->name.c_str(), TypeName(t->type));
   }
+  // Packed weights take about their raw size (padded to whole SIMD panels);
+  // the pool reserves twice that in address space, and what does not fit
+  // goes to the heap.
+  size_t constant_bytes = 0;
+  for (const TfLiteTensor& t : tensors_)
+    if (t.storage == Storage::kConstant) constant_bytes += t.bytes;
+  weight_pool_.Reset(2 * constant_bytes + AlignedBuffer::kHugeBytes);
   phase_ = Phase::kPrepare;
   std::vector<int> released_count(tensors_.size(), 0);
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -296,6 +303,7 @@ TfLiteStatus Subgraph::Prepare() {
     n.folded = all_folded;
     DropReleasedWeights(n, released_count);
   }
+  weight_pool_.Trim();
   phase_ = Phase::kIdle;
   prepared_ = true;
   return kTfLiteOk;

@@ -85,12 +85,15 @@ class Subgraph {
   // Bytes held outside the arena (variables, folded and dynamic tensors, their
   // scratch, kernel data): the sum of the persistent entries of Allocations.
   size_t PersistentBytes() const;
+  // Of those, the kernel data in the weight pool (the rest is heap blocks).
+  size_t PooledBytes() const { return weight_pool_.used(); }
   // Appends this subgraph's entries of the memory report (see
   // TfLiteCffiAllocation in c_api.h): its arena blocks when bound, by offset,
   // then every persistent block.
   void Allocations(std::vector<TfLiteCffiAllocation>* out) const;
 
   // For OpContext.
+  WeightPool& weight_pool() { return weight_pool_; }
   TfLiteStatus SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node);
   TfLiteStatus AllocateHeap(TfLiteTensor& t, Storage storage);
 
@@ -105,6 +108,7 @@ class Subgraph {
   const Model* model_ = nullptr;
   std::vector<TfLiteTensor> tensors_;
   std::vector<int> inputs_, outputs_;
+  WeightPool weight_pool_;  // the kernels' packed weights (outlives them)
   std::vector<Node> nodes_;
   std::vector<int> readers_;  // per tensor: how many node inputs read it
   // Variable tensors' initial bytes (from the model, or zeros when absent).

@@ -62,7 +62,9 @@ AlignedBuffer::~AlignedBuffer() { Release(); }
 AlignedBuffer::AlignedBuffer(AlignedBuffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       capacity_(std::exchange(other.capacity_, 0)),
-      mapped_(std::exchange(other.mapped_, 0)) {}
+      mapped_(std::exchange(other.mapped_, 0)),
+      pool_(std::exchange(other.pool_, nullptr)),
+      generation_(other.generation_) {}
 
 AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
   if (this != &other) {
@@ -70,6 +72,8 @@ AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
     data_ = std::exchange(other.data_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
     mapped_ = std::exchange(other.mapped_, 0);
+    pool_ = std::exchange(other.pool_, nullptr);
+    generation_ = other.generation_;
   }
   return *this;
 }
@@ -77,15 +81,15 @@ AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
 // Maps `bytes` (rounded up to the page size) at a kHugeBytes boundary (over-maps by
 // one huge page and unmaps the slack on both sides). Null on failure. Only
 // whole 2 MiB ranges become huge pages; the tail keeps 4 KiB pages, so the
-// resident size does not grow by up to 2 MiB per block.
-static void* MapHuge(size_t bytes, size_t* mapped) {
+// resident size does not grow by up to 2 MiB per block. `flags`: more mmap flags.
+static void* MapHuge(size_t bytes, size_t* mapped, int flags = 0) {
   const size_t huge = AlignedBuffer::kHugeBytes;
   const long page = sysconf(_SC_PAGESIZE);
   const size_t small = page > 0 ? static_cast<size_t>(page) : 4096;
   if (huge % small != 0) return nullptr;  // pages larger than 2 MiB: plain heap blocks
   const size_t size = (bytes + small - 1) / small * small;
   if (size < bytes || size + huge < size) return nullptr;
-  void* raw = mmap(nullptr, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw = mmap(nullptr, size + huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
   const uintptr_t aligned = (start + huge - 1) / huge * huge;
@@ -100,9 +104,19 @@ static void* MapHuge(size_t bytes, size_t* mapped) {
   return p;
 }
 
-bool AlignedBuffer::Reserve(size_t bytes) {
-  if (bytes <= capacity_ && data_) return true;
+bool AlignedBuffer::Reserve(size_t bytes, WeightPool* pool) {
+  const bool same_source = pool_ == pool && (!pool || generation_ == pool->generation());
+  if (bytes <= capacity_ && data_ && same_source) return true;
   Release();
+  if (pool) {
+    if (void* p = pool->Take(bytes)) {
+      data_ = p;
+      capacity_ = bytes;
+      pool_ = pool;
+      generation_ = pool->generation();
+      return true;
+    }
+  }
   if (bytes >= kHugeBytes) {
     size_t mapped = 0;
     if (void* p = MapHuge(bytes, &mapped)) {
@@ -121,13 +135,58 @@ bool AlignedBuffer::Reserve(size_t bytes) {
 }
 
 void AlignedBuffer::Release() {
-  if (mapped_)
-    munmap(data_, mapped_);
-  else
-    free(data_);
+  if (!pool_) {  // else the pool's memory, given back with the pool
+    if (mapped_)
+      munmap(data_, mapped_);
+    else
+      free(data_);
+  }
   data_ = nullptr;
   capacity_ = 0;
   mapped_ = 0;
+  pool_ = nullptr;
+}
+
+WeightPool::~WeightPool() {
+  if (base_) munmap(base_, mapped_);
+}
+
+void WeightPool::Reset(size_t bytes) {
+  ++generation_;
+  used_ = 0;
+  if (bytes <= mapped_) return;  // keep the mapping: its pages are reused
+  if (base_) munmap(base_, mapped_);
+  base_ = nullptr;
+  mapped_ = 0;
+#if defined(__SANITIZE_ADDRESS__)
+  return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return;
+#endif
+#endif
+#ifdef MAP_NORESERVE
+  const int flags = MAP_NORESERVE;  // address space only: pages are committed when written
+#else
+  const int flags = 0;
+#endif
+  if (bytes) base_ = static_cast<uint8_t*>(MapHuge(bytes, &mapped_, flags));
+  if (!base_) mapped_ = 0;
+}
+
+void* WeightPool::Take(size_t bytes) {
+  const size_t start = (used_ + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
+  if (!base_ || bytes < kMinBytes || start > mapped_ || bytes > mapped_ - start) return nullptr;
+  used_ = start + bytes;
+  return base_ + start;
+}
+
+void WeightPool::Trim() {
+  if (!base_) return;
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t small = page > 0 ? static_cast<size_t>(page) : 4096;
+  const size_t begin = (used_ + small - 1) / small * small;
+  if (mapped_ > begin) madvise(base_ + begin, mapped_ - begin, MADV_DONTNEED);
 }
 
 }  // namespace tfc

@@ -775,7 +775,7 @@ TFL_CAPI_EXPORT extern TfLiteStatus TfLiteCffiInterpreterGetOperator(
  *   tensor and every node's scratch buffer at an offset; blocks whose node
  *   ranges [first_node, last_node] are disjoint may share bytes. Each block is
  *   rounded up to TfLiteCffiAllocationSummary.arena_alignment.
- * - Persistent memory ("tail"): heap blocks outside the arena, kept until the
+ * - Persistent memory ("tail"): blocks outside the arena, kept until the
  *   next AllocateTensors or for the interpreter's lifetime: variable tensors,
  *   constants computed at Prepare (folded, e.g. dequantized fp16 weights),
  *   tensors whose shape is known only at run time, their nodes' scratch, and
@@ -814,6 +814,9 @@ typedef struct TfLiteCffiAllocationSummary {
   bool planned;            /* true when the arena entries describe the current plan: the last
                             * AllocateTensors succeeded and no resize happened since (else only
                             * persistent entries are listed) */
+  size_t pooled_bytes;     /* of persistent_bytes, the kernel data packed at allocation into the
+                            * weight pool: one mapping on huge pages instead of heap blocks
+                            * (alignment gaps between its blocks included) */
 } TfLiteCffiAllocationSummary;
 
 /* Fills *summary; kTfLiteError when an argument is NULL. */

@@ -225,7 +225,7 @@ TfLiteStatus BatchMatMul::Prepare(OpContext& ctx) {
   scratch_rhs_ = scratch_lhs_ = -1;
   rhs_packed_ = rhs->is_constant();
   if (rhs_packed_) {
-    if (!packed_.Reserve(packed_floats * sizeof(float))) return ctx.Error("out of memory");
+    if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
     PackRhs(rhs->data_as<float>(), static_cast<float*>(packed_.data()));
   } else {
     packed_.Release();

@@ -191,7 +191,7 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = scratch_im2col_ = -1;
   if (weights_packed_) {
-    if (!packed_.Reserve(packed_floats * sizeof(float))) return ctx.Error("out of memory");
+    if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
     pb_ = gemm::PackBStrided(k_, static_cast<size_t>(out_c_), filter->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
                              static_cast<float*>(packed_.data()));
@@ -572,7 +572,8 @@ class QuantConv2D final : public OpKernel {
   std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
   std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
   bool q8_ = false;               // int8 x int8 through qconv::Q8GemmRequant (AVX-512 VNNI)
-  std::vector<int8_t> packed8_;   // the raw int8 filter packed for it
+  AlignedBuffer packed8_;         // the raw int8 filter packed for it
+  const int8_t* packed8() const { return static_cast<const int8_t*>(packed8_.data()); }
   std::vector<int32_t> correction_;  // -(128 + input_zero_point) * sum(w) per channel
   std::vector<int32_t> bias8_;    // bias + correction, filled by Eval
   size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
@@ -737,7 +738,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   k_ = static_cast<size_t>(k64);
 
   q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
-  packed8_.clear();
+  packed8_.Release();
   contiguous_rows8_ = indirect8_ = unsigned8_ = false;
   correction_.clear();
   bias8_.clear();
@@ -758,10 +759,9 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
       for (int kx = 0; kx < run_kx; ++kx)
         tap_offsets_.push_back((static_cast<size_t>(ky) * dh_ * in_w_ + static_cast<size_t>(kx) * dw_) *
                                static_cast<size_t>(in_c_));
-    packed8_.resize(qconv::PackedQ8BSize(k_, n));
-    qconv::PackQ8B(w8, n, k_, packed8_.data());
+    if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n))) return ctx.Error("out of memory");
     correction_.resize(n);
-    qconv::Q8Offsets(w8, n, k_, in_zp_, correction_.data());
+    qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data());
     bias8_.resize(n);
   }
 
@@ -989,7 +989,7 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         const uint8_t** runs = reinterpret_cast<const uint8_t**>(rows);
         uint8_t* patch = reinterpret_cast<uint8_t*>(rows) + RunPointerBytes();
         FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, patch, b0, b1);
-        qconv::Q8GemmRequantIndirect(runs, b1 - b0, run_taps_, run_bytes_, packed8_.data(), n_out,
+        qconv::Q8GemmRequantIndirect(runs, b1 - b0, run_taps_, run_bytes_, packed8(), n_out,
                                      requant_, bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out,
                                      n_out, p0, p1);
         continue;
@@ -997,7 +997,7 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
       if (q8_) {
         uint8_t* rows8 = reinterpret_cast<uint8_t*>(rows);
         FillRows8(in, rows8, b0, b1);
-        qconv::Q8GemmRequant(rows8, b1 - b0, lda8_, packed8_.data(), k_, n_out, requant_,
+        qconv::Q8GemmRequant(rows8, b1 - b0, lda8_, packed8(), k_, n_out, requant_,
                              bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out, n_out, p0, p1);
         continue;
       }

@@ -444,7 +444,7 @@ TfLiteStatus FloatDepthwiseConv2D::Prepare(OpContext& ctx) {
     const size_t total = wfloats + static_cast<size_t>(s_.tiles) * kTile;
     packed_const_ = filter->is_constant() && (!bias || bias->is_constant());
     if (packed_const_) {
-      if (!packed_.Reserve(total * sizeof(float))) return ctx.Error("out of memory");
+      if (!ctx.ReserveWeights(packed_, total * sizeof(float))) return ctx.Error("out of memory");
       float* p = static_cast<float*>(packed_.data());
       PackDepthwise(filter->data_as<float>(), bias ? bias->data_as<float>() : nullptr, out_c_,
                     static_cast<int>(taps), p, p + wfloats);

@@ -122,7 +122,8 @@ class FullyConnected final : public OpKernel {
   // term less 128 times its weights' sum (mod 2^32, where the official
   // kernel wraps too). The output stage is kHalfUp's, as a ChannelRequant.
   bool q8_ = false;
-  std::vector<int8_t> packed8_;
+  AlignedBuffer packed8_;
+  const int8_t* packed8() const { return static_cast<const int8_t*>(packed8_.data()); }
   std::vector<int32_t> init8_;
   qconv::ChannelRequant requant8_;
   int scratch_rows8_ = -1;
@@ -238,7 +239,7 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = -1;
   if (weights_packed_) {
-    if (!packed_.Reserve(packed_floats * sizeof(float))) return ctx.Error("out of memory");
+    if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
     pb_ = gemm::PackBStrided(k_, n_, weights->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
                              static_cast<float*>(packed_.data()));
@@ -376,15 +377,15 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   }
   q8_ = int8 && qconv::HasQ8Gemm() && !runtime_terms_ && rq_.mode == qmm::Requant::kHalfUp &&
         w_zp_ == 0 && k_ < (size_t{1} << 23);
-  packed8_.clear();
+  packed8_.Release();
   init8_.clear();
   scratch_rows8_ = -1;
   if (q8_) {
     const int8_t* w = weights->data_as<int8_t>();
-    packed8_.resize(qconv::PackedQ8BSize(k_, n_));
-    qconv::PackQ8B(w, n_, k_, packed8_.data());
+    if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n_))) return ctx.Error("out of memory");
     init8_.resize(n_);
-    qconv::Q8Offsets(w, n_, k_, 0, init8_.data());  // the input zero point is in colterm_
+    // zero point 0: the input's is in colterm_
+    qconv::PackQ8B(w, n_, k_, 0, static_cast<int8_t*>(packed8_.data()), init8_.data());
     std::vector<int32_t> mult(n_);
     std::vector<int> shift(n_);
     for (size_t j = 0; j < n_; ++j) {
@@ -547,10 +548,10 @@ void FullyConnected::EvalQ8(ThreadPool& pool, const int8_t* in, uint8_t* rows, i
     const size_t u0 = static_cast<size_t>(b), u1 = static_cast<size_t>(e);
     if (tiles) {
       const size_t r0 = u0 * qconv::kQ8MR, r1 = std::min(m_, u1 * qconv::kQ8MR);
-      qconv::Q8GemmRequant(rows + r0 * lda, r1 - r0, lda, packed8_.data(), k_, n_, requant8_,
+      qconv::Q8GemmRequant(rows + r0 * lda, r1 - r0, lda, packed8(), k_, n_, requant8_,
                            init8_.data(), out + r0 * n_, n_);
     } else {
-      qconv::Q8GemmRequant(rows, m_, lda, packed8_.data(), k_, n_, requant8_, init8_.data(), out,
+      qconv::Q8GemmRequant(rows, m_, lda, packed8(), k_, n_, requant8_, init8_.data(), out,
                            n_, 4 * u0, std::min(panels, 4 * u1));
     }
   };

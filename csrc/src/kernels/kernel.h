@@ -99,6 +99,10 @@ class OpContext {
   // back to the OS (they are read from the file again if touched), so packed
   // weights do not cost their size twice in resident memory.
   void ReleaseConstantInput(int i);
+  // Memory for this kernel's packed constant weights, kept until its next
+  // Prepare: from the subgraph's WeightPool in Prepare (in one mapping with the
+  // other layers' weights, on huge pages), from the heap otherwise.
+  bool ReserveWeights(AlignedBuffer& buffer, size_t bytes);
   // Scratch memory for Eval, planned in the arena, alive during this node
   // only. Returns an id for Scratch(). Call in every Prepare.
   int RequestScratch(size_t bytes);

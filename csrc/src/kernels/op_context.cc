@@ -66,6 +66,11 @@ void OpContext::ReleaseConstantInput(int i) {
     node_->released.push_back(idx);
 }
 
+bool OpContext::ReserveWeights(AlignedBuffer& buffer, size_t bytes) {
+  const bool prepare = subgraph_->phase() == Subgraph::Phase::kPrepare;
+  return buffer.Reserve(bytes, prepare ? &subgraph_->weight_pool() : nullptr);
+}
+
 int OpContext::RequestScratch(size_t bytes) {
   node_->scratch_bytes.push_back(bytes);
   return static_cast<int>(node_->scratch_bytes.size()) - 1;

@@ -370,9 +370,8 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
     if (q8_) {  // int8 weights (zero point 0): weights_ holds them as they are
       const std::vector<int8_t> w8(weights_.begin(), weights_.end());
       packed8_.resize(qconv::PackedQ8BSize(cin, n));
-      qconv::PackQ8B(w8.data(), n, cin, packed8_.data());
       col_init8_.resize(n);
-      qconv::Q8Offsets(w8.data(), n, cin, in_zp_, col_init8_.data());
+      qconv::PackQ8B(w8.data(), n, cin, in_zp_, packed8_.data(), col_init8_.data());
       lda_ = qconv::Q8RowStride(cin);
       col_block_ = std::max<size_t>(qconv::kQ8MR, std::min<size_t>(64, 32768 / lda_) / 8 * 8);
     } else {
@@ -612,9 +611,8 @@ void QuantTransposeConv::PreparePhases8() {
           for (size_t ic = 0; ic < cin; ++ic)
             w8[oc * k + t * cin + ic] = static_cast<int8_t>(weights_[(taps[t] * cout + oc) * cin + ic]);
       ph.packed.resize(qconv::PackedQ8BSize(k, cout));
-      qconv::PackQ8B(w8.data(), cout, k, ph.packed.data());
       ph.correction.resize(cout);
-      qconv::Q8Offsets(w8.data(), cout, k, in_zp_, ph.correction.data());
+      qconv::PackQ8B(w8.data(), cout, k, in_zp_, ph.packed.data(), ph.correction.data());
       phase_taps_ = std::max(phase_taps_, taps.size());
       phases8_.push_back(std::move(ph));
     }

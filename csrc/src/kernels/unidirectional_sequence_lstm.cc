@@ -386,7 +386,7 @@ TfLiteStatus UnidirectionalSequenceLstm::Prepare(OpContext& ctx) {
   }
   scratch_pack_ = -1;
   if (packed_const_) {
-    if (!packed_.Reserve(PackedFloats() * sizeof(float))) return ctx.Error("out of memory");
+    if (!ctx.ReserveWeights(packed_, PackedFloats() * sizeof(float))) return ctx.Error("out of memory");
     Pack(ctx, static_cast<float*>(packed_.data()));
   } else {
     packed_.Release();

@@ -58,7 +58,7 @@ class FloatTransposeConvCore {
     scratch_weights_ = -1;
     weights_packed_ = weights->is_constant();
     if (weights_packed_) {
-      if (!packed_.Reserve(gemm::PackedSize(k, n) * sizeof(float)))
+      if (!ctx.ReserveWeights(packed_, gemm::PackedSize(k, n) * sizeof(float)))
         return ctx.Error("out of memory");
       PackWeights(weights->data_as<float>(), static_cast<float*>(packed_.data()));
     } else {
