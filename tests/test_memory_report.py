@@ -262,6 +262,28 @@ def test_report_after_resize_and_reallocation():
     assert {t["index"]: t["bytes"] for t in again["tensors"]}[index] == 4 * 64 * 4
 
 
+def test_weight_pool_is_reused_by_each_reallocation():
+    """Packed weights of 128 KiB and more share one pool per subgraph, reset at every allocate_tensors():
+    reallocating packs into the same bytes (the pool does not grow), and the results do not change."""
+    it = _interpreter("mobilenet_v1_025_128_float32")
+    report = it.get_allocations()
+    kernel_data = [p["bytes"] for p in report["persistent"] if p["kind"] == "kernel_data"]
+    pooled_blocks = [b for b in kernel_data if b >= 128 * 1024]
+    assert pooled_blocks, "the model has no layer packing into 128 KiB or more"
+    assert sum(pooled_blocks) <= report["pooled"] <= sum(pooled_blocks) + 64 * len(pooled_blocks)
+    d = it.get_input_details()[0]
+    x = np.random.default_rng(7).uniform(-1, 1, d["shape"]).astype(np.float32)
+    it.set_tensor(d["index"], x)
+    it.invoke()
+    expected = it.get_tensor(it.get_output_details()[0]["index"])
+    for _ in range(3):  # each allocate_tensors() prepares (and packs) again
+        it.allocate_tensors()
+        assert it.get_allocations()["pooled"] == report["pooled"]
+        it.set_tensor(d["index"], x)
+        it.invoke()
+        np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), expected)
+
+
 def test_dynamic_tensors_are_listed():
     pytest.importorskip("tflite")
     from opgen import TensorSpec, build_graph
