@@ -270,7 +270,10 @@ def test_weight_pool_is_reused_by_each_reallocation():
     kernel_data = [p["bytes"] for p in report["persistent"] if p["kind"] == "kernel_data"]
     pooled_blocks = [b for b in kernel_data if b >= 128 * 1024]
     assert pooled_blocks, "the model has no layer packing into 128 KiB or more"
-    assert sum(pooled_blocks) <= report["pooled"] <= sum(pooled_blocks) + 64 * len(pooled_blocks)
+    if "san" in os.environ.get("LD_PRELOAD", ""):  # AddressSanitizer builds keep every block on the heap
+        assert report["pooled"] == 0
+    else:
+        assert sum(pooled_blocks) <= report["pooled"] <= sum(pooled_blocks) + 64 * len(pooled_blocks)
     d = it.get_input_details()[0]
     x = np.random.default_rng(7).uniform(-1, 1, d["shape"]).astype(np.float32)
     it.set_tensor(d["index"], x)
