@@ -78,14 +78,18 @@ AlignedBuffer& AlignedBuffer::operator=(AlignedBuffer&& other) noexcept {
   return *this;
 }
 
+static size_t PageBytes() {
+  const long page = sysconf(_SC_PAGESIZE);
+  return page > 0 ? static_cast<size_t>(page) : 4096;
+}
+
 // Maps `bytes` (rounded up to the page size) at a kHugeBytes boundary (over-maps by
 // one huge page and unmaps the slack on both sides). Null on failure. Only
 // whole 2 MiB ranges become huge pages; the tail keeps 4 KiB pages, so the
 // resident size does not grow by up to 2 MiB per block. `flags`: more mmap flags.
 static void* MapHuge(size_t bytes, size_t* mapped, int flags = 0) {
   const size_t huge = AlignedBuffer::kHugeBytes;
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t small = page > 0 ? static_cast<size_t>(page) : 4096;
+  const size_t small = PageBytes();
   if (huge % small != 0) return nullptr;  // pages larger than 2 MiB: plain heap blocks
   const size_t size = (bytes + small - 1) / small * small;
   if (size < bytes || size + huge < size) return nullptr;
@@ -105,6 +109,7 @@ static void* MapHuge(size_t bytes, size_t* mapped, int flags = 0) {
 }
 
 bool AlignedBuffer::Reserve(size_t bytes, WeightPool* pool) {
+  if (pool && !WeightPool::Holds(bytes)) pool = nullptr;  // a heap block, kept across Prepares
   const bool same_source = pool_ == pool && (!pool || generation_ == pool->generation());
   if (bytes <= capacity_ && data_ && same_source) return true;
   Release();
@@ -176,15 +181,14 @@ void WeightPool::Reset(size_t bytes) {
 
 void* WeightPool::Take(size_t bytes) {
   const size_t start = (used_ + AlignedBuffer::kAlign - 1) / AlignedBuffer::kAlign * AlignedBuffer::kAlign;
-  if (!base_ || bytes < kMinBytes || start > mapped_ || bytes > mapped_ - start) return nullptr;
+  if (!base_ || !Holds(bytes) || start > mapped_ || bytes > mapped_ - start) return nullptr;
   used_ = start + bytes;
   return base_ + start;
 }
 
 void WeightPool::Trim() {
   if (!base_) return;
-  const long page = sysconf(_SC_PAGESIZE);
-  const size_t small = page > 0 ? static_cast<size_t>(page) : 4096;
+  const size_t small = PageBytes();
   const size_t begin = (used_ + small - 1) / small * small;
   if (mapped_ > begin) madvise(base_ + begin, mapped_ - begin, MADV_DONTNEED);
 }

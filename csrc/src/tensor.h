@@ -84,14 +84,15 @@ class WeightPool {
   // and makes room for `bytes` in all.
   void Reset(size_t bytes);
   // `bytes` from the pool, kAlign aligned; null when it has no room, for
-  // blocks under kMinBytes, and under AddressSanitizer (which sees overflows
+  // blocks it does not hold, and under AddressSanitizer (which sees overflows
   // of heap blocks only).
   void* Take(size_t bytes);
-  // Smaller blocks stay on the heap: malloc serves them from memory the
-  // process often has resident already (freed by earlier work), where the
+  // Blocks under kMinBytes stay on the heap: malloc serves them from memory
+  // the process often has resident already (freed by earlier work), where the
   // pool's pages would be new ones; larger ones malloc maps afresh (its
   // default mmap threshold), 4 KiB pages that each cost a fault.
   static constexpr size_t kMinBytes = size_t{128} << 10;
+  static bool Holds(size_t bytes) { return bytes >= kMinBytes; }
   // Gives back the pages after the last block: the huge page holding the end
   // of the last block would otherwise keep up to 2 MiB unused but resident
   // (and an earlier Prepare's blocks may have reached further).

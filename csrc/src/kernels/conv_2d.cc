@@ -738,7 +738,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   k_ = static_cast<size_t>(k64);
 
   q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
-  packed8_.Release();
+  if (!q8_) packed8_.Release();  // else packed again below, into the same block where it fits
   contiguous_rows8_ = indirect8_ = unsigned8_ = false;
   correction_.clear();
   bias8_.clear();

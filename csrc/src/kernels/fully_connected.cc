@@ -377,7 +377,7 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
   }
   q8_ = int8 && qconv::HasQ8Gemm() && !runtime_terms_ && rq_.mode == qmm::Requant::kHalfUp &&
         w_zp_ == 0 && k_ < (size_t{1} << 23);
-  packed8_.Release();
+  if (!q8_) packed8_.Release();  // else packed again below, into the same block where it fits
   init8_.clear();
   scratch_rows8_ = -1;
   if (q8_) {

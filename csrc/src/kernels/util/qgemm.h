@@ -31,6 +31,7 @@
 
 #include "cpu_features.h"
 #include "kernels/util/gemm.h"
+#include "kernels/util/qmatmul.h"
 #include "kernels/util/quant_math.h"
 #include "tensor.h"
 #include "thread_pool.h"
@@ -751,25 +752,6 @@ inline size_t QuadCount(size_t k) { return (k + 3) / 4; }
 inline size_t Q8RowStride(size_t k) { return 4 * QuadCount(k); }
 inline size_t PackedQ8BSize(size_t k, size_t n) { return QPanels(n) * QuadCount(k) * kQ8NR * 4; }
 
-// The sum of k int8 values, mod 2^32 (as the GEMM's sums).
-inline uint32_t SumInt8(const int8_t* s, size_t k) {
-  uint32_t sum = 0;
-  size_t i = 0;
-#if TFC_QGEMM_X86
-  // 16 bytes a step: psadbw adds the bytes made unsigned (+128) in 64-bit lanes.
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
-  __m128i acc = _mm_setzero_si128();
-  for (; i + 16 <= k; i += 16) {
-    const __m128i v = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)), flip);
-    acc = _mm_add_epi64(acc, _mm_sad_epu8(v, _mm_setzero_si128()));
-  }
-  sum = static_cast<uint32_t>(_mm_cvtsi128_si32(acc)) +
-        static_cast<uint32_t>(_mm_cvtsi128_si32(_mm_unpackhi_epi64(acc, acc))) - 128u * static_cast<uint32_t>(i);
-#endif
-  for (; i < k; ++i) sum += static_cast<uint32_t>(int32_t{s[i]});
-  return sum;
-}
-
 // Packs w ([n][k] int8 weights, row stride k) into dst (PackedQ8BSize(k, n)
 // bytes, every one written: no need to clear it) and sets the GEMM's starting
 // sums, which make them centered: with the rows q + 128 (unsigned),
@@ -779,34 +761,34 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst
   const size_t quads = QuadCount(k), full = k / 4, step = kQ8NR * 4;
   if (n % kQ8NR) std::memset(dst + n / kQ8NR * quads * step, 0, quads * step);  // unused channels
   // A panel's quads are what the float GEMM's panel holds in its floats
-  // (gemm::PackBStrided): 4 channels x 4 quads at a time, as a 4x4 transpose.
-  size_t done = 0;  // quads packed for all channels
-  if (n >= kQ8NR) {
-    done = full / 4 * 4;
-    for (size_t p = 0; p < n / kQ8NR; ++p) {
-      const int8_t* rows = w + p * kQ8NR * k;
-      int8_t* out = dst + p * quads * step;
-      for (size_t q = 0; q < done; q += 4)
-        for (size_t g = 0; g < kQ8NR; g += 4) {
-          gemm::v4f r[4];
-          for (size_t i = 0; i < 4; ++i) std::memcpy(&r[i], rows + (g + i) * k + 4 * q, 16);
-          gemm::TransposeV4(r);
-          for (size_t i = 0; i < 4; ++i) std::memcpy(out + (q + i) * step + 4 * g, &r[i], 16);
-        }
-    }
+  // (gemm::PackBStrided): 4 channels x 4 quads at a time, as a 4x4 transpose,
+  // for the whole panels' first `done` quads; the rest one channel at a time.
+  const size_t whole = n / kQ8NR * kQ8NR, done = full / 4 * 4;
+  for (size_t p = 0; p < n / kQ8NR; ++p) {
+    const int8_t* rows = w + p * kQ8NR * k;
+    int8_t* out = dst + p * quads * step;
+    for (size_t q = 0; q < done; q += 4)
+      for (size_t g = 0; g < kQ8NR; g += 4) {
+        gemm::v4f r[4];
+        for (size_t i = 0; i < 4; ++i) std::memcpy(&r[i], rows + (g + i) * k + 4 * q, 16);
+        gemm::TransposeV4(r);
+        for (size_t i = 0; i < 4; ++i) std::memcpy(out + (q + i) * step + 4 * g, &r[i], 16);
+      }
   }
   const uint32_t shift = static_cast<uint32_t>(128 + zp);
   for (size_t c = 0; c < n; ++c) {
     int8_t* d = dst + (c / kQ8NR) * quads * step + (c % kQ8NR) * 4;
     const int8_t* s = w + c * k;
-    for (size_t kk = c < n / kQ8NR * kQ8NR ? done : 0; kk < full; ++kk)
+    for (size_t kk = c < whole ? done : 0; kk < full; ++kk)
       std::memcpy(d + kk * step, s + 4 * kk, 4);
     if (full < quads) {
       int8_t last[4] = {0, 0, 0, 0};
       std::memcpy(last, s + 4 * full, k - 4 * full);
       std::memcpy(d + full * step, last, 4);
     }
-    offsets[c] = static_cast<int32_t>(0u - shift * SumInt8(s, k));
+    int32_t sum;
+    qmm::RowSums(s, 1, k, &sum);
+    offsets[c] = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(sum));
   }
 }
 
