@@ -33,14 +33,15 @@ bool SpinUntil(Pred done) {
 }
 
 // Chunk c of [0, n) split into `chunks` near-equal parts.
-inline void ChunkBounds(int64_t n, int chunks, int c, int64_t* begin, int64_t* end) {
+inline void ChunkBounds(int64_t n, int64_t chunks, int64_t c, int64_t* begin, int64_t* end) {
   *begin = n * c / chunks;
   *end = n * (c + 1) / chunks;
 }
 
 }  // namespace
 
-ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
+ThreadPool::ThreadPool(int num_threads)
+    : num_threads_(std::max(1, num_threads)), runs_(static_cast<size_t>(num_threads_)) {
   workers_.reserve(static_cast<size_t>(num_threads_ - 1));
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -57,32 +58,62 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
   if (n <= 0) return;
-  int64_t max_chunks = min_chunk > 0 ? (n + min_chunk - 1) / min_chunk : n;
-  int chunks = static_cast<int>(std::min<int64_t>(num_threads_, max_chunks));
-  if (chunks <= 1) {
-    fn(0, n);
+  const int64_t max_chunks = min_chunk > 0 ? (n + min_chunk - 1) / min_chunk : n;
+  const int64_t chunks = std::min<int64_t>(max_chunks, int64_t{num_threads_} * kChunksPerThread);
+  if (num_threads_ == 1 || chunks <= 1) {
+    fn(0, n, 0);
     return;
   }
   {
-    // Every worker acknowledges every generation (those beyond `chunks` without work), so no worker can
-    // still be reading job_* when the next job is written.
+    // Every worker acknowledges every generation (whether it ran a chunk or
+    // not), so no worker can still be reading job_* when the next job is written.
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     job_n_ = n;
     job_chunks_ = chunks;
+    for (int t = 0; t < num_threads_; ++t) {
+      const uint64_t front = static_cast<uint64_t>(chunks * t / num_threads_);
+      const uint64_t back = static_cast<uint64_t>(chunks * (t + 1) / num_threads_);
+      runs_[static_cast<size_t>(t)].bounds.store(front | back << 32, std::memory_order_relaxed);
+    }
     pending_.store(num_threads_ - 1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
-  int64_t b, e;
-  ChunkBounds(n, chunks, 0, &b, &e);
-  fn(b, e);
+  RunChunks(fn, 0);
   auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!SpinUntil(all_done)) {
     std::unique_lock<std::mutex> lock(mu_);
     done_cv_.wait(lock, all_done);
   }
   job_ = nullptr;
+}
+
+// Runs the chunks of the thread's own run, then those still left in the
+// others' runs, taken from their backs, until none is left.
+void ThreadPool::RunChunks(const RangeFn& fn, int thread) {
+  const int64_t n = job_n_, chunks = job_chunks_;
+  auto run = [&](int64_t c) {
+    int64_t b, e;
+    ChunkBounds(n, chunks, c, &b, &e);
+    fn(b, e, thread);
+  };
+  // Takes one chunk of `r` (its front, else its back); -1 when it is empty.
+  auto take = [](ChunkRun& r, bool front) -> int64_t {
+    uint64_t v = r.bounds.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t f = v & 0xFFFFFFFFu, b = v >> 32;
+      if (f >= b) return -1;
+      const uint64_t next = front ? (f + 1) | b << 32 : f | (b - 1) << 32;
+      if (r.bounds.compare_exchange_weak(v, next, std::memory_order_relaxed))
+        return static_cast<int64_t>(front ? f : b - 1);
+    }
+  };
+  for (int64_t c; (c = take(runs_[static_cast<size_t>(thread)], true)) >= 0;) run(c);
+  for (int k = 1; k < num_threads_; ++k) {
+    ChunkRun& other = runs_[static_cast<size_t>((thread + k) % num_threads_)];
+    for (int64_t c; (c = take(other, false)) >= 0;) run(c);
+  }
 }
 
 void ThreadPool::WorkerLoop(int worker) {
@@ -95,14 +126,7 @@ void ThreadPool::WorkerLoop(int worker) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    const RangeFn* job = job_;
-    const int64_t n = job_n_;
-    const int chunks = job_chunks_;
-    if (job && worker < chunks) {
-      int64_t b, e;
-      ChunkBounds(n, chunks, worker, &b, &e);
-      (*job)(b, e);
-    }
+    if (const RangeFn* job = job_) RunChunks(*job, worker);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);  // the caller may be about to sleep: wake it under the lock
       done_cv_.notify_one();

@@ -6,22 +6,33 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace tfc {
 
-// A non-owning reference to a callable `void(int64_t begin, int64_t end)`.
-// Lets ParallelFor take lambdas without allocating.
+// A non-owning reference to a callable `void(int64_t begin, int64_t end)` or
+// `void(int64_t begin, int64_t end, int thread)`. Lets ParallelFor take
+// lambdas without allocating.
 class RangeFn {
  public:
   template <class F>
-  RangeFn(F& f) : obj_(&f), call_([](void* o, int64_t b, int64_t e) { (*static_cast<F*>(o))(b, e); }) {}
-  void operator()(int64_t begin, int64_t end) const { call_(obj_, begin, end); }
+  RangeFn(F& f) : obj_(&f), call_(&Call<F>) {}
+  void operator()(int64_t begin, int64_t end, int thread) const { call_(obj_, begin, end, thread); }
 
  private:
+  template <class F>
+  static void Call(void* o, int64_t begin, int64_t end, int thread) {
+    F& f = *static_cast<F*>(o);
+    if constexpr (std::is_invocable_v<F&, int64_t, int64_t, int>)
+      f(begin, end, thread);
+    else
+      f(begin, end);
+  }
+
   void* obj_;
-  void (*call_)(void*, int64_t, int64_t);
+  void (*call_)(void*, int64_t, int64_t, int);
 };
 
 class ThreadPool {
@@ -34,18 +45,34 @@ class ThreadPool {
 
   int num_threads() const { return num_threads_; }
 
-  // Splits [0, n) into at most num_threads() contiguous chunks of at least
-  // `min_chunk` items and runs fn(begin, end) on each, the calling thread
-  // taking one. Returns when all are done. Never allocates.
+  // Splits [0, n) into equal contiguous chunks of at least `min_chunk` items
+  // (at most kChunksPerThread per thread) and runs fn on each; the calling
+  // thread works too. Each thread starts on its own run of chunks, front to
+  // back; one that runs out takes the others' last chunks, so a thread slowed
+  // down (its core shared, a late wake-up) ends up with fewer. The chunks
+  // depend only on n, min_chunk and num_threads(), never on timing.
+  // fn(begin, end) or fn(begin, end, thread): `thread` in [0, num_threads())
+  // is the running thread (0 the caller), for per-thread scratch; no two
+  // chunks run on one thread at once. Returns when all are done. Never
+  // allocates.
   template <class F>
   void ParallelFor(int64_t n, int64_t min_chunk, F&& fn) {
     RangeFn ref(fn);
     Run(n, min_chunk, ref);
   }
 
+  static constexpr int kChunksPerThread = 4;
+
  private:
   void Run(int64_t n, int64_t min_chunk, const RangeFn& fn);
   void WorkerLoop(int worker);
+  void RunChunks(const RangeFn& fn, int thread);
+
+  // A thread's run of chunks [front, back) of the current job, packed as
+  // front | back << 32: its owner takes from the front, the others from the back.
+  struct alignas(64) ChunkRun {
+    std::atomic<uint64_t> bounds{0};
+  };
 
   int num_threads_;
   std::vector<std::thread> workers_;
@@ -57,7 +84,8 @@ class ThreadPool {
   std::condition_variable done_cv_;
   const RangeFn* job_ = nullptr;
   int64_t job_n_ = 0;
-  int job_chunks_ = 0;
+  int64_t job_chunks_ = 0;
+  std::vector<ChunkRun> runs_;  // one per thread
   std::atomic<uint64_t> generation_{0};
   std::atomic<int> pending_{0};  // workers yet to acknowledge the current generation (every worker counts)
   std::atomic<bool> stop_{false};

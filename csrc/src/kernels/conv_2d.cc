@@ -440,60 +440,59 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
     return kTfLiteOk;
   }
 
-  // Blocks of rows: each worker share owns a slice of the scratch.
+  // Chunks of row tiles or of panels, claimed by the threads as they go;
+  // each thread owns a slice of the scratch.
   char* scratch = static_cast<char*>(ctx.Scratch(scratch_im2col_));
   const double macs = static_cast<double>(m) * n * k_;
   const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
   const bool split_rows = workers == 1 || gemm::SplitRows(m, pb.panels, workers);
   const size_t tr = static_cast<size_t>(gemm::TileRows());
-  const size_t mtiles = (m + tr - 1) / tr;
   const size_t block = block_rows_;
   const size_t k = k_;
   const size_t kh = static_cast<size_t>(kh_);
-  auto share = [&](int64_t s0, int64_t s1) {
-    for (int64_t s = s0; s < s1; ++s) {
-      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
-      size_t r0 = 0, r1 = m, p0 = 0, p1 = pb.panels;
-      if (split_rows) {
-        r0 = std::min(m, mtiles * static_cast<size_t>(s) / workers * tr);
-        r1 = std::min(m, mtiles * static_cast<size_t>(s + 1) / workers * tr);
-      } else {
-        p0 = pb.panels * static_cast<size_t>(s) / workers;
-        p1 = pb.panels * static_cast<size_t>(s + 1) / workers;
-      }
-      for (size_t b0 = r0; b0 < r1; b0 += block) {
-        const size_t b1 = std::min(r1, b0 + block);
-        switch (mode_) {
-          case Mode::kRowRuns: {
-            const float** table = reinterpret_cast<const float**>(slot);
-            float* patch = reinterpret_cast<float*>(slot + block * kh * sizeof(const float*));
-            FillRowRuns(in, table, patch, b0, b1);
-            gemm::IndirectGemmRange(pb, kh, static_cast<size_t>(kw_) * in_c_, table, b0, b1, p0,
-                                    p1, out, n, act_);
-            break;
-          }
-          case Mode::kTaps: {
-            const float** table = reinterpret_cast<const float**>(slot);
-            FillTaps(in, table, b0, b1);
-            gemm::IndirectGemmRange(pb, kh * kw_, static_cast<size_t>(in_c_), table, b0, b1, p0,
-                                    p1, out, n, act_);
-            break;
-          }
-          default: {
-            float* rows = reinterpret_cast<float*>(slot);
-            FillIm2col(in, rows, b0, b1);
-            auto row = [rows, b0, k](size_t i) { return rows + (i - b0) * k; };
-            gemm::GemmRange(pb, row, b0, b1, p0, p1, out, n, act_);
-            break;
-          }
+  auto chunk = [&](int64_t u0, int64_t u1, int thread) {
+    char* slot = scratch + static_cast<size_t>(thread) * slot_bytes_;
+    size_t r0 = 0, r1 = m, p0 = 0, p1 = pb.panels;
+    if (split_rows) {
+      r0 = std::min(m, static_cast<size_t>(u0) * tr);
+      r1 = std::min(m, static_cast<size_t>(u1) * tr);
+    } else {
+      p0 = static_cast<size_t>(u0);
+      p1 = static_cast<size_t>(u1);
+    }
+    for (size_t b0 = r0; b0 < r1; b0 += block) {
+      const size_t b1 = std::min(r1, b0 + block);
+      switch (mode_) {
+        case Mode::kRowRuns: {
+          const float** table = reinterpret_cast<const float**>(slot);
+          float* patch = reinterpret_cast<float*>(slot + block * kh * sizeof(const float*));
+          FillRowRuns(in, table, patch, b0, b1);
+          gemm::IndirectGemmRange(pb, kh, static_cast<size_t>(kw_) * in_c_, table, b0, b1, p0, p1,
+                                  out, n, act_);
+          break;
+        }
+        case Mode::kTaps: {
+          const float** table = reinterpret_cast<const float**>(slot);
+          FillTaps(in, table, b0, b1);
+          gemm::IndirectGemmRange(pb, kh * kw_, static_cast<size_t>(in_c_), table, b0, b1, p0, p1,
+                                  out, n, act_);
+          break;
+        }
+        default: {
+          float* rows = reinterpret_cast<float*>(slot);
+          FillIm2col(in, rows, b0, b1);
+          auto row = [rows, b0, k](size_t i) { return rows + (i - b0) * k; };
+          gemm::GemmRange(pb, row, b0, b1, p0, p1, out, n, act_);
+          break;
         }
       }
     }
   };
+  const size_t units = split_rows ? (m + tr - 1) / tr : pb.panels;
   if (workers == 1)
-    share(0, 1);
+    chunk(0, static_cast<int64_t>(units), 0);
   else
-    pool.ParallelFor(workers, 1, share);
+    pool.ParallelFor(static_cast<int64_t>(units), 1, chunk);
   return kTfLiteOk;
 }
 
@@ -1122,55 +1121,48 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
     in8 = reinterpret_cast<const int8_t*>(u8);
   }
   const size_t rows_bytes = RowsBytes();
-  // Worker s's first row; on the 8-bit GEMM a whole tile's (only the last
-  // worker gets rows past the last whole tile). Where whole tiles would load
-  // the workers unevenly (few rows) and panel pairs less so, the 8-bit GEMM
-  // splits the pairs instead: every worker then fills all rows (the cheap
-  // part) for its own channels.
+  // Chunks of row tiles (8 rows on the 8-bit GEMM), claimed by the threads as
+  // they go; each thread owns a slot of the scratch. Where whole tiles would
+  // load the threads unevenly (few rows) and panel pairs less so, the 8-bit
+  // GEMM splits the pairs instead: every thread then fills all rows (the
+  // cheap part) for its own channels.
   const size_t align = q8_ ? qconv::kQ8MR : 1;
   const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
   const bool by_panels =
       q8_ && workers > 1 &&
       !gemm::SplitTileRows((m + qconv::kQ8MR - 1) / qconv::kQ8MR, pairs, workers);
-  auto first_row = [&](int64_t s) {
-    return s == workers ? m : m * static_cast<size_t>(s) / static_cast<size_t>(workers) / align * align;
-  };
-  auto first_panel = [&](int64_t s) {  // past the last panel for s == workers: clamped
-    return 2 * (pairs * static_cast<size_t>(s) / static_cast<size_t>(workers));
-  };
-  auto share = [&](int64_t s0, int64_t s1) {
-    for (int64_t s = s0; s < s1; ++s) {
-      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
-      int16_t* rows = reinterpret_cast<int16_t*>(slot);
-      void* acc = slot + rows_bytes;
-      size_t r0 = 0, r1 = m, p0 = 0, p1 = qconv::kAllPanels;
-      if (by_panels) {
-        p0 = first_panel(s);
-        p1 = first_panel(s + 1);
-      } else {
-        r0 = first_row(s);
-        r1 = first_row(s + 1);
-      }
-      switch (input->type) {
-        case kTfLiteFloat32:
-          RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
-          break;
-        case kTfLiteInt8:  // for unsigned8_, the unsigned copy
-          RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1, p0, p1);
-          break;
-        case kTfLiteUInt8:
-          RunRows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
-          break;
-        default:
-          RunRows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
-          break;
-      }
+  auto chunk = [&](int64_t u0, int64_t u1, int thread) {
+    char* slot = scratch + static_cast<size_t>(thread) * slot_bytes_;
+    int16_t* rows = reinterpret_cast<int16_t*>(slot);
+    void* acc = slot + rows_bytes;
+    size_t r0 = 0, r1 = m, p0 = 0, p1 = qconv::kAllPanels;
+    if (by_panels) {  // past the last panel: clamped
+      p0 = 2 * static_cast<size_t>(u0);
+      p1 = 2 * static_cast<size_t>(u1);
+    } else {
+      r0 = std::min(m, static_cast<size_t>(u0) * align);
+      r1 = std::min(m, static_cast<size_t>(u1) * align);
+    }
+    switch (input->type) {
+      case kTfLiteFloat32:
+        RunRows(qin, batch_zp, batch_scale, bias_data, out, rows, acc, r0, r1);
+        break;
+      case kTfLiteInt8:  // for unsigned8_, the unsigned copy
+        RunRows(in8, nullptr, nullptr, bias_data, out, rows, acc, r0, r1, p0, p1);
+        break;
+      case kTfLiteUInt8:
+        RunRows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+        break;
+      default:
+        RunRows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, rows, acc, r0, r1);
+        break;
     }
   };
+  const size_t units = by_panels ? pairs : (m + align - 1) / align;
   if (workers == 1)
-    share(0, 1);
+    chunk(0, static_cast<int64_t>(units), 0);
   else
-    pool.ParallelFor(workers, 1, share);
+    pool.ParallelFor(static_cast<int64_t>(units), 1, chunk);
   return kTfLiteOk;
 }
 

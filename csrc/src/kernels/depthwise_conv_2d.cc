@@ -1206,33 +1206,32 @@ TfLiteStatus QuantDepthwiseConv2D::Eval(OpContext& ctx) {
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(rows) * s_.out_w * out_c_ * s_.kh * s_.kw;
   const int workers = gemm::Workers(pool, macs, gemm::kMinParallelTaps, rows, workers_);
-  auto share = [&](int64_t s0, int64_t s1) {
-    for (int64_t s = s0; s < s1; ++s) {
-      void* acc = scratch + static_cast<size_t>(s) * slot_bytes_;
-      const int64_t r0 = rows * s / workers, r1 = rows * (s + 1) / workers;
-      switch (kind_) {
-        case DwKind::kHybrid:
-          Rows(qin, batch_zp, batch_scale, bias_data, out, static_cast<int32_t*>(acc), r0, r1);
-          break;
-        case DwKind::kInt8:
-          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out,
-               static_cast<int32_t*>(acc), r0, r1);
-          break;
-        case DwKind::kUint8:
-          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out,
-               static_cast<int32_t*>(acc), r0, r1);
-          break;
-        case DwKind::k16x8:
-          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out,
-               static_cast<int64_t*>(acc), r0, r1);
-          break;
-      }
+  // Chunks of output rows, claimed by the threads as they go; each thread
+  // owns a slot of the scratch.
+  auto chunk = [&](int64_t r0, int64_t r1, int thread) {
+    void* acc = scratch + static_cast<size_t>(thread) * slot_bytes_;
+    switch (kind_) {
+      case DwKind::kHybrid:
+        Rows(qin, batch_zp, batch_scale, bias_data, out, static_cast<int32_t*>(acc), r0, r1);
+        break;
+      case DwKind::kInt8:
+        Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, static_cast<int32_t*>(acc),
+             r0, r1);
+        break;
+      case DwKind::kUint8:
+        Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out,
+             static_cast<int32_t*>(acc), r0, r1);
+        break;
+      case DwKind::k16x8:
+        Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out,
+             static_cast<int64_t*>(acc), r0, r1);
+        break;
     }
   };
   if (workers == 1)
-    share(0, 1);
+    chunk(0, rows, 0);
   else
-    pool.ParallelFor(workers, 1, share);
+    pool.ParallelFor(rows, 1, chunk);
   return kTfLiteOk;
 }
 
