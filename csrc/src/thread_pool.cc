@@ -71,10 +71,11 @@ void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
     job_ = &fn;
     job_n_ = n;
     job_chunks_ = chunks;
-    for (int t = 0; t < num_threads_; ++t) {
-      const uint64_t front = static_cast<uint64_t>(chunks * t / num_threads_);
-      const uint64_t back = static_cast<uint64_t>(chunks * (t + 1) / num_threads_);
-      runs_[static_cast<size_t>(t)].bounds.store(front | back << 32, std::memory_order_relaxed);
+    for (int t = 0; t < num_threads_; ++t) {  // the chunks split over the threads as they are over [0, n)
+      int64_t front, back;
+      ChunkBounds(chunks, num_threads_, t, &front, &back);
+      runs_[static_cast<size_t>(t)].bounds.store(
+          static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32, std::memory_order_relaxed);
     }
     pending_.store(num_threads_ - 1, std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);

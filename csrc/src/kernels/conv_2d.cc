@@ -290,7 +290,7 @@ void FloatConv2D::FillIm2col(const float* in, float* dst, size_t m0, size_t m1) 
 }
 
 // The indirection table of rows [m0, m1) (m0 a whole number of tiles from
-// the share start): per tile of TileRows() rows, [tap][row] pointers to Cin
+// the chunk start): per tile of TileRows() rows, [tap][row] pointers to Cin
 // input floats, or to zeros for taps in the padding. Rows past m1 repeat the
 // last row.
 void FloatConv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t m1) const {

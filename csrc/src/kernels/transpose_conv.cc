@@ -643,38 +643,36 @@ void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int
   const uint8_t** runs_all = static_cast<const uint8_t**>(ctx.Scratch(scratch_runs_));
   const size_t runs_per_worker = (static_cast<size_t>(out_w_) + qconv::kQ8MR - 1) / qconv::kQ8MR *
                                  qconv::kQ8MR * phase_taps_;
-  auto share = [&](int64_t s0, int64_t s1) {
-    for (int64_t s = s0; s < s1; ++s) {
-      const uint8_t** runs = runs_all + static_cast<size_t>(s) * runs_per_worker;
-      for (int64_t r = rows * s / workers; r < rows * (s + 1) / workers; ++r) {
-        const int n = static_cast<int>(r / out_h_), oy = static_cast<int>(r % out_h_);
-        const int py = oy % sh_, i = oy / sh_;
-        for (int px = 0; px < sw_ && px < out_w_; ++px) {
-          const Phase& ph = phases8_[static_cast<size_t>(py) * sw_ + px];
-          const size_t taps = ph.dy.size();
-          const size_t cols = static_cast<size_t>((out_w_ - px + sw_ - 1) / sw_);
-          const uint8_t** run = runs;
-          for (size_t j = 0; j < cols; ++j)
-            for (size_t t = 0; t < taps; ++t) {
-              const int iy = i + ph.dy[t], ix = static_cast<int>(j) + ph.dx[t];
-              *run++ = iy >= 0 && iy < in_h_ && ix >= 0 && ix < in_w_
-                           ? u8 + ((static_cast<size_t>(n) * in_h_ + iy) * in_w_ + ix) * cin
-                           : pad;
-            }
-          const size_t tail = (cols + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
-          for (size_t k = cols * taps; k < tail * taps; ++k) runs[k] = pad;
-          const size_t p = static_cast<size_t>(py) * sw_ + px;
-          int8_t* o = out + ((static_cast<size_t>(n) * out_h_ + oy) * out_w_ + px) * cout;
-          qconv::Q8GemmRequantIndirect(runs, cols, taps, cin, ph.packed.data(), cout, requant_,
-                                       bias8 + p * cout, o, static_cast<size_t>(sw_) * cout);
-        }
+  auto chunk = [&](int64_t r0, int64_t r1, int thread) {
+    const uint8_t** runs = runs_all + static_cast<size_t>(thread) * runs_per_worker;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int n = static_cast<int>(r / out_h_), oy = static_cast<int>(r % out_h_);
+      const int py = oy % sh_, i = oy / sh_;
+      for (int px = 0; px < sw_ && px < out_w_; ++px) {
+        const Phase& ph = phases8_[static_cast<size_t>(py) * sw_ + px];
+        const size_t taps = ph.dy.size();
+        const size_t cols = static_cast<size_t>((out_w_ - px + sw_ - 1) / sw_);
+        const uint8_t** run = runs;
+        for (size_t j = 0; j < cols; ++j)
+          for (size_t t = 0; t < taps; ++t) {
+            const int iy = i + ph.dy[t], ix = static_cast<int>(j) + ph.dx[t];
+            *run++ = iy >= 0 && iy < in_h_ && ix >= 0 && ix < in_w_
+                         ? u8 + ((static_cast<size_t>(n) * in_h_ + iy) * in_w_ + ix) * cin
+                         : pad;
+          }
+        const size_t tail = (cols + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
+        for (size_t k = cols * taps; k < tail * taps; ++k) runs[k] = pad;
+        const size_t p = static_cast<size_t>(py) * sw_ + px;
+        int8_t* o = out + ((static_cast<size_t>(n) * out_h_ + oy) * out_w_ + px) * cout;
+        qconv::Q8GemmRequantIndirect(runs, cols, taps, cin, ph.packed.data(), cout, requant_,
+                                     bias8 + p * cout, o, static_cast<size_t>(sw_) * cout);
       }
     }
   };
   if (workers == 1)
-    share(0, 1);
+    chunk(0, rows, 0);
   else
-    pool.ParallelFor(workers, 1, share);
+    pool.ParallelFor(rows, 1, chunk);
 #else
   (void)ctx, (void)in, (void)bias, (void)out;
 #endif
@@ -721,52 +719,46 @@ TfLiteStatus QuantTransposeConv::Eval(OpContext& ctx) {
     col = static_cast<int32_t*>(ctx.Scratch(scratch_col_));
     char* arows = static_cast<char*>(ctx.Scratch(scratch_arows_));
     const size_t pixels = static_cast<size_t>(batches_) * in_h_ * in_w_;
-    auto gemm_share = [&](int64_t s0, int64_t s1) {
-      for (int64_t s = s0; s < s1; ++s) {
-        char* a = arows + static_cast<size_t>(s) * ArowsBytes();
-        const size_t m0 = pixels * static_cast<size_t>(s) / static_cast<size_t>(workers);
-        const size_t m1 = pixels * static_cast<size_t>(s + 1) / static_cast<size_t>(workers);
-        if (q8_) {
-          ColBlock8(input->data_as<int8_t>(), reinterpret_cast<uint8_t*>(a), col, m0, m1);
-          continue;
-        }
-        int16_t* a16 = reinterpret_cast<int16_t*>(a);
-        switch (kind_) {
-          case TcKind::kHybrid: ColBlock(qin, batch_zp, a16, col, m0, m1); break;
-          case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a16, col, m0, m1); break;
-          default: ColBlock(input->data_as<uint8_t>(), nullptr, a16, col, m0, m1); break;
-        }
+    auto gemm_chunk = [&](int64_t b, int64_t e, int thread) {
+      char* a = arows + static_cast<size_t>(thread) * ArowsBytes();
+      const size_t m0 = static_cast<size_t>(b), m1 = static_cast<size_t>(e);
+      if (q8_) {
+        ColBlock8(input->data_as<int8_t>(), reinterpret_cast<uint8_t*>(a), col, m0, m1);
+        return;
+      }
+      int16_t* a16 = reinterpret_cast<int16_t*>(a);
+      switch (kind_) {
+        case TcKind::kHybrid: ColBlock(qin, batch_zp, a16, col, m0, m1); break;
+        case TcKind::kInt8: ColBlock(input->data_as<int8_t>(), nullptr, a16, col, m0, m1); break;
+        default: ColBlock(input->data_as<uint8_t>(), nullptr, a16, col, m0, m1); break;
       }
     };
     if (workers == 1)
-      gemm_share(0, 1);
+      gemm_chunk(0, static_cast<int64_t>(pixels), 0);
     else
-      pool.ParallelFor(workers, 1, gemm_share);
+      pool.ParallelFor(static_cast<int64_t>(pixels), 1, gemm_chunk);
   }
-  auto share = [&](int64_t s0, int64_t s1) {
-    for (int64_t s = s0; s < s1; ++s) {
-      char* slot = scratch + static_cast<size_t>(s) * slot_bytes_;
-      const int64_t r0 = rows * s / workers, r1 = rows * (s + 1) / workers;
-      switch (kind_) {
-        case TcKind::kHybrid:
-          Rows(qin, batch_zp, batch_scale, bias_data, out, slot, col, r0, r1);
-          break;
-        case TcKind::kInt8:
-          Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
-          break;
-        case TcKind::kUint8:
-          Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
-          break;
-        case TcKind::k16x8:
-          Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, slot, nullptr, r0, r1);
-          break;
-      }
+  auto chunk = [&](int64_t r0, int64_t r1, int thread) {
+    char* slot = scratch + static_cast<size_t>(thread) * slot_bytes_;
+    switch (kind_) {
+      case TcKind::kHybrid:
+        Rows(qin, batch_zp, batch_scale, bias_data, out, slot, col, r0, r1);
+        break;
+      case TcKind::kInt8:
+        Rows(input->data_as<int8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
+        break;
+      case TcKind::kUint8:
+        Rows(input->data_as<uint8_t>(), nullptr, nullptr, bias_data, out, slot, col, r0, r1);
+        break;
+      case TcKind::k16x8:
+        Rows(input->data_as<int16_t>(), nullptr, nullptr, bias_data, out, slot, nullptr, r0, r1);
+        break;
     }
   };
   if (workers == 1)
-    share(0, 1);
+    chunk(0, rows, 0);
   else
-    pool.ParallelFor(workers, 1, share);
+    pool.ParallelFor(rows, 1, chunk);
   return kTfLiteOk;
 }
 

@@ -611,9 +611,9 @@ constexpr double kMinParallelMacs = 200000.0;
 // slower per multiply-add than the packed GEMMs: worth splitting from fewer.
 constexpr double kMinParallelTaps = 25000.0;
 
-// How many worker shares (of a kernel's `slots`, each with its scratch) to
-// split `units` pieces of `work` multiply-adds into: 1 below min_work, else
-// one per pool thread, at most units.
+// How many threads `units` pieces of `work` multiply-adds can keep busy (a
+// kernel with `slots` scratch slots, one per thread): 1 below min_work (the
+// calling thread alone), else the pool's threads, at most units and slots.
 inline int Workers(const ThreadPool& pool, double work, double min_work, int64_t units, int slots) {
   if (work < min_work) return 1;
   return static_cast<int>(
