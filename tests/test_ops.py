@@ -8,7 +8,12 @@ test_op[<OP>-<case>-s<k>]      float/int/bool goldens: the ops the engine must
                                have; an unsupported op FAILS (never skips), and
                                the test id starts with the op name.
 test_op_int8[<OP>-<case>-s<k>] int8 quantised goldens, a later issue
-                               (deselect with -k "not int8").
+                               (deselect with -k "not int8"). Run with the
+                               golden's OpResolverType (BUILTIN_REF: the
+                               builtin kernels' fixed-point numerics).
+test_op_xnnpack[...]           the 8-bit convolutions under the default
+                               resolver against the official runtime with its
+                               XNNPACK delegate (float requantization): exact.
 test_op_oracle[...]            (marker `oracle`, needs ai_edge_litert) the same
                                models rebuilt in memory with two more input
                                seeds, compared with the official runtime live.
@@ -70,6 +75,7 @@ def _params(entries, marks=(), qemu=True):
 
 FLOAT_ENTRIES = [e for e in INDEX if not e["quant"]]
 QUANT_ENTRIES = [e for e in INDEX if e["quant"]]
+XNNPACK_ENTRIES = [e for e in INDEX if e.get("xnnpack")]
 
 
 # ------------------------------------------------------------ implementation
@@ -107,14 +113,19 @@ def _load_impl():
                      "tflite_runtime" % (IMPL_ENV, spec))
 
 
-def _run_ours(entry, model, inputs):
+def _run_ours(entry, model, inputs, resolver_type=None):
+    """Outputs of the implementation under test; tflite-cffi runs with the OpResolverType named
+    resolver_type (default: the golden's resolver), whose numerics it follows."""
     factory, resolver = _impl()
     if resolver is not None:
         crashes = set(entry["avoid"])
         if resolver in crashes or (resolver in ("AUTO", "BUILTIN") and
                                    crashes & {"AUTO", "BUILTIN"}):
             pytest.skip("the official runtime crashes on this case with %s" % resolver)
-    return gen.run(factory(model_content=model), inputs)
+        return gen.run(factory(model_content=model), inputs)
+    from tflite_cffi.interpreter import OpResolverType
+    kind = OpResolverType[resolver_type or entry["resolver"]]
+    return gen.run(factory(model_content=model, experimental_op_resolver_type=kind), inputs)
 
 
 def assert_outputs_match(ours, ref, tol, lsb=0, what=""):
@@ -185,6 +196,22 @@ def test_op_int8(entry):
     except RuntimeError as e:
         _xfail_if_unsupported_quantized(entry, e)
         raise
+
+
+@pytest.mark.parametrize("entry", _params(XNNPACK_ENTRIES))
+def test_op_xnnpack(entry):
+    """By default the 8-bit convolutions requantize in float as the XNNPACK delegate does: the official
+    runtime's default outputs, exactly."""
+    _, resolver = _impl()
+    if resolver not in (None, "AUTO", "BUILTIN"):
+        pytest.skip("XNNPACK's numerics; the implementation under test runs %s" % resolver)
+    model, inputs, _, _, _ = _golden(entry)
+    with np.load(os.path.join(DATA, entry["id"] + ".npz")) as z:
+        expected = [z["xnnpack_output_%d" % i] for i in range(sum(k.startswith("xnnpack_output_")
+                                                                  for k in z.files))]
+    assert expected, "%s: no xnnpack_output_* (run tests/opgen/make_goldens.py)" % entry["id"]
+    ours = _run_ours(entry, model, inputs, "AUTO")
+    assert_outputs_match(ours, expected, 0.0, 0, _test_id(entry) + " (XNNPACK numerics)")
 
 
 def _need_builder():

@@ -7,8 +7,9 @@ Tolerances, per output:
 - integer outputs such as ARG_MAX (`mismatches`): exact.
 The run prints a table of the worst deviation per model.
 
-Against the official runtime's builtin kernels (no XNNPACK) on random inputs, quantized outputs must be
-bit-exact; float outputs as above.
+Against the official runtime's builtin kernels (no XNNPACK) on random inputs, both sides with
+OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES (the builtin kernels' fixed-point numerics), quantized
+outputs must be bit-exact; float outputs as above.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 import tflite_cffi
+from tflite_cffi.interpreter import OpResolverType
 
 MODELS_DIR_HINT = Path(__file__).resolve().parents[2] / "shared" / "models"
 
@@ -146,7 +148,8 @@ def _oracle_params() -> list:
 @pytest.mark.oracle
 @pytest.mark.parametrize("model", _oracle_params())
 def test_against_official_runtime(model, models_dir, oracle):
-    """Random inputs (fixed seeds) through ours and through ai-edge-litert's builtin kernels."""
+    """Random inputs (fixed seeds) through ours and through ai-edge-litert's builtin kernels, both
+    with the resolver that selects the builtin kernels' numerics (fixed-point requantization)."""
     path = models_dir / model["file"]
     devs = model["reference"]["dev_vs_builtin_no_xnnpack"]
     shape_sets = [None]
@@ -160,7 +163,8 @@ def test_against_official_runtime(model, models_dir, oracle):
                 oracle.Interpreter, path, xs,
                 experimental_op_resolver_type=oracle.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             )
-            ours = _run(tflite_cffi.Interpreter, path, xs)
+            ours = _run(tflite_cffi.Interpreter, path, xs,
+                        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
             for i, (a, b, dev) in enumerate(zip(ours, theirs, devs)):
                 assert a.shape == b.shape and a.dtype == b.dtype
                 kind, allowed = _tolerance(b, dev)

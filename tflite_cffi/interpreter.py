@@ -15,7 +15,8 @@ tflite-cffi's own engine through its C API::
 
 Differences: delegates are not supported (``load_delegate`` and
 ``experimental_delegates`` raise ValueError); every ``OpResolverType`` runs the
-same engine; ``close()`` and ``with Interpreter(...) as it:`` free the native
+same engine, and picks the numerics of the official runtime's choice (see
+``OpResolverType``); ``close()`` and ``with Interpreter(...) as it:`` free the native
 memory at once; a live ``SignatureRunner`` does not block ``allocate_tensors``.
 
 Custom ops: ``custom_op_registerers=`` (C functions registering operators, as
@@ -47,12 +48,25 @@ __all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpReso
 
 class OpResolverType(enum.Enum):
     """Op resolver choice of the official runtime. tflite-cffi has one set of
-    kernels, so every value is accepted and runs the same engine."""
+    kernels, so every value runs the same engine, with the official choice's
+    numerics for 8-bit convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV):
+
+    - AUTO, BUILTIN (the official runtime then applies its XNNPACK delegate):
+      outputs requantized in float32, as XNNPACK does; the fastest.
+    - BUILTIN_REF, BUILTIN_WITHOUT_DEFAULT_DELEGATES (no XNNPACK there): with
+      TensorFlow Lite's fixed-point multipliers, bit for bit the builtin
+      kernels' outputs.
+
+    The two differ by at most one quantization step, in few outputs."""
 
     AUTO = 0
     BUILTIN = 1
     BUILTIN_REF = 2
     BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
+
+
+# The resolvers under which the official runtime runs its builtin kernels, not XNNPACK.
+_FIXED_POINT_RESOLVERS = ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES")
 
 
 def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,7 +219,9 @@ class Interpreter:
       model_content: the model's bytes (bytes or any buffer; mutable buffers are copied).
       experimental_delegates: must be empty: delegates are not supported.
       num_threads: threads for the kernels (>= 1); None lets the library choose.
-      experimental_op_resolver_type: any ``OpResolverType``; all run the same kernels.
+      experimental_op_resolver_type: any ``OpResolverType``; all run the same kernels, BUILTIN_REF and
+        BUILTIN_WITHOUT_DEFAULT_DELEGATES with the builtin kernels' fixed-point numerics for 8-bit
+        convolutions, AUTO and BUILTIN with XNNPACK's float requantization (see ``OpResolverType``).
       experimental_preserve_all_tensors: keep every intermediate tensor readable
         after ``invoke()`` (no memory sharing between them).
       experimental_disable_delegate_clustering,
@@ -328,6 +344,9 @@ class Interpreter:
                     raise ValueError("experimental_arena_limit needs the tflite-cffi library (%s lacks it)"
                                      % _lib.library_path())
                 lib.TfLiteCffiInterpreterOptionsSetArenaLimit(options, arena_limit)
+            if name in _FIXED_POINT_RESOLVERS and \
+                    _lib.has("TfLiteCffiInterpreterOptionsSetFixedPointRequantization"):
+                lib.TfLiteCffiInterpreterOptionsSetFixedPointRequantization(options, True)
             interp_ptr = lib.TfLiteInterpreterCreate(model, options)
         finally:
             lib.TfLiteInterpreterOptionsDelete(options)

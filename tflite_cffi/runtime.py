@@ -35,6 +35,7 @@ import numpy as np
 
 from . import _lib
 from .interpreter import Interpreter as _Interpreter
+from .interpreter import OpResolverType as _OpResolverType
 
 __all__ = ["Interpreter", "InterpreterConfig"]
 
@@ -105,6 +106,8 @@ class Interpreter:
         options: Dict[str, Any] = {
             "experimental_preserve_all_tensors":
                 intrepreter_config is InterpreterConfig.kPreserveAllTensors,
+            # tflite_micro runs TensorFlow Lite's reference numerics: fixed-point requantization
+            "experimental_op_resolver_type": _OpResolverType.BUILTIN_REF,
         }
         if arena_size is not None:
             options["experimental_arena_limit"] = arena_size

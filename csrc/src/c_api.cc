@@ -133,6 +133,10 @@ void TfLiteCffiInterpreterOptionsSetPreserveAllTensors(TfLiteInterpreterOptions*
 void TfLiteCffiInterpreterOptionsSetArenaLimit(TfLiteInterpreterOptions* options, size_t max_bytes) {
   if (options) options->options.arena_limit = max_bytes;
 }
+void TfLiteCffiInterpreterOptionsSetFixedPointRequantization(TfLiteInterpreterOptions* options,
+                                                             bool enable) {
+  if (options) options->options.fixed_point_requantization = enable;
+}
 
 TfLiteInterpreter* TfLiteInterpreterCreate(const TfLiteModel* model,
                                            const TfLiteInterpreterOptions* optional_options) {

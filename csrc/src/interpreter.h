@@ -20,6 +20,10 @@ struct InterpreterOptions {
   int num_threads = -1;
   bool preserve_all_tensors = false;
   size_t arena_limit = 0;
+  // 8-bit convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV) requantize
+  // with TensorFlow Lite's builtin kernels' fixed-point arithmetic (their
+  // results bit for bit) instead of the float scale the XNNPACK delegate uses.
+  bool fixed_point_requantization = false;
   bool has_delegate = false;
   void (*reporter)(void* user_data, const char* message) = nullptr;
   void* reporter_data = nullptr;

@@ -820,13 +820,15 @@ _kc("CONV_2D", "int8_1x1_mult_gt1",
      W("O", 1, 1, "C", dtype="int8", gen=("int", -5, 6), quant=_KC_PC("O", 0.0015, 0.012)),
      _kc_bias("O", lim=60)],
     {"padding": "VALID", "stride_w": 1, "stride_h": 1}, version=3,
-    dims=dict(_KCW, C=(5, 24), O=(33, 50)), out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"])
+    dims=dict(_KCW, C=(5, 24), O=(33, 50)), out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"],
+    qemu=True)
 _kc("DEPTHWISE_CONV_2D", "int8_mult_gt1",
     [X(*NHWC, dtype="int8", gen=("int", -9, 10), quant=Q(0.05, 2)),
      W(1, 3, 3, "C", dtype="int8", gen=("int", -5, 6), quant=_KC_PC("C", 0.0015, 0.012, 3)),
      _kc_bias("C", lim=60)],
     {"padding": "SAME", "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
-    version=3, dims=_KCW, out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"])
+    version=3, dims=_KCW, out=["int8"], out_quant=[Q(0.00025, -3)], avoid=_KC_NOREF + ["BUILTIN"],
+    qemu=True)
 _kc("CONV_2D", "int8_2panel_1x1",
     [XQ(*NHWC, quant=Q(0.05, 4)), WQ("O", 1, 1, "C", quant=_KC_PC("O", 0.004, 0.02)),
      _kc_bias("O")],
@@ -859,7 +861,7 @@ def _kc_tbias(n, dtype="int32", lim=2000):
 _kc_tconv("int8_3x3_same_s2", 3, 3, 2, "SAME", XQ(*NHWC, quant=Q(0.05, -4)),
           WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O"), ["int8"], [Q(0.04, 1)], 3)
 _kc_tconv("int8_2x2_valid_s2_nobias", 2, 2, 2, "VALID", XQ(*NHWC, quant=Q(0.05, 6)),
-          WQ("O", 2, 2, "C", quant=_KC_PC("O")), None, ["int8"], [Q(0.03, -7)], 2)
+          WQ("O", 2, 2, "C", quant=_KC_PC("O")), None, ["int8"], [Q(0.03, -7)], 2, qemu=True)
 _kc_tconv("int16x8_3x3_same_s1", 3, 3, 1, "SAME", _kc_i16(*NHWC, quant=Q(0.0005, 0)),
           WQ("O", 3, 3, "C", quant=_KC_PC("O")), _kc_tbias("O", "int64", 100000), ["int16"],
           [Q(0.002, 0)], 3)

@@ -5,6 +5,10 @@
 
 Each .npz holds input_<i> (in subgraph input order), output_<i> (the official
 runtime's outputs, reference kernels = OpResolverType.BUILTIN_REF), tol and lsb.
+The 8-bit convolutions (XNNPACK_OPS with int8 / uint8 outputs) also hold
+xnnpack_output_<i>: the official runtime's outputs with its default XNNPACK
+delegate (OpResolverType.BUILTIN), whose float requantization tflite-cffi
+follows by default; INDEX.json marks them "xnnpack": true.
 INDEX.json lists the goldens with their op and pytest marks.  The outputs are
 cross-checked against the official optimised kernels (with and without the
 default XNNPACK delegate); divergences beyond the case tolerance are reported.
@@ -29,6 +33,8 @@ import numpy as np  # noqa: E402
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "data", "ops")
 CROSS_RESOLVERS = ["BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "BUILTIN"]
+XNNPACK_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+XNNPACK_RESOLVER = "BUILTIN"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -70,6 +76,11 @@ def error_ratio(ours, ref, tol, lsb=0):
         return 0.0
     atol = tol * max(1.0, float(np.max(np.abs(ref))))
     return float(np.max(np.abs(ours.astype(np.float64) - ref))) / atol
+
+
+def has_xnnpack_outputs(op, quant, outs):
+    """Whether a golden also holds the XNNPACK delegate's outputs: an 8-bit convolution."""
+    return bool(quant) and op in XNNPACK_OPS and all(y.dtype in (np.int8, np.uint8) for y in outs)
 
 
 def _litert_version():
@@ -119,10 +130,17 @@ def main(argv=None):
                 arrays["input_%d" % i] = x
             for i, y in enumerate(outs):
                 arrays["output_%d" % i] = y
+            xnnpack = has_xnnpack_outputs(case.op, quant, outs)
+            if xnnpack:
+                for i, y in enumerate(gen.run_official(inst.model, inst.inputs, XNNPACK_RESOLVER)):
+                    arrays["xnnpack_output_%d" % i] = y
             write_npz(os.path.join(args.out, cid + ".npz"), arrays)
-            index.append({"id": cid, "op": case.op, "case": case.name, "shape_variant": k,
-                          "tol": case.tol, "lsb": case.lsb, "quant": quant, "resolver": inst.resolver,
-                          "avoid": list(case.avoid), "qemu": bool(case.qemu and k == 0)})
+            entry = {"id": cid, "op": case.op, "case": case.name, "shape_variant": k,
+                     "tol": case.tol, "lsb": case.lsb, "quant": quant, "resolver": inst.resolver,
+                     "avoid": list(case.avoid), "qemu": bool(case.qemu and k == 0)}
+            if xnnpack:
+                entry["xnnpack"] = True
+            index.append(entry)
 
     if args.only is None:
         keep = set()

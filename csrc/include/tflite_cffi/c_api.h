@@ -697,6 +697,15 @@ TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetPreserveAllTensors(
 /* Refuse to allocate an arena larger than `max_bytes` (0: no limit). */
 TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetArenaLimit(
     TfLiteInterpreterOptions* options, size_t max_bytes);
+/* How 8-bit CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV turn their int32 sums
+ * into 8-bit outputs. Default (false): as the XNNPACK delegate, the official
+ * runtime's default, does: round(float(sum) * scale) in float32, scale being
+ * input scale * filter scale / output scale. true: with TensorFlow Lite's
+ * builtin kernels' fixed-point multiplier, matching the official runtime's
+ * BUILTIN_REF and BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolvers bit for bit.
+ * The two differ by at most one step of the output scale, rarely. */
+TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetFixedPointRequantization(
+    TfLiteInterpreterOptions* options, bool enable);
 
 /* Number of subgraphs, and of tensors in the primary subgraph. */
 TFL_CAPI_EXPORT extern int32_t TfLiteCffiInterpreterGetSubgraphCount(

@@ -111,6 +111,9 @@ class OpContext {
   // ---- services for Prepare and Eval ----
   ThreadPool& pool() const;
   int num_threads() const;
+  // InterpreterOptions::fixed_point_requantization: 8-bit convolutions
+  // requantize as TensorFlow Lite's builtin kernels do, not in float.
+  bool fixed_point_requantization() const;
   // Records "OP_NAME (node N): <message>" as the interpreter's last error and
   // returns kTfLiteError.
   TfLiteStatus Error(const char* format, ...) __attribute__((format(printf, 2, 3)));

@@ -83,6 +83,9 @@ void* OpContext::Scratch(int id) const {
 
 ThreadPool& OpContext::pool() const { return subgraph_->interpreter().pool(); }
 int OpContext::num_threads() const { return subgraph_->interpreter().num_threads(); }
+bool OpContext::fixed_point_requantization() const {
+  return subgraph_->interpreter().options().fixed_point_requantization;
+}
 Interpreter& OpContext::interpreter() const { return subgraph_->interpreter(); }
 
 static void FormatPrefix(char* buf, size_t size, const Subgraph* g, const Node* n, int node_index) {

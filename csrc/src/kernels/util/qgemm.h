@@ -495,8 +495,15 @@ inline void QGemmRows(const int16_t* rows, size_t m, size_t lda, const int16_t* 
 // per channel. Both as closed forms without branches:
 //   high  = ((x << l) * m + 2^30) >> 31                  (64-bit product)
 //   q     = (high + round - (away && high < 0)) >> r      round = 2^(r-1) or 0
+//
+// Or the float output stage of the XNNPACK delegate (the official runtime's
+// default), set by InitFloat: in float32 arithmetic,
+//   q     = clamp(round_to_even(float(acc[c] + bias[c]) * scale[c]) + zp)
+// with scale[c] = input scale * filter scale[c] / output scale (float32,
+// in that order). Faster, and what users of the official runtime get.
 struct ChannelRequant {
   std::vector<int32_t> mult, lshift, rshift, round, away;
+  std::vector<float> scale;  // the float output stage's; empty for the fixed-point one
   // Where ties round upward, the two roundings nest into one floor:
   //   q = ((x << l) * m + 2^30 + [r > 0] 2^(30 + r)) >> (31 + r)  (64-bit)
   // These hold that addend and shift per channel as 64-bit lanes for the
@@ -521,9 +528,33 @@ struct ChannelRequant {
       away[c] = (c >= vec_end && rshift[c] > 0) ? -1 : 0;
     }
     Lanes64();
+    scale.clear();
     zp = out_zp;
     lo = out_lo;
     hi = out_hi;
+  }
+
+  // The float output stage with these per-channel scales.
+  void InitFloat(const std::vector<float>& channel_scale, int32_t out_zp, int32_t out_lo,
+                 int32_t out_hi) {
+    for (auto* v : {&mult, &lshift, &rshift, &round, &away}) v->clear();
+    round64.clear();
+    shift64.clear();
+    scale = channel_scale;
+    zp = out_zp;
+    lo = out_lo;
+    hi = out_hi;
+  }
+
+  bool is_float() const { return !scale.empty(); }
+
+  // Float scale per channel: input_scale * filter_scale[c] / output_scale,
+  // float32 throughout (as the XNNPACK delegate computes it).
+  static std::vector<float> FloatScales(float input_scale, const std::vector<float>& filter_scale,
+                                        float output_scale) {
+    std::vector<float> s(filter_scale.size());
+    for (size_t c = 0; c < s.size(); ++c) s[c] = input_scale * filter_scale[c] / output_scale;
+    return s;
   }
 
   // The same output stage for `lanes` channels, channel v having channel v %
@@ -531,6 +562,11 @@ struct ChannelRequant {
   // of few channels side by side in one vector.
   ChannelRequant Repeated(size_t lanes) const {
     ChannelRequant r = *this;
+    if (is_float()) {
+      r.scale.resize(lanes);
+      for (size_t c = 0; c < lanes; ++c) r.scale[c] = scale[c % scale.size()];
+      return r;
+    }
     const size_t n = mult.size();
     for (auto* v : {&r.mult, &r.lshift, &r.rshift, &r.round, &r.away}) {
       const std::vector<int32_t> base = *v;
@@ -556,10 +592,20 @@ struct ChannelRequant {
   size_t Bytes() const {
     return (mult.capacity() + lshift.capacity() + rshift.capacity() + round.capacity() +
             away.capacity()) * sizeof(int32_t) +
-           (round64.capacity() + shift64.capacity()) * sizeof(int64_t);
+           (round64.capacity() + shift64.capacity()) * sizeof(int64_t) +
+           scale.capacity() * sizeof(float);
   }
 
   int32_t One(int32_t x, size_t c) const {
+    if (is_float()) {
+      float y = static_cast<float>(x) * scale[c];
+      y = std::min(std::max(y, static_cast<float>(lo - zp)), static_cast<float>(hi - zp));
+      // |y| <= 510: adding 1.5 * 2^23 leaves y rounded (ties to even) in the low bits.
+      const float biased = y + 12582912.0f;
+      int32_t bits;
+      std::memcpy(&bits, &biased, sizeof bits);
+      return bits - 0x4B400000 + zp;
+    }
     const int64_t prod = int64_t{WrappingShiftLeft(x, lshift[c])} * mult[c];
     const int32_t high = static_cast<int32_t>((prod + (int64_t{1} << 30)) >> 31);
     const int32_t adj = (high < 0) ? away[c] : 0;
@@ -575,6 +621,12 @@ __attribute__((target("avx2"))) inline __m256i Requant8Avx2(const ChannelRequant
                                                             const int32_t* bias, size_t c0) {
   __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + c0));
   if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
+  if (q.is_float()) {  // clamped as floats, so the conversion never overflows
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_loadu_ps(q.scale.data() + c0));
+    y = _mm256_max_ps(y, _mm256_set1_ps(static_cast<float>(q.lo - q.zp)));
+    y = _mm256_min_ps(y, _mm256_set1_ps(static_cast<float>(q.hi - q.zp)));
+    return _mm256_add_epi32(_mm256_cvtps_epi32(y), _mm256_set1_epi32(q.zp));
+  }
   x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
   __m256i high =
       HighMulAvx2(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0)));
@@ -623,7 +675,8 @@ __attribute__((target("avx2"))) inline size_t RequantizeRowAvx2(const ChannelReq
 struct Q8Params {
   __m512i bias, lshift, mult, mult_odd, rshift, round, away;  // mult_odd: odd lanes' in even
   __m512i round_even, round_odd, shift_even, shift_odd;  // round64, shift64 (no away)
-  bool has_bias, has_lshift, has_away, clamp;
+  __m512 scale, lo_less_zp, hi_less_zp;  // the float output stage
+  bool has_bias, has_lshift, has_away, clamp, is_float;
 };
 
 // Channels c0 + [0, 16) masked by m; bias may be null.
@@ -631,6 +684,14 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
                                    __mmask16 m) {
   Q8Params p;
   p.bias = bias ? _mm512_maskz_loadu_epi32(m, bias + c0) : _mm512_setzero_si512();
+  p.has_bias = bias != nullptr;
+  p.is_float = q.is_float();
+  if (p.is_float) {
+    p.scale = _mm512_maskz_loadu_ps(m, q.scale.data() + c0);
+    p.lo_less_zp = _mm512_set1_ps(static_cast<float>(q.lo - q.zp));
+    p.hi_less_zp = _mm512_set1_ps(static_cast<float>(q.hi - q.zp));
+    return p;
+  }
   p.lshift = _mm512_maskz_loadu_epi32(m, q.lshift.data() + c0);
   p.mult = _mm512_maskz_loadu_epi32(m, q.mult.data() + c0);
   p.mult_odd = _mm512_srli_epi64(p.mult, 32);
@@ -646,7 +707,6 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
     p.shift_even = _mm512_maskz_loadu_epi64(any, q.shift64.data() + c0);
     p.shift_odd = _mm512_maskz_loadu_epi64(any, q.shift64.data() + c0 + 8);
   }
-  p.has_bias = bias != nullptr;
   p.has_lshift = _mm512_test_epi32_mask(p.lshift, p.lshift) != 0;
   p.clamp = !(q.lo == -128 && q.hi == 127);
   return p;
@@ -658,6 +718,11 @@ TFC_VNNI_FN inline Q8Params Q8Load(const ChannelRequant& q, const int32_t* bias,
 TFC_VNNI_FN inline __m512i Q8Requant(const Q8Params& p, __m512i x, __m512i zp, __m512i lo,
                                      __m512i hi) {
   if (p.has_bias) x = _mm512_add_epi32(x, p.bias);
+  if (p.is_float) {  // clamped as floats, so the conversion never overflows
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(x), p.scale);
+    y = _mm512_min_ps(_mm512_max_ps(y, p.lo_less_zp), p.hi_less_zp);
+    return _mm512_add_epi32(_mm512_cvtps_epi32(y), zp);
+  }
   if (p.has_lshift) x = _mm512_sllv_epi32(x, p.lshift);
   if (!p.has_away) {  // one 64-bit floor per product (round64, shift64)
     const __m512i pe = _mm512_srav_epi64(
