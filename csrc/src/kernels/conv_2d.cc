@@ -595,7 +595,6 @@ class QuantConv2D final : public OpKernel {
   std::vector<float> filter_scale_;
   std::vector<int32_t> filter_zp_;
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
-  float in_scale_ = 0.f, out_scale_ = 0.f;  // 8-bit: the float output stage's
   FloatRange act_;
   bool bias64_ = false;
   int scratch_rows_ = -1;    // per worker: block_rows_ im2col rows + their accumulators
@@ -669,8 +668,6 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     in_zp_ = qconv::ZeroPointOf(input);
     out_zp_ = qconv::ZeroPointOf(output);
     const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
-    in_scale_ = in_s;
-    out_scale_ = out_s;
     if (kind_ == QKind::kUint8) {
       TFC_ENSURE_MSG(ctx, filter->quant.scale.size() == 1,
                      "uint8 CONV_2D takes a per-tensor quantized filter");
@@ -781,11 +778,14 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   }
   ctx.ReleaseConstantInput(1);  // Eval reads weights_ / packed_ only
 
-  if ((kind_ == QKind::kInt8 || kind_ == QKind::kUint8) && ctx.fixed_point_requantization())
-    requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
-  else if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8)
-    requant_.InitFloat(qconv::ChannelRequant::FloatScales(in_scale_, filter_scale_, out_scale_),
-                       out_zp_, act_lo_, act_hi_);
+  if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8) {
+    if (ctx.fixed_point_requantization())
+      requant_.Init(mult_, shift_, static_cast<size_t>(out_c_), out_zp_, act_lo_, act_hi_);
+    else
+      requant_.InitFloat(qconv::ChannelRequant::FloatScales(qconv::ScaleOf(input), filter_scale_,
+                                                            qconv::ScaleOf(output)),
+                         out_zp_, act_lo_, act_hi_);
+  }
   lda_ = 2 * qconv::PairCount(k_);
   if (q8_) {
     packed_.clear();

@@ -824,7 +824,6 @@ class QuantDepthwiseConv2D final : public OpKernel {
   bool avx512_ = false;  // ... and DwAccumInt8Avx512
 #endif
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
-  float in_scale_ = 0.f, out_scale_ = 0.f;  // 8-bit: the float output stage's
   FloatRange act_;
   bool bias64_ = false;
   int workers_ = 1;
@@ -892,8 +891,6 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
     in_zp_ = qconv::ZeroPointOf(input);
     out_zp_ = qconv::ZeroPointOf(output);
     const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
-    in_scale_ = in_s;
-    out_scale_ = out_s;
     if (kind_ == DwKind::kUint8) {
       TFC_ENSURE_MSG(ctx, filter->quant.scale.size() == 1,
                      "uint8 DEPTHWISE_CONV_2D takes a per-tensor quantized filter");
@@ -965,12 +962,15 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
   // Fixed point, int8: TensorFlow Lite's x86 build runs its NEON output stage
   // (through an SSE emulation) on whole groups of 8 channels, which rounds
   // ties upward; the remaining channels (and uint8) round ties away from zero.
-  if ((kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8) && ctx.fixed_point_requantization())
-    requant_.Init(mult_q_, shift_q_, kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0, out_zp_, act_lo_,
-                  act_hi_);
-  else if (kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8)
-    requant_.InitFloat(qconv::ChannelRequant::FloatScales(in_scale_, filter_scale_, out_scale_),
-                       out_zp_, act_lo_, act_hi_);
+  if (kind_ == DwKind::kInt8 || kind_ == DwKind::kUint8) {
+    if (ctx.fixed_point_requantization())
+      requant_.Init(mult_q_, shift_q_, kind_ == DwKind::kInt8 ? cout / 8 * 8 : 0, out_zp_, act_lo_,
+                    act_hi_);
+    else
+      requant_.InitFloat(qconv::ChannelRequant::FloatScales(qconv::ScaleOf(input), filter_scale_,
+                                                            qconv::ScaleOf(output)),
+                         out_zp_, act_lo_, act_hi_);
+  }
 #if TFC_QGEMM_X86
   avx2_ = cpu::HasAvx2Fma();
 #endif

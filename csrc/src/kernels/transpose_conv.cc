@@ -206,7 +206,6 @@ class QuantTransposeConv final : public OpKernel {
   std::vector<int> shift_q_;
   qconv::ChannelRequant requant_;  // 8-bit output stage
   int32_t in_zp_ = 0, out_zp_ = 0, act_lo_ = 0, act_hi_ = 0;
-  float in_scale_ = 0.f, out_scale_ = 0.f;  // 8-bit: the float output stage's
   FloatRange act_;
   bool bias64_ = false;
   int workers_ = 1;
@@ -276,8 +275,6 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
     in_zp_ = qconv::ZeroPointOf(input);
     out_zp_ = qconv::ZeroPointOf(output);
     const float in_s = qconv::ScaleOf(input), out_s = qconv::ScaleOf(output);
-    in_scale_ = in_s;
-    out_scale_ = out_s;
     if (kind_ == TcKind::kUint8) {
       TFC_ENSURE_MSG(ctx, weights->quant.scale.size() == 1,
                      "uint8 TRANSPOSE_CONV takes per-tensor quantized weights");
@@ -352,11 +349,14 @@ TfLiteStatus QuantTransposeConv::Prepare(OpContext& ctx) {
   // Fixed point: TensorFlow Lite's x86 build runs its NEON output stage
   // (through an SSE emulation) on whole groups of 8 channels, which rounds
   // ties upward; the remaining channels round ties away from zero.
-  if ((kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8) && ctx.fixed_point_requantization())
-    requant_.Init(mult_q_, shift_q_, cout / 8 * 8, out_zp_, act_lo_, act_hi_);
-  else if (kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8)
-    requant_.InitFloat(qconv::ChannelRequant::FloatScales(in_scale_, filter_scale_, out_scale_),
-                       out_zp_, act_lo_, act_hi_);
+  if (kind_ == TcKind::kInt8 || kind_ == TcKind::kUint8) {
+    if (ctx.fixed_point_requantization())
+      requant_.Init(mult_q_, shift_q_, cout / 8 * 8, out_zp_, act_lo_, act_hi_);
+    else
+      requant_.InitFloat(qconv::ChannelRequant::FloatScales(qconv::ScaleOf(input), filter_scale_,
+                                                            qconv::ScaleOf(output)),
+                         out_zp_, act_lo_, act_hi_);
+  }
   workers_ = std::max(1, ctx.num_threads());
   scratch_col_ = scratch_arows_ = -1;
   packed_.clear();
