@@ -133,6 +133,11 @@ def test_bench_prints_latency_and_progress(capsys):
     code, out = run_cli("bench", str(SELFTEST), "--runs", "3", "--warmup", "0", "--quiet")
     assert code == 0
     assert capsys.readouterr().err == ""
+    code, out = run_cli("bench", str(SELFTEST), "--runs", "3", "--warmup", "0", "--quiet", "--pause-ms", "2")
+    assert code == 0 and "2 ms pause before each" in out
+    capsys.readouterr()
+    code, out = run_cli("bench", str(SELFTEST), "--pause-ms", "-1")
+    assert code == 1 and "--pause-ms must be >= 0" in capsys.readouterr().err
 
 
 def test_bench_argument_errors(capsys):

@@ -257,6 +257,8 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError("--runs must be >= 1")
     if args.warmup < 0:
         raise CliError("--warmup must be >= 0")
+    if args.pause_ms < 0:
+        raise CliError("--pause-ms must be >= 0")
     if args.compare:
         return _bench_compare(args, out)
     interpreter = _open(args.model, args.threads)
@@ -279,7 +281,10 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         bar = _Progress(args.runs, "bench ", sys.stderr, progress_enabled)
         invoke = interpreter.invoke
         clock = time.perf_counter
+        pause = args.pause_ms / 1e3
         for i in range(args.runs):
+            if pause:
+                time.sleep(pause)
             start = clock()
             invoke()
             times.append(clock() - start)
@@ -288,8 +293,8 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
         bar.close()
     stats = latency_stats(times)
     print("model: %s" % args.model, file=out)
-    print("threads: %s, warmup: %d, runs: %d, allocate_tensors: %.2f ms"
-          % (args.threads if args.threads else "default", args.warmup, args.runs, alloc_ms),
+    print("threads: %s, warmup: %d, runs: %d%s, allocate_tensors: %.2f ms"
+          % (args.threads if args.threads else "default", args.warmup, args.runs, _paced(args), alloc_ms),
           file=out)
     print("latency ms: mean %.3f  median %.3f  p90 %.3f  p99 %.3f  min %.3f  max %.3f"
           % (stats["mean"], stats["median"], stats["p90"], stats["p99"], stats["min"],
@@ -297,6 +302,10 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     print("throughput: %.1f inferences/s" % (1e3 / stats["mean"] if stats["mean"] else 0.0),
           file=out)
     return 0
+
+
+def _paced(args: argparse.Namespace) -> str:
+    return ", %g ms pause before each" % args.pause_ms if args.pause_ms else ""
 
 
 def _bench_compare(args: argparse.Namespace, out: TextIO) -> int:
@@ -309,12 +318,13 @@ def _bench_compare(args: argparse.Namespace, out: TextIO) -> int:
     _open(args.model, args.threads).close()   # our clear error for unsupported ops, before timing
     bar = _Progress(args.runs, "bench ", sys.stderr, not args.quiet)
     row = benchmark.compare(args.model, threads=args.threads, runs=args.runs, warmup=args.warmup,
-                            seed=args.seed, official=official, progress=lambda i, n: bar.update(i))
+                            seed=args.seed, official=official, progress=lambda i, n: bar.update(i),
+                            pause=args.pause_ms / 1e3)
     bar.update(args.runs, force=True)
     bar.close()
     print("model: %s" % args.model, file=out)
-    print("threads: %s, warmup: %d, runs: %d (alternating invokes)"
-          % (args.threads if args.threads else "default", args.warmup, args.runs), file=out)
+    print("threads: %s, warmup: %d, runs: %d%s (alternating invokes)"
+          % (args.threads if args.threads else "default", args.warmup, args.runs, _paced(args)), file=out)
     print("%-22s %10s %10s" % ("latency ms", "median", "p90"), file=out)
     for name, key in (("tflite-cffi", "ours"), ("official (%s)" % official.__module__.split(".")[0], "official")):
         print("%-22s %10.3f %10.3f" % (name, row[key]["median"], row[key]["p90"]), file=out)
@@ -400,6 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=None, help="kernel threads")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--pause-ms", type=float, default=0.0,
+                   help="sleep this long before each timed invoke, as a camera loop does (default 0)")
     p.add_argument("--compare", action="store_true",
                    help="also run the official runtime (ai-edge-litert or tflite-runtime), invokes alternating")
     p.set_defaults(func=cmd_bench)

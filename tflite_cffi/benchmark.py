@@ -94,8 +94,13 @@ def deviation(ours: Sequence[np.ndarray], theirs: Sequence[np.ndarray]) -> float
 
 def compare(model: str, threads: Optional[int] = 1, runs: int = 30, warmup: int = 5, seed: int = 0,
             inputs: Optional[List[np.ndarray]] = None, official: Any = None,
-            progress: Optional[Callable[[int, int], None]] = None) -> Dict[str, Any]:
+            progress: Optional[Callable[[int, int], None]] = None, pause: float = 0.0) -> Dict[str, Any]:
     """Time `runs` alternating invokes of ours and the official runtime (after `warmup` each).
+
+    The order alternates as ours, official, official, ours, ... so that each runtime follows itself as
+    often as the other (a thread pool still spinning after its invoke slows whichever runs next). With
+    `pause` (seconds), every timed invoke comes that long after the previous one, as in a camera loop:
+    the pools' threads have gone to sleep and must be woken.
 
     Returns {"ours": stats, "official": stats or None, "ratio_median", "ratio_p90", "deviation",
     "outputs_ours", "outputs_official"}; stats as latency_stats() (ms). Without an official runtime
@@ -103,8 +108,8 @@ def compare(model: str, threads: Optional[int] = 1, runs: int = 30, warmup: int 
     """
     from .interpreter import Interpreter
 
-    if runs < 1 or warmup < 0:
-        raise ValueError("runs must be >= 1 and warmup >= 0")
+    if runs < 1 or warmup < 0 or pause < 0:
+        raise ValueError("runs must be >= 1, warmup >= 0 and pause >= 0")
     official = official_interpreter_class() if official is None else official
     ours = _prepared(Interpreter, model, threads, [])
     if inputs is None:
@@ -120,9 +125,11 @@ def compare(model: str, threads: Optional[int] = 1, runs: int = 30, warmup: int 
     times: List[List[float]] = [[] for _ in pair]
     clock = time.perf_counter
     for i in range(runs):
-        for k, interp in enumerate(pair):
+        for k in (range(len(pair)) if i % 2 == 0 else reversed(range(len(pair)))):
+            if pause:
+                time.sleep(pause)
             start = clock()
-            interp.invoke()
+            pair[k].invoke()
             times[k].append(clock() - start)
         if progress:
             progress(i + 1, runs)

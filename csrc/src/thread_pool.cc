@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace tfc {
 
@@ -19,7 +20,10 @@ inline void CpuRelax() {
 #endif
 }
 
-// Polls `done()` for up to kSpinTime; true when it became true.
+// Polls `done()` for up to kSpinTime; true when it became true. Between rounds it yields the core: the
+// scheduler may have put the thread it waits for on this one (seen after a pause between invokes: the
+// woken worker joined the caller's core, and each of an invoke's ParallelFor calls then cost both
+// threads' full spin, 7x the invoke's time); alone on its core, a yield returns at once.
 template <class Pred>
 bool SpinUntil(Pred done) {
   const auto deadline = std::chrono::steady_clock::now() + kSpinTime;
@@ -29,6 +33,7 @@ bool SpinUntil(Pred done) {
       CpuRelax();
     }
     if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::yield();
   }
 }
 
@@ -41,7 +46,7 @@ inline void ChunkBounds(int64_t n, int64_t chunks, int64_t c, int64_t* begin, in
 }  // namespace
 
 ThreadPool::ThreadPool(int num_threads)
-    : num_threads_(std::max(1, num_threads)), runs_(static_cast<size_t>(num_threads_)) {
+    : num_threads_(std::max(1, num_threads)), slots_(static_cast<size_t>(num_threads_)) {
   workers_.reserve(static_cast<size_t>(num_threads_ - 1));
   for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { WorkerLoop(i); });
 }
@@ -64,9 +69,10 @@ void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
     fn(0, n, 0);
     return;
   }
+  uint64_t generation;
   {
-    // Every worker acknowledges every generation (whether it ran a chunk or
-    // not), so no worker can still be reading job_* when the next job is written.
+    // Every worker finishes every generation or is left out of it before it
+    // claimed it, so none can still be reading job_* when the next job is written.
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &fn;
     job_n_ = n;
@@ -74,14 +80,26 @@ void ThreadPool::Run(int64_t n, int64_t min_chunk, const RangeFn& fn) {
     for (int t = 0; t < num_threads_; ++t) {  // the chunks split over the threads as they are over [0, n)
       int64_t front, back;
       ChunkBounds(chunks, num_threads_, t, &front, &back);
-      runs_[static_cast<size_t>(t)].bounds.store(
+      slots_[static_cast<size_t>(t)].bounds.store(
           static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32, std::memory_order_relaxed);
     }
     pending_.store(num_threads_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation = generation_.fetch_add(1, std::memory_order_release) + 1;
   }
   start_cv_.notify_all();
   RunChunks(fn, 0);
+  // Every chunk is taken: a worker that has not claimed this job yet would only find nothing to do, so
+  // it is left out rather than waited for (a sleeping thread can take a scheduler tick to wake).
+  for (int w = 1; w < num_threads_; ++w) {
+    std::atomic<uint64_t>& claim = slots_[static_cast<size_t>(w)].claim;
+    uint64_t c = claim.load(std::memory_order_acquire);
+    while ((c >> 1) < generation) {
+      if (claim.compare_exchange_weak(c, generation << 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        pending_.fetch_sub(1, std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
   auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!SpinUntil(all_done)) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -100,7 +118,7 @@ void ThreadPool::RunChunks(const RangeFn& fn, int thread) {
     fn(b, e, thread);
   };
   // Takes one chunk of `r` (its front, else its back); -1 when it is empty.
-  auto take = [](ChunkRun& r, bool front) -> int64_t {
+  auto take = [](ThreadSlot& r, bool front) -> int64_t {
     uint64_t v = r.bounds.load(std::memory_order_relaxed);
     for (;;) {
       const uint64_t f = v & 0xFFFFFFFFu, b = v >> 32;
@@ -110,9 +128,9 @@ void ThreadPool::RunChunks(const RangeFn& fn, int thread) {
         return static_cast<int64_t>(front ? f : b - 1);
     }
   };
-  for (int64_t c; (c = take(runs_[static_cast<size_t>(thread)], true)) >= 0;) run(c);
+  for (int64_t c; (c = take(slots_[static_cast<size_t>(thread)], true)) >= 0;) run(c);
   for (int k = 1; k < num_threads_; ++k) {
-    ChunkRun& other = runs_[static_cast<size_t>((thread + k) % num_threads_)];
+    ThreadSlot& other = slots_[static_cast<size_t>((thread + k) % num_threads_)];
     for (int64_t c; (c = take(other, false)) >= 0;) run(c);
   }
 }
@@ -127,6 +145,13 @@ void ThreadPool::WorkerLoop(int worker) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
+    // Claim the job, unless the caller has already left this worker out of it.
+    std::atomic<uint64_t>& claim = slots_[static_cast<size_t>(worker)].claim;
+    uint64_t c = claim.load(std::memory_order_acquire);
+    bool joined = false;
+    while (!joined && (c >> 1) < seen)
+      joined = claim.compare_exchange_weak(c, seen << 1 | 1, std::memory_order_acq_rel, std::memory_order_acquire);
+    if (!joined) continue;
     if (const RangeFn* job = job_) RunChunks(*job, worker);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mu_);  // the caller may be about to sleep: wake it under the lock

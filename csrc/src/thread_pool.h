@@ -50,7 +50,8 @@ class ThreadPool {
   // thread works too. Each thread starts on its own run of chunks, front to
   // back; one that runs out takes the others' last chunks, so a thread slowed
   // down (its core shared, a late wake-up) ends up with fewer. The chunks
-  // depend only on n, min_chunk and num_threads(), never on timing.
+  // depend only on n, min_chunk and num_threads(), never on timing. A worker
+  // still asleep when the last chunk is taken is not waited for.
   // fn(begin, end) or fn(begin, end, thread): `thread` in [0, num_threads())
   // is the running thread (0 the caller), for per-thread scratch; no two
   // chunks run on one thread at once. Returns when all are done. Never
@@ -68,26 +69,31 @@ class ThreadPool {
   void WorkerLoop(int worker);
   void RunChunks(const RangeFn& fn, int thread);
 
-  // A thread's run of chunks [front, back) of the current job, packed as
-  // front | back << 32: its owner takes from the front, the others from the back.
-  struct alignas(64) ChunkRun {
+  // One thread's share of the current job. bounds: its run of chunks [front, back), packed as
+  // front | back << 32; its owner takes from the front, the others from the back. claim (workers): the
+  // last generation the worker took part in (g << 1 | 1) or the caller gave up on it for (g << 1); the
+  // worker and the caller race for it with compare-and-swap, so a worker that has not woken up by the time
+  // the chunks are all taken is left out instead of waited for, and never reads that job.
+  struct alignas(64) ThreadSlot {
     std::atomic<uint64_t> bounds{0};
+    std::atomic<uint64_t> claim{0};
   };
 
   int num_threads_;
   std::vector<std::thread> workers_;
   // Handing out a job: the caller writes job_* and pending_, then bumps generation_ (release). Workers and
   // the caller first poll the atomics for a short while (a kernel's next ParallelFor usually comes within
-  // microseconds), then sleep on the condition variables; mu_ orders going to sleep against waking up.
+  // microseconds), yielding the core now and then in case the thread they wait for shares it, then sleep
+  // on the condition variables; mu_ orders going to sleep against waking up.
   std::mutex mu_;
   std::condition_variable start_cv_;
   std::condition_variable done_cv_;
   const RangeFn* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunks_ = 0;
-  std::vector<ChunkRun> runs_;  // one per thread
+  std::vector<ThreadSlot> slots_;  // one per thread
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};  // workers yet to acknowledge the current generation (every worker counts)
+  std::atomic<int> pending_{0};  // workers yet to finish the current generation or be left out of it
   std::atomic<bool> stop_{false};
 };
 
