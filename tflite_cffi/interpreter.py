@@ -49,10 +49,12 @@ __all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpReso
 class OpResolverType(enum.Enum):
     """Op resolver choice of the official runtime. tflite-cffi has one set of
     kernels, so every value runs the same engine, with the official choice's
-    numerics for 8-bit convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV):
+    numerics for 8-bit convolutions (CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV)
+    and ADD:
 
     - AUTO, BUILTIN (the official runtime then applies its XNNPACK delegate):
-      outputs requantized in float32, as XNNPACK does; the fastest.
+      outputs requantized in float32 and sums in one integer step, as XNNPACK
+      does; the fastest.
     - BUILTIN_REF, BUILTIN_WITHOUT_DEFAULT_DELEGATES (no XNNPACK there): with
       TensorFlow Lite's fixed-point multipliers, bit for bit the builtin
       kernels' outputs.
@@ -221,7 +223,7 @@ class Interpreter:
       num_threads: threads for the kernels (>= 1); None lets the library choose.
       experimental_op_resolver_type: any ``OpResolverType``; all run the same kernels, BUILTIN_REF and
         BUILTIN_WITHOUT_DEFAULT_DELEGATES with the builtin kernels' fixed-point numerics for 8-bit
-        convolutions, AUTO and BUILTIN with XNNPACK's float requantization (see ``OpResolverType``).
+        convolutions and ADD, AUTO and BUILTIN with XNNPACK's (see ``OpResolverType``).
       experimental_preserve_all_tensors: keep every intermediate tensor readable
         after ``invoke()`` (no memory sharing between them).
       experimental_disable_delegate_clustering,

@@ -5,10 +5,11 @@
 
 Each .npz holds input_<i> (in subgraph input order), output_<i> (the official
 runtime's outputs, reference kernels = OpResolverType.BUILTIN_REF), tol and lsb.
-The 8-bit convolutions (XNNPACK_OPS with int8 / uint8 outputs) also hold
-xnnpack_output_<i>: the official runtime's outputs with its default XNNPACK
-delegate (OpResolverType.BUILTIN), whose float requantization tflite-cffi
-follows by default; INDEX.json marks them "xnnpack": true.
+The 8-bit convolutions and ADD (XNNPACK_OPS with int8 / uint8 outputs) also
+hold xnnpack_output_<i>: the official runtime's outputs with its default
+XNNPACK delegate (OpResolverType.BUILTIN), whose arithmetic (the convolutions'
+float requantization, ADD's one-step sum) tflite-cffi follows by default;
+INDEX.json marks them "xnnpack": true.
 INDEX.json lists the goldens with their op and pytest marks.  The outputs are
 cross-checked against the official optimised kernels (with and without the
 default XNNPACK delegate); divergences beyond the case tolerance are reported.
@@ -33,7 +34,7 @@ import numpy as np  # noqa: E402
 DEFAULT_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            "data", "ops")
 CROSS_RESOLVERS = ["BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "BUILTIN"]
-XNNPACK_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV")
+XNNPACK_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "ADD")
 XNNPACK_RESOLVER = "BUILTIN"
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -79,7 +80,7 @@ def error_ratio(ours, ref, tol, lsb=0):
 
 
 def has_xnnpack_outputs(op, quant, outs):
-    """Whether a golden also holds the XNNPACK delegate's outputs: an 8-bit convolution."""
+    """Whether a golden also holds the XNNPACK delegate's outputs: an 8-bit convolution or ADD."""
     return bool(quant) and op in XNNPACK_OPS and all(y.dtype in (np.int8, np.uint8) for y in outs)
 
 

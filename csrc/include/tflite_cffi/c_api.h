@@ -703,7 +703,9 @@ TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetArenaLimit(
  * input scale * filter scale / output scale. true: with TensorFlow Lite's
  * builtin kernels' fixed-point multiplier, matching the official runtime's
  * BUILTIN_REF and BUILTIN_WITHOUT_DEFAULT_DELEGATES op resolvers bit for bit.
- * The two differ by at most one step of the output scale, rarely. */
+ * The two differ by at most one step of the output scale, rarely. The same
+ * choice applies to 8-bit ADD: by default XNNPACK's one-step integer sum,
+ * with true the builtin kernels' two-stage fixed-point arithmetic. */
 TFL_CAPI_EXPORT extern void TfLiteCffiInterpreterOptionsSetFixedPointRequantization(
     TfLiteInterpreterOptions* options, bool enable);
 

@@ -450,6 +450,10 @@ class BinaryArithmetic final : public OpKernel {
     }
     const char* err = qbin::Init(kind, t, s1, z1, s2, z2, so, zo, pot_option, &qparams_);
     if (err) return ctx.Error("%s", err);
+    // 8-bit ADD: the XNNPACK delegate's arithmetic where the official runtime applies it (as the
+    // convolutions' float output stage, kernels/util/qgemm.h)
+    if (OP == Bin::kAdd && t != kTfLiteInt16 && !ctx.fixed_point_requantization())
+      qbin::InitOneStep(s1, s2, so, &qparams_);
     return kTfLiteOk;
   }
 

@@ -20,6 +20,15 @@
 // difference squared, scaled by (2 max)^2 / (2^14 so).
 // DIV (int8/uint8): the quotient from a fixed-point reciprocal of the divisor
 // (Newton-Raphson, gemmlowp's one_over_one_plus_x), scaled by s1 / (s2 so).
+//
+// 8-bit ADD in one step (Params::one_step), the arithmetic of the XNNPACK
+// delegate that the official runtime applies by default: with r1 = s1 / so and
+// r2 = s2 / so in float32 and e the binary exponent of max(r1, r2), shift =
+// 20 - e, Mi = round_to_even(ri * 2^shift) (21 bits), and
+//   q = ((bias + q1 M1 + q2 M2) >> shift) + zo, clamped,
+// bias = 2^(shift - 1) - M1 z1 - M2 z2 (so the shift rounds half up). The
+// delegate takes the op only for r1, r2 in [2^-10, 2^8); other scales keep
+// the builtin arithmetic.
 #pragma once
 
 #include <algorithm>
@@ -55,7 +64,29 @@ struct Params {
   bool pot16 = false;  // int16 power-of-two ADD/SUB
   int pot_shift1 = 0, pot_shift2 = 0;
   int32_t act_min = 0, act_max = 0;
+  // 8-bit ADD in one step (see the top): multipliers, bias and shift.
+  bool one_step = false;
+  int32_t step_m1 = 0, step_m2 = 0, step_bias = 0;
+  int step_shift = 0;
 };
+
+// Switches an 8-bit ADD's p (after Init) to the one-step arithmetic when the
+// scales allow it; false (p unchanged) when they do not.
+inline bool InitOneStep(float s1, float s2, float so, Params* p) {
+  const float r1 = s1 / so, r2 = s2 / so;
+  const float lo = std::ldexp(1.0f, -10), hi = std::ldexp(1.0f, 8);
+  if (!(r1 >= lo && r1 < hi && r2 >= lo && r2 < hi)) return false;
+  int e = 0;
+  std::frexp(std::max(r1, r2), &e);  // max = f * 2^e, f in [0.5, 1): binary exponent e - 1
+  const int shift = 20 - (e - 1);
+  p->step_m1 = static_cast<int32_t>(std::nearbyint(std::ldexp(r1, shift)));
+  p->step_m2 = static_cast<int32_t>(std::nearbyint(std::ldexp(r2, shift)));
+  p->step_shift = shift;
+  p->step_bias = static_cast<int32_t>((int64_t{1} << (shift - 1)) - int64_t{p->step_m1} * p->zp1 -
+                                      int64_t{p->step_m2} * p->zp2);
+  p->one_step = true;
+  return true;
+}
 
 // log2(x) when x is a power of two (within float rounding), as TFLite's
 // CheckedLog2 decides it.
@@ -73,6 +104,7 @@ inline const char* Init(Kind kind, TfLiteType type, float s1, int32_t z1, float 
                         float so, int32_t zo, bool pot_option, Params* p) {
   p->kind = kind;
   p->type = type;
+  p->one_step = false;
   p->zp1 = z1;
   p->zp2 = z2;
   p->out_zp = zo;
@@ -286,6 +318,14 @@ inline T AddSimd(const Params& p, int32_t q1, int32_t q2, bool after = std::is_s
   return Clamp<T>(p, r);
 }
 
+// One-step ADD of q1 and q2, clamped.
+inline int32_t OneStepValue(const Params& p, int32_t q1, int32_t q2) {
+  const uint32_t acc = static_cast<uint32_t>(p.step_bias) + static_cast<uint32_t>(q1 * p.step_m1) +
+                       static_cast<uint32_t>(q2 * p.step_m2);  // wraps as int32 does in SIMD
+  const int32_t q = (static_cast<int32_t>(acc) >> p.step_shift) + p.out_zp;
+  return std::min(p.act_max, std::max(p.act_min, q));
+}
+
 #if TFC_QBIN_X86
 // AVX2 forms of the arithmetic above, 8 lanes of int32 (the same results;
 // the doubling high multiply is quant_math.h's HighMulAvx2).
@@ -393,8 +433,76 @@ __attribute__((target("avx2"))) inline void AddBlocksAvx2(const Params& p, const
 }
 #endif
 
+#if TFC_QBIN_X86
+// 16 bytes widened to int32.
+template <class T>
+__attribute__((target("avx512f"))) inline __m512i Load16Avx512(const T* q) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+  return std::is_same<T, uint8_t>::value ? _mm512_cvtepu8_epi32(v) : _mm512_cvtepi8_epi32(v);
+}
+
+// One-step ADD of 16 elements at a time (a, b advance by sa, sb of 0 or 1).
+template <class T>
+__attribute__((target("avx512f"))) inline void OneStepBlocksAvx512(const Params& p, const T* a, int64_t sa,
+                                                                  const T* b, int64_t sb, T* out, int64_t n16) {
+  const __m512i m1 = _mm512_set1_epi32(p.step_m1), m2 = _mm512_set1_epi32(p.step_m2);
+  const __m512i bias = _mm512_set1_epi32(p.step_bias), zp = _mm512_set1_epi32(p.out_zp);
+  const __m512i lo = _mm512_set1_epi32(p.act_min), hi = _mm512_set1_epi32(p.act_max);
+  const __m128i shift = _mm_cvtsi32_si128(p.step_shift);
+  const __m512i a0 = _mm512_set1_epi32(a[0]), b0 = _mm512_set1_epi32(b[0]);
+  for (int64_t i = 0; i < n16; i += 16) {
+    const __m512i x = sa ? Load16Avx512(a + i) : a0, y = sb ? Load16Avx512(b + i) : b0;
+    __m512i acc = _mm512_add_epi32(bias, _mm512_mullo_epi32(x, m1));
+    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(y, m2));
+    __m512i q = _mm512_add_epi32(_mm512_sra_epi32(acc, shift), zp);
+    q = _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);  // within T's range: narrowing keeps it
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm512_cvtepi32_epi8(q));
+  }
+}
+
+template <class T>
+__attribute__((target("avx2"))) inline void OneStepBlocksAvx2(const Params& p, const T* a, int64_t sa,
+                                                             const T* b, int64_t sb, T* out, int64_t n8) {
+  const __m256i m1 = _mm256_set1_epi32(p.step_m1), m2 = _mm256_set1_epi32(p.step_m2);
+  const __m256i bias = _mm256_set1_epi32(p.step_bias), zp = _mm256_set1_epi32(p.out_zp);
+  const __m256i lo = _mm256_set1_epi32(p.act_min), hi = _mm256_set1_epi32(p.act_max);
+  const __m128i shift = _mm_cvtsi32_si128(p.step_shift);
+  const __m256i a0 = _mm256_set1_epi32(a[0]), b0 = _mm256_set1_epi32(b[0]);
+  for (int64_t i = 0; i < n8; i += 8) {
+    const __m256i x = sa ? Load8Avx2(a + i) : a0, y = sb ? Load8Avx2(b + i) : b0;
+    __m256i acc = _mm256_add_epi32(bias, _mm256_mullo_epi32(x, m1));
+    acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(y, m2));
+    __m256i q = _mm256_add_epi32(_mm256_sra_epi32(acc, shift), zp);
+    q = _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    const __m128i v = std::is_same<T, uint8_t>::value ? _mm_packus_epi16(w, w) : _mm_packs_epi16(w, w);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), v);
+  }
+}
+#endif
+
+// One-step ADD of out[i] = a[i * sa] + b[i * sb], i < n (sa, sb 0 or 1).
+template <class T>
+inline void OneStepRow(const Params& p, const T* a, int64_t sa, const T* b, int64_t sb, T* out, int64_t n) {
+  int64_t i = 0;
+#if TFC_QBIN_X86
+  static const bool avx512 = cpu::HasAvx512F(), avx2 = cpu::HasAvx2Fma();
+  if (avx512) {
+    i = n / 16 * 16;
+    OneStepBlocksAvx512(p, a, sa, b, sb, out, i);
+  } else if (avx2) {
+    i = n / 8 * 8;
+    OneStepBlocksAvx2(p, a, sa, b, sb, out, i);
+  }
+#endif
+  for (; i < n; ++i) out[i] = static_cast<T>(OneStepValue(p, a[i * sa], b[i * sb]));
+}
+
 template <class T>
 inline void Elementwise(const Params& p, const T* a, const T* b, T* out, int64_t n) {
+  if constexpr (sizeof(T) == 1) {
+    if (p.one_step) return OneStepRow(p, a, 1, b, 1, out, n);
+  }
   int64_t i = 0;
   if (sizeof(T) == 1 && p.kind == Kind::kAdd) {
     const int64_t blocks = n / 16 * 16;
@@ -441,6 +549,8 @@ inline Params Swapped(const Params& p) {
   q.m2 = p.m1;
   q.e1 = p.e2;
   q.e2 = p.e1;
+  q.step_m1 = p.step_m2;
+  q.step_m2 = p.step_m1;
   return q;
 }
 
@@ -449,6 +559,9 @@ inline Params Swapped(const Params& p) {
 // with the reference rounding.
 template <class T>
 inline void AddScalarRow(const Params& p, T x, const T* b, T* out, int64_t n) {
+  if constexpr (sizeof(T) == 1) {
+    if (p.one_step) return OneStepRow(p, &x, 0, b, 1, out, n);
+  }
   int64_t i = 0;
   const int64_t blocks = n / 8 * 8;
 #if TFC_QBIN_X86
@@ -550,6 +663,9 @@ inline void AddFiveFold(const Params& unswitched, const FiveFold& f, const T* in
 template <class T>
 inline void Row(const Params& p, const T* a, int64_t sa, const T* b, int64_t sb, T* out,
                 int64_t n) {
+  if constexpr (sizeof(T) == 1) {
+    if (p.one_step) return OneStepRow(p, a, sa, b, sb, out, n);
+  }
   int64_t i = 0;
 #if TFC_QBIN_X86
   if constexpr (sizeof(T) == 1) {
