@@ -82,8 +82,8 @@ inline bool InitOneStep(float s1, float s2, float so, Params* p) {
   p->step_m1 = static_cast<int32_t>(std::nearbyint(std::ldexp(r1, shift)));
   p->step_m2 = static_cast<int32_t>(std::nearbyint(std::ldexp(r2, shift)));
   p->step_shift = shift;
-  p->step_bias = static_cast<int32_t>((int64_t{1} << (shift - 1)) - int64_t{p->step_m1} * p->zp1 -
-                                      int64_t{p->step_m2} * p->zp2);
+  const int64_t bias = (int64_t{1} << (shift - 1)) - int64_t{p->step_m1} * p->zp1 - int64_t{p->step_m2} * p->zp2;
+  p->step_bias = static_cast<int32_t>(static_cast<uint32_t>(bias));  // kept modulo 2^32, as the sums are
   p->one_step = true;
   return true;
 }
