@@ -318,12 +318,11 @@ inline T AddSimd(const Params& p, int32_t q1, int32_t q2, bool after = std::is_s
   return Clamp<T>(p, r);
 }
 
-// One-step ADD of q1 and q2, clamped.
+// One-step ADD of q1 and q2 before the output clamp.
 inline int32_t OneStepValue(const Params& p, int32_t q1, int32_t q2) {
   const uint32_t acc = static_cast<uint32_t>(p.step_bias) + static_cast<uint32_t>(q1 * p.step_m1) +
                        static_cast<uint32_t>(q2 * p.step_m2);  // wraps as int32 does in SIMD
-  const int32_t q = (static_cast<int32_t>(acc) >> p.step_shift) + p.out_zp;
-  return std::min(p.act_max, std::max(p.act_min, q));
+  return (static_cast<int32_t>(acc) >> p.step_shift) + p.out_zp;
 }
 
 #if TFC_QBIN_X86
@@ -495,7 +494,7 @@ inline void OneStepRow(const Params& p, const T* a, int64_t sa, const T* b, int6
     OneStepBlocksAvx2(p, a, sa, b, sb, out, i);
   }
 #endif
-  for (; i < n; ++i) out[i] = static_cast<T>(OneStepValue(p, a[i * sa], b[i * sb]));
+  for (; i < n; ++i) out[i] = Clamp<T>(p, OneStepValue(p, a[i * sa], b[i * sb]));
 }
 
 template <class T>
