@@ -11,9 +11,10 @@ test_op_int8[<OP>-<case>-s<k>] int8 quantised goldens, a later issue
                                (deselect with -k "not int8"). Run with the
                                golden's OpResolverType (BUILTIN_REF: the
                                builtin kernels' fixed-point numerics).
-test_op_xnnpack[...]           the 8-bit convolutions under the default
-                               resolver against the official runtime with its
-                               XNNPACK delegate (float requantization): exact.
+test_op_xnnpack[...]           the 8-bit convolutions and ADD under the
+                               default resolver against the official runtime
+                               with its XNNPACK delegate (float requantization,
+                               one-step sums): exact.
 test_op_oracle[...]            (marker `oracle`, needs ai_edge_litert) the same
                                models rebuilt in memory with two more input
                                seeds, compared with the official runtime live.
@@ -200,8 +201,8 @@ def test_op_int8(entry):
 
 @pytest.mark.parametrize("entry", _params(XNNPACK_ENTRIES))
 def test_op_xnnpack(entry):
-    """By default the 8-bit convolutions requantize in float as the XNNPACK delegate does: the official
-    runtime's default outputs, exactly."""
+    """By default the 8-bit convolutions requantize in float and ADD sums in one step as the XNNPACK
+    delegate does: the official runtime's default outputs, exactly."""
     _, resolver = _impl()
     if resolver not in (None, "AUTO", "BUILTIN"):
         pytest.skip("XNNPACK's numerics; the implementation under test runs %s" % resolver)
