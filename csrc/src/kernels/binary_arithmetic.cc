@@ -574,7 +574,7 @@ class BinaryArithmetic final : public OpKernel {
     }
     const bool heavy = OP == Bin::kPow || OP == Bin::kFloorMod || OP == Bin::kFloorDiv;
     ew::ParallelElements(ctx, plan_.size,
-                         heavy ? ew::kParallelMinElementsHeavy : ew::kParallelMinElements, body);
+                         heavy ? ew::kParallelMinElementsHeavy : ew::kParallelMinElementsBinary, body);
     return kTfLiteOk;
   }
 

@@ -299,6 +299,11 @@ inline void MapFloat(const float* in, float* out, int64_t n, const F& f) {
 // Elementwise loops split over the pool only when big enough to pay for it.
 constexpr int64_t kParallelMinElements = 1 << 16;       // memory-bound ops
 constexpr int64_t kParallelMinElementsHeavy = 1 << 13;  // exp/tanh/erf...
+// Binary arithmetic (ADD, MUL, ...) splits sooner: its inputs are mostly two
+// layers' fresh outputs, half of them in the other core's cache at 2 threads;
+// split, each thread reads the half its own core wrote. MobileNet v2 float32's
+// ten ADDs (8K-75K elements) went from 41 to 33 us per invoke in all.
+constexpr int64_t kParallelMinElementsBinary = 1 << 12;
 
 // fn(begin, end) over [0, n): on the calling thread alone when n is small,
 // otherwise split over the pool in chunks of at least min_chunk elements.
