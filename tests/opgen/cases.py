@@ -810,6 +810,20 @@ _kc("CONV_2D", "int8_rows_dil_h2_same",
      "dilation_h_factor": 2, "fused_activation_function": "RELU"},
     version=3, dims=dict(_KCW, H=(5, 11), W=(4, 12), C=(1, 6), C4="C*4", O=(9, 40)),
     out=["int8"], out_quant=[Q(0.06, -128)], avoid=_KC_NOREF + ["BUILTIN"])  # XNNPACK: own rounding
+# Filter rows of at most 16 bytes (KW * Cin, Cin not a multiple of 4): the
+# rows of windows inside the image are one 16-byte copy per filter row, as in
+# a network's first layer (3x3, stride 2, RGB); the others the general way.
+_kc("CONV_2D", "int8_rgb_s2_same_relu6",
+    [XQ("B", "H", "W", 3, quant=Q(0.02, -4)), WQ("O", 3, 3, 3, quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2, "fused_activation_function": "RELU6"},
+    version=3, dims=dict(_KCW, H=(6, 20), W=(6, 20), O=(8, 40)), out=["int8"],
+    out_quant=[Q(6.0 / 255, -128)], qemu=True)
+_kc("CONV_2D", "int8_short_rows_dil_h2",
+    [XQ("B", "H", "W", "C", quant=Q(0.04, 6)), WQ("O", 3, 5, "C", quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 2, "dilation_w_factor": 1,
+     "dilation_h_factor": 2},
+    version=3, dims=dict(_KCW, H=(5, 14), W=(6, 14), C=(1, 3), O=(9, 40)),
+    out=["int8"], out_quant=[Q(0.06, 3)], avoid=_KC_NOREF + ["BUILTIN"])  # XNNPACK: own rounding
 _kc("CONV_2D", "int8_taps_5x3_s2_same",
     [XQ("B", "H", "W", "C4", quant=Q(0.03, -7)), WQ("O", 5, 3, "C4", quant=_KC_PC("O")),
      _kc_bias("O")],
