@@ -444,7 +444,9 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
   // each thread owns a slice of the scratch.
   char* scratch = static_cast<char*>(ctx.Scratch(scratch_im2col_));
   const double macs = static_cast<double>(m) * n * k_;
-  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
+  // Rows or panels: one row (a 1x1 image, as a classifier's last layer) still splits its panels.
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs,
+                                    static_cast<int64_t>(std::max(m, pb.panels)), workers_);
   const bool split_rows = workers == 1 || gemm::SplitRows(m, pb.panels, workers);
   const size_t tr = static_cast<size_t>(gemm::TileRows());
   const size_t block = block_rows_;
@@ -1146,7 +1148,11 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
 
   ThreadPool& pool = ctx.pool();
   const double macs = static_cast<double>(m) * out_c_ * k_;
-  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs, static_cast<int64_t>(m), workers_);
+  const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
+  // Rows, or on the 8-bit GEMM panel pairs: there one row (a 1x1 image, as a classifier's last layer)
+  // still splits.
+  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs,
+                                    static_cast<int64_t>(q8_ ? std::max(m, pairs) : m), workers_);
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
   if (unsigned8_) {  // the input made unsigned once, and the padding run; rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
@@ -1161,7 +1167,6 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   // GEMM splits the pairs instead: every thread then fills all rows (the
   // cheap part) for its own channels.
   const size_t align = q8_ ? qconv::kQ8MR : 1;
-  const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
   const bool by_panels =
       q8_ && workers > 1 &&
       !gemm::SplitTileRows((m + qconv::kQ8MR - 1) / qconv::kQ8MR, pairs, workers);
