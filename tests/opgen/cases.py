@@ -1304,6 +1304,10 @@ for _dt, _z in [("int8", 3), ("uint8", 131), ("int16", 0)]:
           {"keep_dims": True}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.03, _z)])
     ecase("MEAN", _dt + "_hw_drop", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
           {"keep_dims": False}, version=2, dims=_DR, out=[_dt], out_quant=[Q(0.05, _z)])
+    if _dt != "int16":  # more than 256 pixels: 8-bit sums in 16-bit lanes, 256 rows at a time
+        ecase("MEAN", _dt + "_hw_large", [XT(_dt, *NHWC, quant=Q(0.05, _z)), K([1, 2])],
+              {"keep_dims": True}, version=2, dims=dict(_DR, H=(17, 25), W=(17, 25), C=(3, 20)),
+              out=[_dt], out_quant=[Q(0.03, _z)])
     ecase("MEAN", _dt + "_axis1", [XT(_dt, "B", "H", "C", quant=Q(0.05, _z)), K([1])],
           {"keep_dims": False}, version=2, dims=_DR, out=[_dt],
           out_quant=[Q(0.02, _z - 2 if _dt != "int16" else 0)])

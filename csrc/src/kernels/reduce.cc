@@ -131,6 +131,32 @@ void RunReduce(const T* in, A* out, int64_t out_count, const ReducePlan& p) {
   }
 }
 
+// Sums of 8-bit values over the middle dim of [outer, rows, len] (added to
+// sums, [outer, len]): as MEAN over H and W of a [N, H, W, C] image. Up to 256
+// rows at a time are summed in 16-bit lanes (256 * 255 fits 16 bits, for
+// int8 too), which the compiler vectorizes twice as wide as int32 sums and
+// with fewer widenings: MobileNet's 7x7x1280 mean took 21 us one element at a
+// time into int32.
+template <class T>
+void ColumnSums8(const T* in, int64_t outer, int64_t rows, int64_t len, int32_t* sums,
+                 std::vector<uint16_t>& part_buf) {
+  static_assert(sizeof(T) == 1, "8-bit values");
+  using P = typename std::conditional<std::is_signed<T>::value, int16_t, uint16_t>::type;
+  part_buf.resize(static_cast<size_t>(len));
+  P* __restrict part = reinterpret_cast<P*>(part_buf.data());
+  for (int64_t b = 0; b < outer; ++b, sums += len) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 256) {
+      const int64_t r1 = std::min(rows, r0 + 256);
+      std::memset(part, 0, static_cast<size_t>(len) * sizeof(P));
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* __restrict x = in + (b * rows + r) * len;
+        for (int64_t j = 0; j < len; ++j) part[j] = static_cast<P>(part[j] + x[j]);
+      }
+      for (int64_t j = 0; j < len; ++j) sums[j] += part[j];
+    }
+  }
+}
+
 template <Kind K>
 class Reduce final : public OpKernel {
  public:
@@ -191,7 +217,7 @@ class Reduce final : public OpKernel {
     return kTfLiteOk;
   }
 
-  size_t OwnedBytes() const override { return HeapBytes(sums_, prods_, seen_, dims_); }
+  size_t OwnedBytes() const override { return HeapBytes(sums_, part_, prods_, seen_, dims_); }
 
  private:
   // Quantized MEAN and SUM, as TFLite's builtin kernels compute them:
@@ -220,7 +246,16 @@ class Reduce final : public OpKernel {
       return kTfLiteOk;
     }
     sums_.assign(static_cast<size_t>(out_count), 0);
-    RunReduce<Kind::kSum, T, int32_t>(in->data_as<const T>(), sums_.data(), out_count, plan_);
+    const ReducePlan& pl = plan_;  // [outer, rows, len] with the rows reduced: ColumnSums8
+    const bool columns = pl.n >= 2 && pl.n <= 3 && !pl.reduced[pl.n - 1] && pl.reduced[pl.n - 2] &&
+                         (pl.n == 2 || !pl.reduced[0]);
+    if constexpr (sizeof(T) == 1) {
+      if (columns)
+        ColumnSums8(in->data_as<const T>(), pl.n == 3 ? pl.size[0] : 1, pl.size[pl.n - 2],
+                    pl.size[pl.n - 1], sums_.data(), part_);
+    }
+    if (sizeof(T) != 1 || !columns)
+      RunReduce<Kind::kSum, T, int32_t>(in->data_as<const T>(), sums_.data(), out_count, plan_);
     const int64_t count = plan_.reduce_count;
     if (K == Kind::kMean && mean_hw_ && sizeof(T) == 1) {
       const int depth = in->dim(3);
@@ -442,6 +477,7 @@ class Reduce final : public OpKernel {
   bool keep_dims_ = false;
   bool mean_hw_ = false;
   std::vector<int32_t> sums_;
+  std::vector<uint16_t> part_;  // ColumnSums8's 16-bit partial sums
   std::vector<int32_t> prods_;
   std::vector<uint8_t> seen_;
   ReducePlan plan_;
