@@ -9,7 +9,7 @@
 //   packed = [bias: panels * 16] [panel 0: K rows of 16] [panel 1] ...
 //
 // the last panel and the bias zero-padded. The register-blocked micro-kernel
-// computes a tile of TileRows() rows x 16 columns: 8 rows with AVX-512F and
+// computes a tile of TileRows() rows x 16 columns: 7 rows with AVX-512F and
 // 6 rows with AVX2+FMA (both chosen at run time on x86_64), else 6 rows with
 // GCC/Clang vector extensions (SSE on x86_64, NEON on ARM, scalar code on
 // ARMv6). A lone last row (and batch-1 fully-connected) uses a one-row kernel
@@ -36,11 +36,11 @@ namespace tfc {
 namespace gemm {
 
 constexpr int kMR = 6;      // rows of the portable and AVX2 tiles
-constexpr int kMaxMR = 8;   // the largest tile (AVX-512)
+constexpr int kMaxMR = 7;   // the largest tile (AVX-512)
 constexpr int kNR = 16;
 // Row blocks that are a multiple of this are a whole number of tiles for
-// every kernel.
-constexpr int kRowAlign = 24;
+// every kernel (6 and 7 rows).
+constexpr int kRowAlign = 42;
 
 // Software prefetch distance (floats) along a packed panel: weights of
 // layers with few output pixels stream from L3/DRAM once per Invoke, faster
@@ -448,21 +448,24 @@ TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t
 #define TFC_GEMM_AVX512 1
 #define TFC_AVX512_FN __attribute__((target("avx512f,avx2,fma")))
 
-// 8 x 16: one ZMM accumulator per row, the A values broadcast from memory.
+// 7 x 16: one ZMM accumulator per row, the A values broadcast from memory.
+// Seven rows, as XNNPACK's AVX-512 kernels have: the pixel counts of the
+// usual input sizes (224, 112, ..., 14, 7 squared) are multiples of 7, so
+// no tile computes rows for nothing (with 8, MobileNet's 14x14 layers
+// computed 200 rows for 196).
 TFC_AVX512_FN inline void TileAvx512(size_t taps, size_t k, const float* const* a, const float* b,
                                      const float* bias, float* c, size_t ldc, int mr, int nr,
                                      float lo, float hi) {
   __m512 c0 = _mm512_loadu_ps(bias);
-  __m512 c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  __m512 c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0;
   for (size_t t = 0; t < taps; ++t) {
-    const float* a0 = a[t * 8 + 0];
-    const float* a1 = a[t * 8 + 1];
-    const float* a2 = a[t * 8 + 2];
-    const float* a3 = a[t * 8 + 3];
-    const float* a4 = a[t * 8 + 4];
-    const float* a5 = a[t * 8 + 5];
-    const float* a6 = a[t * 8 + 6];
-    const float* a7 = a[t * 8 + 7];
+    const float* a0 = a[t * 7 + 0];
+    const float* a1 = a[t * 7 + 1];
+    const float* a2 = a[t * 7 + 2];
+    const float* a3 = a[t * 7 + 3];
+    const float* a4 = a[t * 7 + 4];
+    const float* a5 = a[t * 7 + 5];
+    const float* a6 = a[t * 7 + 6];
     for (size_t i = 0; i < k; ++i) {
       const __m512 w = _mm512_loadu_ps(b);
       _mm_prefetch(PrefetchAddress(b, kPrefetchAvx512), _MM_HINT_T0);
@@ -474,11 +477,10 @@ TFC_AVX512_FN inline void TileAvx512(size_t taps, size_t k, const float* const* 
       c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[i]), w, c4);
       c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[i]), w, c5);
       c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[i]), w, c6);
-      c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[i]), w, c7);
     }
   }
   const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
-  __m512 acc[8] = {c0, c1, c2, c3, c4, c5, c6, c7};
+  __m512 acc[7] = {c0, c1, c2, c3, c4, c5, c6};
   const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1u);
   for (int r = 0; r < mr; ++r) {
     // (maskz forms: GCC 12 warns about the plain ones' undefined passthrough)
@@ -502,7 +504,7 @@ struct Kernels {
 inline const Kernels& SelectKernels() {
 #if TFC_GEMM_AVX512
   static const Kernels k = cpu::HasAvx512F()
-                               ? Kernels{TileAvx512, RowAvx2, 8}
+                               ? Kernels{TileAvx512, RowAvx2, 7}
                                : cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
                                                    : Kernels{TileGeneric, RowGeneric, kMR};
 #elif TFC_GEMM_X86
