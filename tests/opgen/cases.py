@@ -1337,6 +1337,13 @@ for _op, _v in [("SELECT", 2), ("SELECT_V2", 1)]:
 ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
                                          XT("uint8", "A", "C", quant=Q(0.07, 120))],
       {"axis": 1}, version=1, dims=D3, out=["uint8"], out_quant=[Q(0.06, 130)])
+# Channel rows of 17-64 bytes (16-byte moves, the last one overlapping), big enough for the pool to
+# split the pixels: a U-Net skip connection; tests/test_threads.py runs it at 2 and 3 threads.
+ecase("CONCATENATION", "int8_skip_threaded", [XT("int8", "B", "H", "W", "C", quant=Q(0.05, 3)),
+                                              XT("int8", "B", "H", "W", "D", quant=Q(0.05, 3))],
+      {"axis": 3}, version=2, dims={"B": (1, 2), "H": (22, 28), "W": (22, 28), "C": (17, 33),
+                                    "D": (5, 64)},
+      out=["int8"], out_quant=[Q(0.05, 3)])
 ecase("CONCATENATION", "int16_other_params", [XT("int16", "A", "B", quant=Q(0.001, 0)),
                                               XT("int16", "A", "C", quant=Q(0.002, 0))],
       {"axis": 1}, version=3, dims=D3, out=["int16"], out_quant=[Q(0.0015, 0)])

@@ -84,45 +84,62 @@ class Concatenation final : public OpKernel {
     for (int d = 0; d < axis_; ++d) outer *= out->dim(d);
     int64_t inner = 1;
     for (int d = axis_ + 1; d < out->rank(); ++d) inner *= out->dim(d);
-    uint8_t* dst = static_cast<uint8_t*>(out->data);
     const size_t out_row = static_cast<size_t>(out->dim(axis_) * inner) * esize;
-    for (int i = 0; i < n; ++i) {
-      const TfLiteTensor* in = ctx.input(i);
-      const size_t row = static_cast<size_t>(in->dim(axis_) * inner) * esize;
-      if (row == 0) continue;
-      const uint8_t* src = static_cast<const uint8_t*>(in->data);
-      uint8_t* d = dst;
-      if (out->type == kTfLiteUInt8 && !dm::SameQuant(in, out)) {
-        const int64_t n = in->dim(axis_) * inner;
-        const float s = in->quant.scale[0] * (1.0f / out->quant.scale[0]);
-        const int32_t zi = in->quant.zero_point.empty() ? 0 : static_cast<int32_t>(in->quant.zero_point[0]);
-        const int32_t zo = out->quant.zero_point.empty() ? 0 : static_cast<int32_t>(out->quant.zero_point[0]);
-        const float b = -static_cast<float>(zi) * s;
-        for (int64_t o = 0; o < outer; ++o) {
-          Requant<uint8_t>(src, d, n, s, b, zo);
-          src += row;
-          d += out_row;
+    if (outer == 0 || out_row == 0) return kTfLiteOk;
+    // Output rows [o0, o1): each input's slice of them, then the activation. Split over the
+    // threads in chunks of at least 16 KB: each thread copies the rows its core produced, for a
+    // concatenation of two layers' outputs as U-Net's skip connections are.
+    auto rows = [&](int64_t o0, int64_t o1) {
+      uint8_t* dst = static_cast<uint8_t*>(out->data) + static_cast<size_t>(o0) * out_row;
+      for (int i = 0; i < n; ++i) {
+        const TfLiteTensor* in = ctx.input(i);
+        const size_t row = static_cast<size_t>(in->dim(axis_) * inner) * esize;
+        if (row == 0) continue;
+        const uint8_t* src = static_cast<const uint8_t*>(in->data) + static_cast<size_t>(o0) * row;
+        uint8_t* d = dst;
+        if (out->type == kTfLiteUInt8 && !dm::SameQuant(in, out)) {
+          const int64_t count = in->dim(axis_) * inner;
+          const float s = in->quant.scale[0] * (1.0f / out->quant.scale[0]);
+          const int32_t zi = in->quant.zero_point.empty() ? 0 : static_cast<int32_t>(in->quant.zero_point[0]);
+          const int32_t zo = out->quant.zero_point.empty() ? 0 : static_cast<int32_t>(out->quant.zero_point[0]);
+          const float b = -static_cast<float>(zi) * s;
+          for (int64_t o = o0; o < o1; ++o, src += row, d += out_row) Requant<uint8_t>(src, d, count, s, b, zo);
+        } else {
+          CopyRows(src, row, d, out_row, row, o1 - o0);
         }
         dst += row;
-        continue;
       }
-      for (int64_t o = 0; o < outer; ++o) {
-        std::memcpy(d, src, row);
-        src += row;
-        d += out_row;
+      if (clamp_) {
+        float* p = reinterpret_cast<float*>(static_cast<uint8_t*>(out->data) + static_cast<size_t>(o0) * out_row);
+        const size_t count = static_cast<size_t>(o1 - o0) * out_row / sizeof(float);
+        const float lo = range_.lo, hi = range_.hi;
+        for (size_t i = 0; i < count; ++i) p[i] = std::min(std::max(p[i], lo), hi);
       }
-      dst += row;
-    }
-    if (clamp_) {
-      float* p = out->data_as<float>();
-      const int64_t count = out->num_elements();
-      const float lo = range_.lo, hi = range_.hi;
-      for (int64_t i = 0; i < count; ++i) p[i] = std::min(std::max(p[i], lo), hi);
-    }
+    };
+    const int64_t min_rows = std::max<int64_t>(1, static_cast<int64_t>((16 << 10) / out_row));
+    if (ctx.num_threads() > 1 && outer >= 2 * min_rows)
+      ctx.pool().ParallelFor(outer, min_rows, rows);
+    else
+      rows(0, outer);
     return kTfLiteOk;
   }
 
  private:
+  // count rows of `bytes` bytes, src_stride / dst_stride apart. Rows of 16 to 64 bytes (a few channels
+  // per pixel) as 16-byte moves, the last one overlapping: 3.5 ns per row through memcpy, a U-Net
+  // concatenation's 16384 pixels x 2 inputs took 115 us.
+  static void CopyRows(const uint8_t* src, size_t src_stride, uint8_t* dst, size_t dst_stride, size_t bytes,
+                       int64_t count) {
+    if (bytes < 16 || bytes > 64) {
+      for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) std::memcpy(dst, src, bytes);
+      return;
+    }
+    for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) {
+      for (size_t j = 0; j + 16 < bytes; j += 16) std::memcpy(dst + j, src + j, 16);
+      std::memcpy(dst + bytes - 16, src + bytes - 16, 16);
+    }
+  }
+
   template <class T>
   static void Requant(const uint8_t* src, uint8_t* dst, int64_t n, float s, float b, int32_t zo) {
     const T* in = reinterpret_cast<const T*>(src);
