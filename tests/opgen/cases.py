@@ -824,6 +824,17 @@ _kc("CONV_2D", "int8_short_rows_dil_h2",
      "dilation_h_factor": 2},
     version=3, dims=dict(_KCW, H=(5, 14), W=(6, 14), C=(1, 3), O=(9, 40)),
     out=["int8"], out_quant=[Q(0.06, 3)], avoid=_KC_NOREF + ["BUILTIN"])  # XNNPACK: own rounding
+# A lone last panel (16 channels, or 33-48) whose runs pair up into octets (3 taps x 16 channels: 48
+# bytes per filter row): qconv::Q8TileOctets, U-Net's 16-channel layers.
+_kc("CONV_2D", "int8_octets_s1_same_relu",
+    [XQ("B", "H", "W", 16, quant=Q(0.04, -6)), WQ("O", 3, 3, 16, quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"},
+    version=3, dims=dict(_KCW, H=(5, 12), W=(5, 12), O=(33, 48)), out=["int8"],
+    out_quant=[Q(0.1, -128)], qemu=True)
+_kc("CONV_2D", "int8_octets_16ch_s2_valid",
+    [XQ("B", "H", "W", 8, quant=Q(0.04, 5)), WQ(16, 3, 3, 8, quant=_KC_PC(16)), _kc_bias(16)],
+    {"padding": "VALID", "stride_w": 2, "stride_h": 2},
+    version=3, dims=dict(_KCW, H=(7, 15), W=(7, 15)), out=["int8"], out_quant=[Q(0.08, 2)])
 _kc("CONV_2D", "int8_taps_5x3_s2_same",
     [XQ("B", "H", "W", "C4", quant=Q(0.03, -7)), WQ("O", 5, 3, "C4", quant=_KC_PC("O")),
      _kc_bias("O")],

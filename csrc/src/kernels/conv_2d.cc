@@ -586,6 +586,7 @@ class QuantConv2D final : public OpKernel {
   // taps, contiguous in the input, as one run (no horizontal dilation), else
   // one run per tap. Runs partly outside the image are patched per Eval.
   size_t run_taps_ = 0, run_bytes_ = 0;
+  bool octets_ = false;  // indirect8_ with a lone last panel packed in octets (qconv::Q8OctetLastPanel)
   // The other 8-bit rows copy their runs from the input made unsigned once per
   // Eval too (unsigned8_: indirect8_ or im2col rows).
   bool unsigned8_ = false;
@@ -742,7 +743,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
 
   q8_ = kind_ == QKind::kInt8 && qconv::HasQ8Gemm();
   if (!q8_) packed8_.Release();  // else packed again below, into the same block where it fits
-  contiguous_rows8_ = indirect8_ = unsigned8_ = false;
+  contiguous_rows8_ = indirect8_ = unsigned8_ = octets_ = false;
   correction_.clear();
   bias8_.clear();
   if (q8_) {  // the raw int8 filter packed for qconv::Q8GemmRequant (its zero point is 0)
@@ -765,6 +766,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n))) return ctx.Error("out of memory");
     correction_.resize(n);
     qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data());
+    octets_ = indirect8_ && qconv::Q8OctetsFit(n, run_bytes_ / 4);
+    if (octets_) qconv::Q8OctetLastPanel(static_cast<int8_t*>(packed8_.data()), k_, n);
     bias8_.resize(n);
   }
 
@@ -1026,7 +1029,7 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
         FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, patch, b0, b1);
         qconv::Q8GemmRequantIndirect(runs, b1 - b0, run_taps_, run_bytes_, packed8(), n_out,
                                      requant_, bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out,
-                                     n_out, p0, p1);
+                                     n_out, p0, p1, octets_);
         continue;
       }
       if (q8_) {

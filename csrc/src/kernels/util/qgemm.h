@@ -857,6 +857,30 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst
   }
 }
 
+// Whether the last panel of a GEMM over n channels is a single one (an odd
+// panel count) that Q8OctetLastPanel can turn into octets: its runs of
+// tap_quads quads pair up (an even count).
+inline bool Q8OctetsFit(size_t n, size_t tap_quads) { return QPanels(n) % 2 == 1 && tap_quads % 2 == 0; }
+
+// Rewrites the last panel of packed B (PackQ8B, k bytes per channel, k a
+// multiple of 8) in octets: quads 2o and 2o + 1 as panel[o][16 channels][8],
+// channels 0-7 in the first 64 bytes. Q8TileOctets then broadcasts 8 bytes
+// of a row for two vpdpbusd where a lone panel's quads take one broadcast
+// each: the broadcasts were the bound of 16-channel convolutions.
+inline void Q8OctetLastPanel(int8_t* packed, size_t k, size_t n) {
+  const size_t quads = QuadCount(k), step = kQ8NR * 4;
+  int8_t* panel = packed + (QPanels(n) - 1) * quads * step;
+  int8_t pair[2 * kQ8NR * 4];
+  for (size_t q = 0; q + 1 < quads; q += 2) {
+    int8_t* d = panel + q * step;
+    std::memcpy(pair, d, sizeof(pair));
+    for (size_t c = 0; c < kQ8NR; ++c) {
+      std::memcpy(d + 8 * c, pair + 4 * c, 4);
+      std::memcpy(d + 8 * c + 4, pair + step + 4 * c, 4);
+    }
+  }
+}
+
 #if TFC_QGEMM_AVX512
 // d[i] = s[i] + 128 as unsigned bytes (the sign bit flipped), where the VNNI
 // GEMM runs: 64 bytes a step, the tail masked (im2col runs are often 8-27 bytes).
@@ -986,13 +1010,71 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
 }
 #undef TFC_Q8_ROW
 
+// Eight rows times the last panel in octets (Q8OctetLastPanel), int8 out:
+// each row's 8 bytes broadcast once for two vpdpbusd, channels 0-7 and 8-15,
+// whose lanes hold a channel's two quads' sums side by side; the pairs are
+// added at the end. Otherwise as Q8TileVnni<1>: tap_quads even.
+#define TFC_Q8_OCT(r)                                  \
+  do {                                                 \
+    int64_t v;                                         \
+    std::memcpy(&v, a##r + off, 8);                    \
+    const __m512i x = _mm512_set1_epi64(v);            \
+    l##r = _mm512_dpbusd_epi32(l##r, x, w0);           \
+    h##r = _mm512_dpbusd_epi32(h##r, x, w1);           \
+  } while (0)
+
+template <class Out>
+TFC_VNNI_FN inline void Q8TileOctets(const uint8_t* const* a, size_t taps, size_t tap_quads,
+                                     const int8_t* b, const ChannelRequant* q, const int32_t* bias,
+                                     Out* out, size_t ldo, size_t c0, size_t mr, size_t nc) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i l0 = zero, l1 = zero, l2 = zero, l3 = zero, l4 = zero, l5 = zero, l6 = zero, l7 = zero;
+  __m512i h0 = zero, h1 = zero, h2 = zero, h3 = zero, h4 = zero, h5 = zero, h6 = zero, h7 = zero;
+  for (size_t t = 0; t < taps; ++t) {
+    const uint8_t *a0 = a[t], *a1 = a[taps + t], *a2 = a[2 * taps + t], *a3 = a[3 * taps + t];
+    const uint8_t *a4 = a[4 * taps + t], *a5 = a[5 * taps + t], *a6 = a[6 * taps + t],
+                  *a7 = a[7 * taps + t];
+    const int8_t* bt = b + t * tap_quads * kQ8NR * 4;
+    for (size_t kk = 0; kk < tap_quads; kk += 2) {
+      const size_t off = 4 * kk;
+      const __m512i w0 = _mm512_loadu_si512(bt + kk * kQ8NR * 4);
+      const __m512i w1 = _mm512_loadu_si512(bt + kk * kQ8NR * 4 + 64);
+      TFC_Q8_OCT(0);
+      TFC_Q8_OCT(1);
+      TFC_Q8_OCT(2);
+      TFC_Q8_OCT(3);
+      TFC_Q8_OCT(4);
+      TFC_Q8_OCT(5);
+      TFC_Q8_OCT(6);
+      TFC_Q8_OCT(7);
+    }
+  }
+  const __mmask16 m = Q8Mask(nc);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  const __m512i b16 = bias ? _mm512_maskz_loadu_epi32(m, bias + c0) : zero;
+  const __m512i lo8[kQ8MR] = {l0, l1, l2, l3, l4, l5, l6, l7};
+  const __m512i hi8[kQ8MR] = {h0, h1, h2, h3, h4, h5, h6, h7};
+  const Q8Params ch = Q8Load(*q, nullptr, c0, m);
+  const __m512i zp = _mm512_set1_epi32(q->zp), lo = _mm512_set1_epi32(q->lo), hi = _mm512_set1_epi32(q->hi);
+  for (size_t r = 0; r < mr; ++r) {
+    const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(_mm512_permutex2var_epi32(lo8[r], even, hi8[r]),
+                                                          _mm512_permutex2var_epi32(lo8[r], odd, hi8[r])),
+                                         b16);
+    Q8Store(m, out + r * ldo + c0, Q8Requant(ch, sum, zp, lo, hi));
+  }
+}
+#undef TFC_Q8_OCT
+
 // The panel loop of the GEMMs below over panels [p0, p1) (p0 even):
 // row_runs(r0, mr) gives the run pointers of the tile of rows r0 + [0, 8)
 // (rows past mr repeat valid ones).
+// octets: the last panel is in octets (Q8OctetLastPanel; int8 Out).
 template <class RowRuns, class Out>
 TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
                                  const int8_t* packed, size_t n, const ChannelRequant* q,
-                                 const int32_t* bias, Out* out, size_t ldo, size_t p0, size_t p1) {
+                                 const int32_t* bias, Out* out, size_t ldo, size_t p0, size_t p1,
+                                 bool octets = false) {
   const size_t panel = taps * tap_quads * kQ8NR * 4;
   for (size_t p = p0; p < p1; p += 2) {
     const int8_t* b = packed + p * panel;
@@ -1002,8 +1084,14 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
       const uint8_t* const* a = row_runs(r0, mr);
       if (p + 1 < p1)
         Q8TileVnni<2>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-      else
+      else if constexpr (std::is_same<Out, int8_t>::value) {
+        if (octets)
+          Q8TileOctets(a, taps, tap_quads, b, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        else
+          Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      } else {
         Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      }
     }
   }
 }
@@ -1113,18 +1201,19 @@ inline void Q8GemmRequant(const uint8_t* rows, size_t m, size_t lda, const int8_
 // The same for an indirect convolution: row r is `taps` runs of run_bytes
 // (a multiple of 4; K = taps * run_bytes, packed as PackQ8B packs it), run t
 // at runs[r * taps + t]; runs holds whole tiles (m rounded up to 8 rows, the
-// extra rows pointing anywhere readable).
+// extra rows pointing anywhere readable). octets: the last panel is in octets
+// (Q8OctetsFit, Q8OctetLastPanel).
 inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t taps, size_t run_bytes,
                                   const int8_t* packed, size_t n, const ChannelRequant& q,
                                   const int32_t* bias, int8_t* out, size_t ldo, size_t p0 = 0,
-                                  size_t p1 = kAllPanels) {
+                                  size_t p1 = kAllPanels, bool octets = false) {
 #if TFC_QGEMM_AVX512
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
   Q8Panels(row_runs, m, taps, run_bytes / 4, packed, n, &q, bias, out, ldo, p0,
-           std::min(p1, QPanels(n)));
+           std::min(p1, QPanels(n)), octets);
 #else
   (void)runs, (void)m, (void)taps, (void)run_bytes, (void)packed, (void)n, (void)q, (void)bias;
-  (void)out, (void)ldo, (void)p0, (void)p1;
+  (void)out, (void)ldo, (void)p0, (void)p1, (void)octets;
 #endif
 }
 
