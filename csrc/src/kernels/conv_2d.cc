@@ -548,11 +548,11 @@ class QuantConv2D final : public OpKernel {
   void FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const;
   template <class F>
   void ForEachPixel(size_t m0, size_t m1, F fn) const;
-  void FillTapRuns(const uint8_t* in8, const uint8_t** runs, uint8_t* patch, size_t m0,
-                   size_t m1) const;
+  void FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0, size_t m1) const;
+  void PaddedUnsignedImage(ThreadPool& pool, bool parallel, const int8_t* in, uint8_t* out) const;
   size_t RowsBytes() const;
   // indirect8_: the run pointers of block_rows_ rows rounded up to whole
-  // tiles (the patches of runs partly outside the image follow them).
+  // tiles.
   size_t RunPointerBytes() const {
     const size_t tiles = (block_rows_ + qconv::kQ8MR - 1) / qconv::kQ8MR;
     return (tiles * qconv::kQ8MR * run_taps_ * sizeof(uint8_t*) + 63) / 64 * 64;
@@ -584,7 +584,7 @@ class QuantConv2D final : public OpKernel {
   bool indirect8_ = false;  // its rows are tap pointers into the input made unsigned (Cin % 4 == 0)
   // indirect8_ rows: run_taps_ runs of run_bytes_ each: a filter row's KW
   // taps, contiguous in the input, as one run (no horizontal dilation), else
-  // one run per tap. Runs partly outside the image are patched per Eval.
+  // one run per tap, into the padded image (PaddedUnsignedImage).
   size_t run_taps_ = 0, run_bytes_ = 0;
   bool octets_ = false;  // indirect8_ with a lone last panel packed in octets (qconv::Q8OctetLastPanel)
   // The other 8-bit rows copy their runs from the input made unsigned once per
@@ -592,6 +592,9 @@ class QuantConv2D final : public OpKernel {
   bool unsigned8_ = false;
   int scratch_u8_ = -1;     // unsigned8_: the input as unsigned bytes, one padding pixel, slack
   std::vector<size_t> tap_offsets_;  // indirect8_: each run's byte offset from the window's corner
+  // indirect8_: the input made unsigned with its padding around it (the zero point's byte): padded_h_ x
+  // padded_w_ pixels per batch, so that every run lies in it and the run pointers need no patches.
+  int padded_h_ = 0, padded_w_ = 0;
   size_t lda_ = 0;                // im2col row stride: K rounded up to even
   size_t block_rows_ = 0;
   std::vector<int32_t> mult_;
@@ -759,9 +762,13 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     const int run_kx = dw_ == 1 ? 1 : kw_;  // runs per filter row
     run_taps_ = indirect8_ ? static_cast<size_t>(kh_) * run_kx : 0;
     run_bytes_ = indirect8_ ? static_cast<size_t>(in_c_) * (dw_ == 1 ? kw_ : 1) : 0;
+    // The padding the windows reach on each side: top and left as the geometry gives them, bottom and
+    // right as far as the last window goes past the image.
+    padded_h_ = pad_t_ + std::max(in_h_, (out_h_ - 1) * sh_ + (kh_ - 1) * dh_ + 1 - pad_t_);
+    padded_w_ = pad_l_ + std::max(in_w_, (out_w_ - 1) * sw_ + (kw_ - 1) * dw_ + 1 - pad_l_);
     for (int ky = 0; indirect8_ && ky < kh_; ++ky)
       for (int kx = 0; kx < run_kx; ++kx)
-        tap_offsets_.push_back((static_cast<size_t>(ky) * dh_ * in_w_ + static_cast<size_t>(kx) * dw_) *
+        tap_offsets_.push_back((static_cast<size_t>(ky) * dh_ * padded_w_ + static_cast<size_t>(kx) * dw_) *
                                static_cast<size_t>(in_c_));
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n))) return ctx.Error("out of memory");
     correction_.resize(n);
@@ -815,8 +822,10 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   slot_bytes_ = RowsBytes() + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;
-  if (unsigned8_)  // then the padding run (indirect8_); the slack: 16-byte copies of shorter runs
-    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + run_bytes_ + 16);
+  if (indirect8_)  // the padded image
+    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(batches_) * padded_h_ * padded_w_ * in_c_);
+  else if (unsigned8_)  // the slack: 16-byte copies of shorter runs
+    scratch_u8_ = ctx.RequestScratch(static_cast<size_t>(inn) + 16);
   if (hybrid) {
     scratch_qin_ = ctx.RequestScratch(static_cast<size_t>(inn) + 1);
     scratch_bparams_ =
@@ -827,12 +836,11 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
 
 // Bytes of a worker's row area: block_rows_ im2col rows (for the 8-bit
 // GEMM's copied rows, with the 16 bytes a last 16-byte copy may write past
-// them), or for indirect8_ the run pointers and room to patch every run of
-// block_rows_ rows.
+// them), or for indirect8_ the run pointers of block_rows_ rows.
 size_t QuantConv2D::RowsBytes() const {
   size_t bytes = block_rows_ * lda_ * sizeof(int16_t);
   if (unsigned8_ && !indirect8_) bytes = std::max(bytes, block_rows_ * lda8_ + 16);
-  if (indirect8_) bytes = std::max(bytes, RunPointerBytes() + block_rows_ * run_taps_ * run_bytes_);
+  if (indirect8_) bytes = std::max(bytes, RunPointerBytes());
   return (bytes + 63) / 64 * 64;
 }
 
@@ -962,56 +970,51 @@ void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1
 }
 
 // Run pointers of the indirect8_ rows [m0, m1): row m's run t at
-// runs[(m - m0) * run_taps_ + t], pointing at its input pixel in in8 (the
-// input made unsigned), at the padding run after the image (a run wholly in
-// the padding), or at a copy in `patch` with the zero point's byte where it
-// lies outside the image (a filter row partly outside). Rows up to the next
-// multiple of 8 repeat the padding run.
-void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, uint8_t* patch, size_t m0,
-                              size_t m1) const {
-  const size_t cin = static_cast<size_t>(in_c_);
-  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  const uint8_t* pad = in8 + static_cast<size_t>(batches_) * img_size;
-  const uint8_t zp = static_cast<uint8_t>(in_zp_ + 128);
+// runs[(m - m0) * run_taps_ + t], into in8, the padded image (PaddedUnsignedImage):
+// the window's corner plus the run's offset. Rows up to the next multiple of 8
+// repeat the first run.
+void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m0, size_t m1) const {
+  const size_t cin = static_cast<size_t>(in_c_), wp = static_cast<size_t>(padded_w_);
+  const size_t img_size = static_cast<size_t>(padded_h_) * wp * cin;
   const size_t taps = run_taps_;
-  const bool row_runs = run_bytes_ != cin;  // one run per filter row
+  const size_t* offsets = tap_offsets_.data();
   ForEachPixel(m0, m1, [&](size_t m, size_t n, int iy0, int ix0) {
     const uint8_t** r = runs + (m - m0) * taps;
-    const uint8_t* img = in8 + n * img_size;
-    const bool cols_in = ix0 >= 0 && ix0 + (kw_ - 1) * dw_ < in_w_;
-    if (cols_in && iy0 >= 0 && iy0 + (kh_ - 1) * dh_ < in_h_) {
-      const uint8_t* base = img + (static_cast<size_t>(iy0) * in_w_ + static_cast<size_t>(ix0)) * cin;
-      for (size_t t = 0; t < taps; ++t) r[t] = base + tap_offsets_[t];
-      return;
-    }
-    for (int ky = 0; ky < kh_; ++ky) {
-      const int iy = iy0 + ky * dh_;
-      const bool row_in = iy >= 0 && iy < in_h_;
-      const uint8_t* src = img + (row_in ? static_cast<size_t>(iy) * in_w_ * cin : 0);
-      if (row_runs && (!row_in || cols_in)) {
-        *r++ = row_in ? src + static_cast<size_t>(ix0) * cin : pad;
-        continue;
-      }
-      if (row_runs) {  // partly outside: patched
-        for (int kx = 0; kx < kw_; ++kx) {
-          const int ix = ix0 + kx;
-          if (ix >= 0 && ix < in_w_)
-            std::memcpy(patch + static_cast<size_t>(kx) * cin, src + static_cast<size_t>(ix) * cin, cin);
-          else
-            std::memset(patch + static_cast<size_t>(kx) * cin, zp, cin);
-        }
-        *r++ = patch;
-        patch += run_bytes_;
-        continue;
-      }
-      for (int kx = 0; kx < kw_; ++kx) {
-        const int ix = ix0 + kx * dw_;
-        *r++ = row_in && ix >= 0 && ix < in_w_ ? src + static_cast<size_t>(ix) * cin : pad;
-      }
-    }
+    const uint8_t* base = in8 + n * img_size +
+                          (static_cast<size_t>(iy0 + pad_t_) * wp + static_cast<size_t>(ix0 + pad_l_)) * cin;
+    for (size_t t = 0; t < taps; ++t) r[t] = base + offsets[t];
   });
   const size_t tail = (m1 - m0 + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
-  for (size_t i = (m1 - m0) * taps; i < tail * taps; ++i) runs[i] = pad;
+  for (size_t i = (m1 - m0) * taps; i < tail * taps; ++i) runs[i] = in8;
+}
+
+// The indirect8_ input: each image as unsigned bytes (q + 128) with pad_t_ rows above, pad_l_ pixels to
+// the left and what the windows reach below and to the right of the zero point's byte (128 + zp), the
+// padded rows split over the threads.
+void QuantConv2D::PaddedUnsignedImage(ThreadPool& pool, bool parallel, const int8_t* in, uint8_t* out) const {
+  const size_t cin = static_cast<size_t>(in_c_), wp = static_cast<size_t>(padded_w_);
+  const size_t row_bytes = wp * cin, in_row = static_cast<size_t>(in_w_) * cin;
+  const size_t left = static_cast<size_t>(pad_l_) * cin, right = row_bytes - left - in_row;
+  const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
+  const int64_t rows = static_cast<int64_t>(batches_) * padded_h_;
+  auto fill = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      uint8_t* d = out + static_cast<size_t>(r) * row_bytes;
+      const int64_t n = r / padded_h_, y = r % padded_h_ - pad_t_;
+      if (y < 0 || y >= in_h_) {
+        std::memset(d, pad, row_bytes);
+        continue;
+      }
+      std::memset(d, pad, left);
+      qconv::ToUnsigned(in + (static_cast<size_t>(n) * in_h_ + static_cast<size_t>(y)) * in_row, d + left, in_row);
+      std::memset(d + left + in_row, pad, right);
+    }
+  };
+  const int64_t min_rows = std::max<int64_t>(1, static_cast<int64_t>((16 << 10) / std::max<size_t>(1, row_bytes)));
+  if (parallel && rows >= 2 * min_rows)
+    pool.ParallelFor(rows, min_rows, fill);
+  else
+    fill(0, rows);
 }
 
 template <class T>
@@ -1025,8 +1028,7 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
     if constexpr (std::is_same<T, int8_t>::value) {
       if (indirect8_) {
         const uint8_t** runs = reinterpret_cast<const uint8_t**>(rows);
-        uint8_t* patch = reinterpret_cast<uint8_t*>(rows) + RunPointerBytes();
-        FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, patch, b0, b1);
+        FillTapRuns(reinterpret_cast<const uint8_t*>(in), runs, b0, b1);
         qconv::Q8GemmRequantIndirect(runs, b1 - b0, run_taps_, run_bytes_, packed8(), n_out,
                                      requant_, bias8_.data(), static_cast<int8_t*>(out) + b0 * n_out,
                                      n_out, p0, p1, octets_);
@@ -1157,10 +1159,13 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs,
                                     static_cast<int64_t>(q8_ ? std::max(m, pairs) : m), workers_);
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
-  if (unsigned8_) {  // the input made unsigned once, and the padding run; rows point or copy from it
+  if (unsigned8_) {  // the input made unsigned once (padded for indirect8_); rows point or copy from it
     uint8_t* u8 = static_cast<uint8_t*>(ctx.Scratch(scratch_u8_));
-    qconv::UnsignedImage(pool, workers > 1, in8, static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_,
-                         in_zp_, indirect8_ ? run_bytes_ : 0, u8);
+    if (indirect8_)
+      PaddedUnsignedImage(pool, workers > 1, in8, u8);
+    else
+      qconv::UnsignedImage(pool, workers > 1, in8, static_cast<size_t>(batches_) * in_h_ * in_w_ * in_c_,
+                           in_zp_, 0, u8);
     in8 = reinterpret_cast<const int8_t*>(u8);
   }
   const size_t rows_bytes = RowsBytes();

@@ -896,19 +896,22 @@ TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n)
 }
 #endif
 
+// out[i] = in[i] + 128 as unsigned bytes. Only where the 8-bit GEMM runs.
+inline void ToUnsigned(const int8_t* in, uint8_t* out, size_t n) {
+#if TFC_QGEMM_AVX512
+  BiasToUnsigned512(in, out, n);
+#else
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(in[i] ^ 0x80);
+#endif
+}
+
 // in (count int8 values) made unsigned into u8, then pad_bytes of the zero
 // point's byte (zp + 128) after it, for the GEMM rows to point or copy from;
 // split over the pool when `parallel`.
 inline void UnsignedImage(ThreadPool& pool, bool parallel, const int8_t* in, size_t count,
                           int32_t zp, size_t pad_bytes, uint8_t* u8) {
   std::memset(u8 + count, static_cast<uint8_t>(zp + 128), pad_bytes);
-  auto convert = [&](int64_t b, int64_t e) {
-#if TFC_QGEMM_AVX512
-    BiasToUnsigned512(in + b, u8 + b, static_cast<size_t>(e - b));
-#else
-    for (int64_t i = b; i < e; ++i) u8[i] = static_cast<uint8_t>(in[i] ^ 0x80);
-#endif
-  };
+  auto convert = [&](int64_t b, int64_t e) { ToUnsigned(in + b, u8 + b, static_cast<size_t>(e - b)); };
   if (parallel)
     pool.ParallelFor(static_cast<int64_t>(count), 1 << 14, convert);
   else
