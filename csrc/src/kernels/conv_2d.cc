@@ -978,12 +978,15 @@ void QuantConv2D::FillTapRuns(const uint8_t* in8, const uint8_t** runs, size_t m
   const size_t img_size = static_cast<size_t>(padded_h_) * wp * cin;
   const size_t taps = run_taps_;
   const size_t* offsets = tap_offsets_.data();
-  ForEachPixel(m0, m1, [&](size_t m, size_t n, int iy0, int ix0) {
-    const uint8_t** r = runs + (m - m0) * taps;
-    const uint8_t* base = in8 + n * img_size +
-                          (static_cast<size_t>(iy0 + pad_t_) * wp + static_cast<size_t>(ix0 + pad_l_)) * cin;
-    for (size_t t = 0; t < taps; ++t) r[t] = base + offsets[t];
-  });
+  const size_t ow = static_cast<size_t>(out_w_), plane = static_cast<size_t>(out_h_) * ow;
+  const size_t step = static_cast<size_t>(sw_) * cin;
+  const uint8_t** r = runs;
+  for (size_t m = m0; m < m1;) {  // a run of output pixels along one output row at a time
+    const size_t n = m / plane, oy = m % plane / ow, ox = m % ow, end = std::min(m1, m + ow - ox);
+    const uint8_t* base = in8 + n * img_size + (oy * static_cast<size_t>(sh_) * wp + ox * sw_) * cin;
+    for (; m < end; ++m, base += step, r += taps)
+      for (size_t t = 0; t < taps; ++t) r[t] = base + offsets[t];
+  }
   const size_t tail = (m1 - m0 + qconv::kQ8MR - 1) / qconv::kQ8MR * qconv::kQ8MR;
   for (size_t i = (m1 - m0) * taps; i < tail * taps; ++i) runs[i] = in8;
 }
