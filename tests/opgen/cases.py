@@ -1307,6 +1307,15 @@ for _dt, _z, _v in [("int8", 3, 2), ("uint8", 131, 2), ("int16", 0, 3)]:
               [XT(_dt, *NHWC, quant=Q(0.05, _z))],
               {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_width": 2,
                "filter_height": 2}, version=_v, dims=_D4E, out=[_dt], out_quant=[Q(0.05, _z)])
+    if _dt != "int16":  # 8-bit max: 16 channels at a time, windows inside the image, the rest
+        _dw = {"B": (1, 2), "H": (8, 14), "W": (8, 14), "C": (17, 40)}
+        ecase("MAX_POOL_2D", _dt + "_wide_3x3_same_s1_relu", [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "SAME", "stride_w": 1, "stride_h": 1, "filter_width": 3, "filter_height": 3,
+               "fused_activation_function": "RELU"}, version=_v, dims=_dw, out=[_dt],
+              out_quant=[Q(0.05, _z)], qemu=True)
+        ecase("MAX_POOL_2D", _dt + "_wide_2x3_valid_s2", [XT(_dt, *NHWC, quant=Q(0.05, _z))],
+              {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_width": 3, "filter_height": 2},
+              version=_v, dims=_dw, out=[_dt], out_quant=[Q(0.05, _z)])
 
 # reductions
 _DR = {"B": (1, 2), "H": (2, 7), "W": (2, 7), "C": (3, 40)}

@@ -12,6 +12,8 @@
 // over channels; output rows are split over the thread pool.
 #include <algorithm>
 #include <limits>
+#include <type_traits>
+#include <cstring>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
@@ -29,6 +31,11 @@ using gemm::SplatV4;
 using gemm::StoreV4;
 using gemm::v4f;
 
+// The most taps the 8-bit max pooling keeps pointers to (a 7x7 window).
+constexpr int kMaxTaps8 = 49;
+// 16 unsigned bytes as one vector (GCC/Clang vector extensions: SSE2, NEON, scalar on ARMv6).
+typedef uint8_t Bytes16 __attribute__((vector_size(16)));
+
 template <bool kMax>
 class Pool2D final : public OpKernel {
  public:
@@ -39,6 +46,8 @@ class Pool2D final : public OpKernel {
   void Rows(const float* in, float* out, int64_t r0, int64_t r1) const;
   template <class T>
   void QRows(const T* in, T* out, int64_t r0, int64_t r1) const;
+  template <class T>
+  void MaxRows8(const T* in, T* out, int64_t r0, int64_t r1) const;
   template <class T>
   void QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor* output);
 
@@ -217,6 +226,85 @@ void Pool2D<kMax>::QRows(const T* in, T* out, int64_t r0, int64_t r1) const {
   }
 }
 
+// 8-bit MAX_POOL_2D: in T itself, 16 channels at a time in a register over every tap of the window,
+// then the activation's clamp. Along each output row the windows inside the image share one list of tap
+// offsets; the others (and channels past the last 16) go one value at a time. The int32 path (QRows)
+// took 4.7x the official runtime's time on U-Net's 128x128x16 pooling.
+template <bool kMax>
+template <class T>
+void Pool2D<kMax>::MaxRows8(const T* in, T* out, int64_t r0, int64_t r1) const {
+  // Vectors of unsigned bytes, int8 with its sign bit flipped (an order-preserving map), so that the
+  // max is one unsigned byte max (SSE2 has no signed one).
+  using V = Bytes16;
+  const uint8_t flip_bit = std::is_signed<T>::value ? 0x80 : 0;
+  const size_t c = static_cast<size_t>(c_), c16 = c / 16 * 16;
+  const T lo = static_cast<T>(qmin_), hi = static_cast<T>(qmax_);
+  const bool clamp = lo != std::numeric_limits<T>::lowest() || hi != std::numeric_limits<T>::max();
+  const V flip = V{} + flip_bit;
+  const V vlo = V{} + static_cast<uint8_t>(static_cast<uint8_t>(lo) ^ flip_bit),
+          vhi = V{} + static_cast<uint8_t>(static_cast<uint8_t>(hi) ^ flip_bit);
+  size_t offsets[kMaxTaps8];
+  // ox in [inner0, inner1): the window lies inside the image horizontally
+  const int inner0 = std::min(out_w_, (pad_l_ + sw_ - 1) / sw_);
+  const int inner1 = std::max(inner0, in_w_ - fw_ + pad_l_ < 0 ? 0 : std::min(out_w_, (in_w_ - fw_ + pad_l_) / sw_ + 1));
+  auto one = [&](const T* img, int iy0, int ky0, int ky1, int ox, T* o) {  // a window, one value at a time
+    const int ix0 = ox * sw_ - pad_l_;
+    int kx0, kx1;
+    ValidTaps(ix0, fw_, 1, in_w_, &kx0, &kx1);
+    for (size_t i = 0; i < c; ++i) {
+      int32_t a = std::numeric_limits<T>::lowest();
+      for (int ky = ky0; ky < ky1; ++ky)
+        for (int kx = kx0; kx < kx1; ++kx)
+          a = std::max<int32_t>(a, img[(static_cast<size_t>(iy0 + ky) * in_w_ + (ix0 + kx)) * c + i]);
+      o[i] = static_cast<T>(std::min(qmax_, std::max(qmin_, a)));
+    }
+  };
+  for (int64_t row = r0; row < r1; ++row) {
+    const int64_t b = row / out_h_;
+    const int oy = static_cast<int>(row % out_h_);
+    const T* img = in + static_cast<size_t>(b) * in_h_ * in_w_ * c;
+    T* orow = out + static_cast<size_t>(row) * out_w_ * c;
+    const int iy0 = oy * sh_ - pad_t_;
+    int ky0, ky1;
+    ValidTaps(iy0, fh_, 1, in_h_, &ky0, &ky1);
+    const int nt = (ky1 - ky0) * fw_;
+    if (nt == 0 || nt > kMaxTaps8) {
+      for (int ox = 0; ox < out_w_; ++ox) one(img, iy0, ky0, ky1, ox, orow + static_cast<size_t>(ox) * c);
+      continue;
+    }
+    int t = 0;
+    for (int ky = ky0; ky < ky1; ++ky)
+      for (int kx = 0; kx < fw_; ++kx) offsets[t++] = (static_cast<size_t>(ky) * in_w_ + kx) * c;
+    for (int ox = 0; ox < inner0; ++ox) one(img, iy0, ky0, ky1, ox, orow + static_cast<size_t>(ox) * c);
+    for (int ox = inner0; ox < inner1; ++ox) {
+      const T* base = img + (static_cast<size_t>(iy0) * in_w_ + static_cast<size_t>(ox * sw_ - pad_l_)) * c;
+      T* o = orow + static_cast<size_t>(ox) * c;
+      for (size_t i = 0; i < c16; i += 16) {
+        V a, v;
+        std::memcpy(&a, base + offsets[0] + i, 16);
+        a ^= flip;
+        for (int k = 1; k < nt; ++k) {
+          std::memcpy(&v, base + offsets[k] + i, 16);
+          v ^= flip;
+          a = v > a ? v : a;
+        }
+        if (clamp) {
+          a = a < vlo ? vlo : a;
+          a = a > vhi ? vhi : a;
+        }
+        a ^= flip;
+        std::memcpy(o + i, &a, 16);
+      }
+      for (size_t i = c16; i < c; ++i) {
+        T a = base[offsets[0] + i];
+        for (int k = 1; k < nt; ++k) a = std::max(a, base[offsets[k] + i]);
+        o[i] = std::min(hi, std::max(lo, a));
+      }
+    }
+    for (int ox = inner1; ox < out_w_; ++ox) one(img, iy0, ky0, ky1, ox, orow + static_cast<size_t>(ox) * c);
+  }
+}
+
 template <bool kMax>
 template <class T>
 void Pool2D<kMax>::QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor* output) {
@@ -224,7 +312,12 @@ void Pool2D<kMax>::QEval(OpContext& ctx, const TfLiteTensor* input, TfLiteTensor
   const T* in = input->data_as<const T>();
   T* out = output->data_as<T>();
   const double work = static_cast<double>(rows) * out_w_ * c_ * fh_ * fw_;
-  auto fn = [&](int64_t r0, int64_t r1) { QRows<T>(in, out, r0, r1); };
+  auto fn = [&](int64_t r0, int64_t r1) {
+    if constexpr (kMax && sizeof(T) == 1)
+      MaxRows8<T>(in, out, r0, r1);
+    else
+      QRows<T>(in, out, r0, r1);
+  };
   if (work >= gemm::kMinParallelTaps)
     ctx.pool().ParallelFor(rows, 1, fn);
   else
