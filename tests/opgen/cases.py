@@ -1042,6 +1042,12 @@ acase("QUANTIZE", "float_to_int16", [X(*NHWC, gen=("normal", 2))], version=3,
       out=["int16"], out_quant=[Q(0.0003, 0)], avoid=_NOREF)
 acase("QUANTIZE", "float_ties_to_int8", [X(*NHWC, gen=("int", -40, 40))], version=2,
       out=["int8"], out_quant=[Q(2.0, 3)], avoid=_NOREF)
+# NaN, infinities and values beyond int32 (x86's conversion of them, as the optimized kernel gives)
+# among normal values: the AVX2 loop and the scalar one agree with it.
+for _dt, _z in [("int8", -3), ("uint8", 128), ("int16", 0)]:
+    acase("QUANTIZE", "float_special_to_" + _dt, [X(*NHWC, gen=("special", 3))], version=2,
+          dims={"B": (1, 2), "H": (1, 4), "W": (1, 4), "C": (9, 30)}, out=[_dt],
+          out_quant=[Q(0.03 if _dt != "int16" else 0.001, _z)], avoid=_NOREF)
 acase("QUANTIZE", "uint8_to_int8", [UQ(*NHWC, quant=Q(0.05, 128))], version=2,
       out=["int8"], out_quant=[Q(0.05, 0)])
 acase("QUANTIZE", "int8_to_uint8", [XQ(*NHWC, quant=Q(0.05, 0))], version=2,

@@ -88,6 +88,11 @@ def _draw(gen, shape, dtype, rng, env):
         x = rng.random(shape) < 0.5
     elif kind == "perm":  # a permutation of range(n), n = the 1-D shape
         x = rng.permutation(shape[0])
+    elif kind == "special":  # floats with NaN, infinities and values beyond int32 among normal ones
+        x = rng.standard_normal(shape) * (args[0] if args else 1.0)
+        picks = np.array([np.nan, np.inf, -np.inf, 3e9, -3e9, 2.5e9, -2.2e9, 1e30, -1e30])
+        mask = rng.random(shape) < 0.25
+        x = np.where(mask, picks[rng.integers(0, len(picks), shape)], x)
     elif kind == "qint":  # full range of the (integer) dtype
         info = np.iinfo(dtype)
         x = rng.integers(int(info.min), int(info.max) + 1, shape)

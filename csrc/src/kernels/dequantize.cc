@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/util/elementwise.h"
 
 namespace tfc {
 namespace {
@@ -73,13 +74,35 @@ void DequantizeRun(const T* __restrict in, float* __restrict out, int64_t n, flo
 
 // The optimized kernel's blocked form: out[i] = q*scale - zp*scale in float.
 template <class T>
-void DequantizeRunTwoStep(const T* __restrict in, float* __restrict out, int64_t n, float scale,
-                          int32_t zero_point) {
+TFC_EW_INLINE void DequantizeRunTwoStepBody(const T* __restrict in, float* __restrict out, int64_t n,
+                                            float scale, int32_t zero_point) {
   const float offset = static_cast<float>(zero_point) * scale;
   for (int64_t i = 0; i < n; ++i) {
     const float prod = static_cast<float>(in[i]) * scale;
     out[i] = prod - offset;
   }
+}
+
+#if TFC_EW_AVX2
+// The same compiled for AVX2: YOLO's 18K-value dequantize of its head took 10.6 us with the baseline
+// build's code, 1.3 us so. Without FMA: the product is rounded before the subtraction, as the optimized
+// kernel computes it (a fused multiply-subtract differs in the last bit).
+template <class T>
+__attribute__((target("avx2"))) void DequantizeRunTwoStepAvx2(const T* in, float* out, int64_t n, float scale,
+                                                 int32_t zero_point) {
+  DequantizeRunTwoStepBody(in, out, n, scale, zero_point);
+}
+#endif
+
+template <class T>
+void DequantizeRunTwoStep(const T* in, float* out, int64_t n, float scale, int32_t zero_point) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) {
+    DequantizeRunTwoStepAvx2(in, out, n, scale, zero_point);
+    return;
+  }
+#endif
+  DequantizeRunTwoStepBody(in, out, n, scale, zero_point);
 }
 
 inline int32_t Int4At(const uint8_t* packed, int64_t i) {

@@ -21,9 +21,15 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/kernel.h"
+#include "kernels/util/elementwise.h"
 #include "kernels/util/quant_lut.h"
 #include "kernels/util/quant_math.h"
 
@@ -83,8 +89,8 @@ void QuantizeRun(const float* __restrict in, T* __restrict out, int64_t n, float
 
 // The optimized per-tensor form: q = clamp(rint(x * inv_scale) + zero_point).
 template <class T>
-void QuantizeRunRecip(const float* __restrict in, T* __restrict out, int64_t n, float inv_scale,
-                      int32_t zero_point, int32_t qmin, int32_t qmax) {
+TFC_EW_INLINE void QuantizeRunRecipBody(const float* __restrict in, T* __restrict out, int64_t n,
+                                        float inv_scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
   const float lo = static_cast<float>(qmin - zero_point - 1);
   const float hi = static_cast<float>(qmax - zero_point + 1);
   const float magic = 12582912.0f;  // 1.5 * 2^23: (y + magic) - magic rounds |y| < 2^22 to even
@@ -103,6 +109,55 @@ void QuantizeRunRecip(const float* __restrict in, T* __restrict out, int64_t n, 
     q = q < qmin ? qmin : (q > qmax ? qmax : q);
     out[i] = static_cast<T>(in_range ? q : overflow_out);
   }
+}
+
+#if TFC_EW_AVX2
+// The same 8 values at a time with AVX2, the rest by the body (which the compiler leaves scalar: 1.5 ns
+// a value, YOLO's 15K-value quantize of its class scores took 23 us). NaN and values beyond int32 give
+// overflow_out as there; max_ps(y, lo) is lo for a NaN y, as y > lo ? y : lo.
+template <class T>
+TFC_EW_TARGET_AVX2 void QuantizeRunRecipAvx2(const float* in, T* out, int64_t n, float inv_scale,
+                                             int32_t zero_point, int32_t qmin, int32_t qmax) {
+  const __m256 scale = _mm256_set1_ps(inv_scale), magic = _mm256_set1_ps(12582912.0f);
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(qmin - zero_point - 1));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(qmax - zero_point + 1));
+  const __m256 min_ok = _mm256_set1_ps(-2147483648.5f), max_ok = _mm256_set1_ps(2147483647.5f);
+  const int32_t overflow_q = static_cast<int32_t>(0x80000000u + static_cast<uint32_t>(zero_point));
+  const __m256i overflow_out =
+      _mm256_set1_epi32(overflow_q < qmin ? qmin : (overflow_q > qmax ? qmax : overflow_q));
+  const __m256i zp = _mm256_set1_epi32(zero_point), qlo = _mm256_set1_epi32(qmin),
+                qhi = _mm256_set1_epi32(qmax);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 y = _mm256_mul_ps(_mm256_loadu_ps(in + i), scale);
+    const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(y, min_ok, _CMP_GT_OQ), _mm256_cmp_ps(y, max_ok, _CMP_LT_OQ));
+    y = _mm256_min_ps(_mm256_max_ps(y, lo), hi);
+    const __m256 r = _mm256_sub_ps(_mm256_add_ps(y, magic), magic);
+    __m256i q = _mm256_add_epi32(_mm256_cvttps_epi32(r), zp);
+    q = _mm256_min_epi32(_mm256_max_epi32(q, qlo), qhi);
+    q = _mm256_blendv_epi8(overflow_out, q, _mm256_castps_si256(ok));
+    const __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+    if constexpr (sizeof(T) == 2) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), w);
+    } else {
+      const __m128i b = std::is_signed<T>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(out + i), b);
+    }
+  }
+  QuantizeRunRecipBody(in + i, out + i, n - i, inv_scale, zero_point, qmin, qmax);
+}
+#endif
+
+template <class T>
+void QuantizeRunRecip(const float* in, T* out, int64_t n, float inv_scale, int32_t zero_point, int32_t qmin,
+                      int32_t qmax) {
+#if TFC_EW_AVX2
+  if (ew::UseAvx2()) {
+    QuantizeRunRecipAvx2(in, out, n, inv_scale, zero_point, qmin, qmax);
+    return;
+  }
+#endif
+  QuantizeRunRecipBody(in, out, n, inv_scale, zero_point, qmin, qmax);
 }
 
 // The optimized kernel's scalar tail: q = clamp(round(x / scale) + zero_point)
