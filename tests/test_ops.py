@@ -255,7 +255,8 @@ def test_goldens_up_to_date(oracle):
         ref = inst.finalize(e["resolver"])
         model, inputs, outputs, tol, lsb = _golden(e)
         same_inputs = len(inputs) == len(inst.inputs) and all(
-            a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc") for a, b in zip(inputs, inst.inputs))
+            a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")  # NaN inputs
+            for a, b in zip(inputs, inst.inputs))
         try:
             assert_outputs_match(outputs, ref, tol, lsb)
             same_outputs = True

@@ -595,9 +595,9 @@ inline void IndirectGemmRange(const PackedB& b, size_t taps, size_t k, const flo
 // less evenly (imbalance in units of 1/1000, kRowSplitSlack more than the
 // columns'). Rows let each worker read only its rows of A, and leave it the
 // rows the next layer's worker reads from the same core's cache; columns make
-// both read all of A and write every row. MobileNet's 14x14 layers (25 tiles
-// of 8 rows: 1040 against 1000) gain from rows at 2 threads: v1 int8 2-5% and
-// v2 float32 3% per invoke, in alternating processes.
+// both read all of A and write every row. MobileNet's 14x14 layers in the
+// 8-bit GEMM's tiles of 8 rows (25 tiles: 1040 against 1000) gain from rows
+// at 2 threads: v1 int8 2-5% per invoke, in alternating processes.
 constexpr size_t kRowSplitSlack = 60;
 inline bool SplitTileRows(size_t row_tiles, size_t col_units, int threads) {
   const size_t t = static_cast<size_t>(threads);
