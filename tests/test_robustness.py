@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 HERE = Path(__file__).resolve().parent
 OPS = HERE / "data" / "ops"
@@ -34,6 +35,7 @@ BOUNDARY = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0x100, 0x7FFF, 0xFFFF, 0x1000
 CHILD = r"""
 import os, sys
 import numpy as np
+import pytest
 import tflite_cffi
 
 folder, first = sys.argv[1], int(sys.argv[2])
@@ -275,3 +277,14 @@ def test_fuzz_findings_never_crash(tmp_path):
         (folder / f"{i:06d}.tflite").write_bytes(f.read_bytes())
     crashes, _ = _run_children(folder, len(files))
     assert not crashes, "\n".join(f"{files[i].name}: {how}" for i, how in crashes)
+
+
+@pytest.mark.parametrize("op", ["conv", "depthwise", "transpose_conv"])
+def test_16x8_scale_ratio_beyond_the_output_stage_is_refused(op):
+    """A 16x8 convolution whose scale ratio is 2^14 or more (a fuzzing mutant of a depthwise golden, and
+    the same built for CONV_2D / TRANSPOSE_CONV) gets a clear error at allocation, not undefined shifts."""
+    import tflite_cffi
+
+    it = tflite_cffi.Interpreter(model_path=str(FUZZ_FINDINGS / f"{op}_16x8_scale_ratio.tflite"))
+    with pytest.raises(tflite_cffi.InterpreterError, match="16x8: input scale x filter scale"):
+        it.allocate_tensors()

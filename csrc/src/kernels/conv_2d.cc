@@ -687,6 +687,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     } else {
       qconv::PerChannelMultipliers(in_s, filter_scale_, out_s, &mult_, &shift_);
     }
+    TFC_ENSURE_MSG(ctx, kind_ != QKind::k16x8 || qconv::Shifts16x8Ok(shift_), "%s", qconv::kShifts16x8Error);
     bias64_ = false;
     if (bias) {
       if (kind_ == QKind::k16x8) {

@@ -902,6 +902,7 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
     } else {
       qconv::PerChannelMultipliers(in_s, filter_scale_, out_s, &mult_q_, &shift_q_);
     }
+    TFC_ENSURE_MSG(ctx, kind_ != DwKind::k16x8 || qconv::Shifts16x8Ok(shift_q_), "%s", qconv::kShifts16x8Error);
     bias64_ = false;
     if (bias) {
       if (kind_ == DwKind::k16x8) {

@@ -146,6 +146,18 @@ inline int32_t Requantize8TiesUp(int32_t acc, int32_t mult, int shift, int32_t o
   return static_cast<int32_t>(v < lo ? lo : (v > hi ? hi : v));
 }
 
+// Whether the 16x8 output stage (MultiplyByQuantizedMultiplier64) handles every channel's shift: at most
+// 14, a scale ratio input * filter / output below 2^14. Above, its shift is negative (TensorFlow Lite's
+// is undefined there): the kernels reject such models in Prepare.
+inline bool Shifts16x8Ok(const std::vector<int>& shift) {
+  for (int s : shift)
+    if (s > 14) return false;
+  return true;
+}
+constexpr const char* kShifts16x8Error =
+    "16x8: input scale x filter scale / output scale is 2^14 or more on some channel, beyond the 16x8 "
+    "output stage; check the model's quantization parameters";
+
 // Output stage of the 16x8 kernels (64-bit accumulator).
 inline int32_t Requantize16(int64_t acc, int32_t mult, int shift, int32_t out_zp, int32_t lo,
                             int32_t hi) {
