@@ -124,6 +124,14 @@ void Subgraph::ResetVariables() {
 }
 
 TfLiteStatus Subgraph::AllocateHeap(TfLiteTensor& t, Storage storage) {
+  // The arena limit bounds every single tensor, those kept outside the arena too (variables, dynamic
+  // outputs): a hostile shape fails here instead of having gigabytes zeroed first.
+  const size_t limit = interpreter_->options().arena_limit;
+  if (limit && t.bytes > limit)
+    return interpreter_->Fail(kTfLiteError,
+                              "tensor '%s' needs %zu bytes, over the arena limit of %zu bytes set in the interpreter "
+                              "options (raise or remove the limit)",
+                              t.name.c_str(), t.bytes, limit);
   if (!t.owned.Reserve(t.bytes))
     return interpreter_->Fail(kTfLiteError, "out of memory allocating %zu bytes for tensor '%s'", t.bytes,
                               t.name.c_str());
