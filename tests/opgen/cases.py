@@ -1359,6 +1359,15 @@ for _op, _v in [("SELECT", 2), ("SELECT_V2", 1)]:
                                      XT("int8", "A", "B", quant=Q(0.07, -2))], {},
           version=_v, dims=D3, out=["int8"], out_quant=[Q(0.06, 1)])
 
+# int8 RESIZE_BILINEAR over 16 channels and more: the AVX2 blend 16 channels at a time, the rest one by one
+_RW = {"B": (1, 2), "H": (2, 6), "W": (2, 6), "C": (17, 40)}
+ecase("RESIZE_BILINEAR", "int8_wide_half_pixel", [XT("int8", "B", "H", "W", "C", quant=Q(0.05, 3)),
+                                                  K(["H*2", "W*2"])],
+      {"half_pixel_centers": True}, version=3, dims=_RW, out=["int8"], out_quant=[Q(0.05, 3)], qemu=True)
+ecase("RESIZE_BILINEAR", "int8_wide_align", [XT("int8", "B", "H", "W", "C", quant=Q(0.05, 3)),
+                                             K(["H*2-1", "W+3"])],
+      {"align_corners": True}, version=3, dims=_RW, out=["int8"], out_quant=[Q(0.05, 3)])
+
 # concatenation: uint8 inputs with other parameters are requantized
 ecase("CONCATENATION", "uint8_requant", [XT("uint8", "A", "B", quant=Q(0.05, 128)),
                                          XT("uint8", "A", "C", quant=Q(0.07, 120))],

@@ -16,6 +16,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels/kernel.h"
 #include "kernels/util/elementwise.h"
 #include "kernels/util/index_util.h"
@@ -49,10 +53,38 @@ TFC_EW_INLINE void BlendInt8Body(const int8_t* __restrict a, const int8_t* __res
 }
 
 #if TFC_EW_AVX2
+// The same 16 channels at a time, in the separable form of the same sum: top = a (1024 - dx) + b dx and
+// bottom = p (1024 - dx) + q dx with one pmaddwd each, v = top (1024 - dy) + bottom dy (exact: the
+// integers are equal), rounded as |v| + 2^19 >> 20 with v's sign. The compiler's version of the body
+// spilled registers: U-Net's 32x32x64 -> 64x64x64 upsampling took twice the official runtime's time.
 TFC_EW_TARGET_AVX2 void BlendInt8Avx2(const int8_t* a, const int8_t* b, const int8_t* p,
                                       const int8_t* q, int32_t w00, int32_t w10, int32_t w01,
                                       int32_t w11, int8_t* o, int64_t c) {
-  BlendInt8Body(a, b, p, q, w00, w10, w01, w11, o, c);
+  const int32_t dx = (w01 + w11) >> 10, dy = (w10 + w11) >> 10;
+  const __m256i wx = _mm256_set1_epi32(static_cast<int32_t>((static_cast<uint32_t>(dx) << 16) |
+                                                            static_cast<uint32_t>(1024 - dx)));
+  const __m256i wy0 = _mm256_set1_epi32(1024 - dy), wy1 = _mm256_set1_epi32(dy);
+  const __m256i half = _mm256_set1_epi32(1 << 19);
+  int64_t k = 0;
+  for (; k + 16 <= c; k += 16) {
+    const __m256i va = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + k)));
+    const __m256i vb = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + k)));
+    const __m256i vp = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k)));
+    const __m256i vq = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + k)));
+    // pairs (a, b) and (p, q): channels 0-3 and 8-11 in the low halves, 4-7 and 12-15 in the high
+    const __m256i top_lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(va, vb), wx);
+    const __m256i top_hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(va, vb), wx);
+    const __m256i bot_lo = _mm256_madd_epi16(_mm256_unpacklo_epi16(vp, vq), wx);
+    const __m256i bot_hi = _mm256_madd_epi16(_mm256_unpackhi_epi16(vp, vq), wx);
+    __m256i v_lo = _mm256_add_epi32(_mm256_mullo_epi32(top_lo, wy0), _mm256_mullo_epi32(bot_lo, wy1));
+    __m256i v_hi = _mm256_add_epi32(_mm256_mullo_epi32(top_hi, wy0), _mm256_mullo_epi32(bot_hi, wy1));
+    v_lo = _mm256_sign_epi32(_mm256_srai_epi32(_mm256_add_epi32(_mm256_abs_epi32(v_lo), half), 20), v_lo);
+    v_hi = _mm256_sign_epi32(_mm256_srai_epi32(_mm256_add_epi32(_mm256_abs_epi32(v_hi), half), 20), v_hi);
+    const __m256i w = _mm256_packs_epi32(v_lo, v_hi);  // channel order again, saturated to int16
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + k),
+                     _mm_packs_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+  }
+  BlendInt8Body(a + k, b + k, p + k, q + k, w00, w10, w01, w11, o + k, c - k);
 }
 #endif
 
