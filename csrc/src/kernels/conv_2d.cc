@@ -590,7 +590,7 @@ class QuantConv2D final : public OpKernel {
   // The other 8-bit rows copy their runs from the input made unsigned once per
   // Eval too (unsigned8_: indirect8_ or im2col rows).
   bool unsigned8_ = false;
-  int scratch_u8_ = -1;     // unsigned8_: the input as unsigned bytes, one padding pixel, slack
+  int scratch_u8_ = -1;  // unsigned8_: the input as unsigned bytes, padded for indirect8_, else with 16 bytes slack
   std::vector<size_t> tap_offsets_;  // indirect8_: each run's byte offset from the window's corner
   // indirect8_: the input made unsigned with its padding around it (the zero point's byte): padded_h_ x
   // padded_w_ pixels per batch, so that every run lies in it and the run pointers need no patches.

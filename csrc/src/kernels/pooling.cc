@@ -11,9 +11,9 @@
 // ignores the padding. The fused activation clamps the result. Vectorized
 // over channels; output rows are split over the thread pool.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <type_traits>
-#include <cstring>
 
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"

@@ -1038,10 +1038,9 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
     h##r = _mm512_dpbusd_epi32(h##r, x, w1);           \
   } while (0)
 
-template <class Out>
 TFC_VNNI_FN inline void Q8TileOctets(const uint8_t* const* a, size_t taps, size_t tap_quads,
                                      const int8_t* b, const ChannelRequant* q, const int32_t* bias,
-                                     Out* out, size_t ldo, size_t c0, size_t mr, size_t nc) {
+                                     int8_t* out, size_t ldo, size_t c0, size_t mr, size_t nc) {
   const __m512i zero = _mm512_setzero_si512();
   __m512i l0 = zero, l1 = zero, l2 = zero, l3 = zero, l4 = zero, l5 = zero, l6 = zero, l7 = zero;
   __m512i h0 = zero, h1 = zero, h2 = zero, h3 = zero, h4 = zero, h5 = zero, h6 = zero, h7 = zero;
