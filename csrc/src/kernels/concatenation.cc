@@ -15,6 +15,7 @@
 #include "kernels/kernel.h"
 #include "kernels/util/activation.h"
 #include "kernels/util/index_util.h"
+#include "kernels/util/quant_math.h"
 #include "kernels/util/quant_params.h"
 
 namespace tfc {
@@ -146,7 +147,7 @@ class Concatenation final : public OpKernel {
     T* out = reinterpret_cast<T*>(dst);
     const int32_t lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
     for (int64_t j = 0; j < n; ++j) {
-      float r = std::round(static_cast<float>(in[j]) * s + b);
+      float r = RoundHalfAway(static_cast<float>(in[j]) * s + b);
       r = std::min(std::max(r, -65536.0f), 65536.0f);  // (far outside the type: same clamp)
       const int32_t v = static_cast<int32_t>(r) + zo;
       out[j] = static_cast<T>(std::max(lo, std::min(hi, v)));

@@ -171,7 +171,7 @@ void QuantizeRunTail(const float* __restrict in, T* __restrict out, int64_t n, f
   const int32_t overflow_out = overflow_q < qmin ? qmin : (overflow_q > qmax ? qmax : overflow_q);
   for (int64_t i = 0; i < n; ++i) {
     float y = in[i] / scale;
-    const float rounded = std::round(y);
+    const float rounded = RoundHalfAway(y);
     const bool in_range = rounded >= -2147483648.0f && rounded < 2147483648.0f;
     y = y > lo ? y : lo;
     y = y < hi ? y : hi;

@@ -308,7 +308,7 @@ class Reduce final : public OpKernel {
     {
       const float bias = -static_cast<float>(zi) * scale * static_cast<float>(count);
       for (int64_t i = 0; i < out_count; ++i) {
-        const float r = std::round(static_cast<float>(sums_[i]) * scale + bias);
+        const float r = RoundHalfAway(static_cast<float>(sums_[i]) * scale + bias);
         const int32_t v = SaturatingDoubleToInt32(r, INT32_MIN, INT32_MAX, 0) + zo;
         o[i] = static_cast<T>(std::min(tmax, std::max(tmin, v)));
       }

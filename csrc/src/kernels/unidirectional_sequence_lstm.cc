@@ -162,7 +162,7 @@ void QuantizeRowSymmetric(const float* x, size_t n, int8_t* q, float* scale) {
   *scale = range / 127.f;
   const float inv = 127.f / range;
   for (size_t i = 0; i < n; ++i) {
-    const float r = std::round(x[i] * inv);
+    const float r = RoundHalfAway(x[i] * inv);
     q[i] = static_cast<int8_t>(r > 127.f ? 127 : (r < -127.f ? -127 : static_cast<int32_t>(r)));
   }
 }
@@ -203,7 +203,7 @@ void QuantizeRowAsymmetric(const float* x, size_t n, int8_t* q, float* scale, in
   const float zf = static_cast<float>(z);
   for (size_t i = 0; i < n; ++i) {
     const float prod = x[i] * inv;
-    const float r = std::round(zf + prod);
+    const float r = RoundHalfAway(zf + prod);
     q[i] = static_cast<int8_t>(r > 127.f ? 127 : (r < -128.f ? -128 : static_cast<int32_t>(r)));
   }
 }

@@ -587,7 +587,7 @@ struct Requant {
     int32_t v;
     if (M == kDouble) {
       const double a = wrap32 ? static_cast<double>(WrapToInt32(acc)) : static_cast<double>(acc);
-      v = SaturatingDoubleToInt32(std::round(a * real_scale[c]), INT32_MIN, INT32_MAX, 0);
+      v = SaturatingDoubleToInt32(RoundHalfAway(a * real_scale[c]), INT32_MIN, INT32_MAX, 0);
     } else if (M == kRef64) {
       v = MultiplyByQuantizedMultiplier64(acc, multiplier[c], shift[c]);
     } else if (M == kRef32) {
