@@ -1160,7 +1160,7 @@ TfLiteStatus QuantConv2D::Eval(OpContext& ctx) {
   const size_t pairs = (qconv::QPanels(static_cast<size_t>(out_c_)) + 1) / 2;
   // Rows, or on the 8-bit GEMM panel pairs: there one row (a 1x1 image, as a classifier's last layer)
   // still splits.
-  const int workers = gemm::Workers(pool, macs, gemm::kMinParallelMacs,
+  const int workers = gemm::Workers(pool, macs, q8_ ? gemm::kMinParallelMacs8 : gemm::kMinParallelMacs,
                                     static_cast<int64_t>(q8_ ? std::max(m, pairs) : m), workers_);
   const int8_t* in8 = input->type == kTfLiteInt8 ? input->data_as<int8_t>() : nullptr;
   if (unsigned8_) {  // the input made unsigned once (padded for indirect8_); rows point or copy from it

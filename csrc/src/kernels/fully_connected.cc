@@ -556,7 +556,7 @@ void FullyConnected::EvalQ8(ThreadPool& pool, const int8_t* in, uint8_t* rows, i
     }
   };
   const double macs = static_cast<double>(m_) * static_cast<double>(n_) * static_cast<double>(k_);
-  if (pool.num_threads() <= 1 || units < 2 || macs < gemm::kMinParallelMacs)
+  if (pool.num_threads() <= 1 || units < 2 || macs < gemm::kMinParallelMacs8)
     run(0, static_cast<int64_t>(units));
   else
     pool.ParallelFor(static_cast<int64_t>(units), 1, run);
