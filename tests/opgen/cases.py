@@ -269,8 +269,8 @@ _conv("2x2_valid_sh2_dilw2", 2, 2, {"padding": "VALID", "stride_w": 1, "stride_h
                                     "dilation_w_factor": 2, "dilation_h_factor": 1}, hw_min=3)
 
 
-def _dw(desc, m, kh, kwid, opts, bias=True, hw_min=1, **kw):
-    dims = {"B": (1, 2), "H": (hw_min, hw_min + 5), "W": (hw_min, hw_min + 5), "C": (1, 5)}
+def _dw(desc, m, kh, kwid, opts, bias=True, hw_min=1, c=(1, 5), **kw):
+    dims = {"B": (1, 2), "H": (hw_min, hw_min + 5), "W": (hw_min, hw_min + 5), "C": c}
     # no bias = 2 inputs (an absent -1 bias is rejected by the official runtime)
     ins = [X(*NHWC), W(1, kh, kwid, "C*%d" % m, gen=("normal", 0.5))]
     if bias:
@@ -291,6 +291,19 @@ _dw("m1_3x3_same_dil2", 1, 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 
                                   "dilation_w_factor": 2, "dilation_h_factor": 2}, version=2)
 _dw("m3_2x2_valid_s2_relu", 3, 2, 2, {"padding": "VALID", "stride_w": 2, "stride_h": 2,
                                       "fused_activation_function": "RELU"}, hw_min=2)
+# Whole 8-channel tiles (in fours, then one by one, then a partial one) on the general path:
+# a 1xK filter along the row (keyword-spotting models), 5x5 with a stride, dilated 3x3 (edge
+# pixels whose first valid tap is not the filter's first), and 9x9 (more taps than a pixel's
+# tap list holds).
+_dw("m1_1x3_same_wide", 1, 1, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                  "fused_activation_function": "RELU"}, hw_min=4, c=(30, 44))
+_dw("m1_5x5_valid_s2_wide", 1, 5, 5, {"padding": "VALID", "stride_w": 2, "stride_h": 2}, hw_min=5,
+    c=(8, 20))
+_dw("m1_3x3_same_dil2_wide", 1, 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                       "dilation_w_factor": 2, "dilation_h_factor": 2}, version=2,
+    c=(9, 40))
+_dw("m1_9x9_same_wide", 1, 9, 9, {"padding": "SAME", "stride_w": 1, "stride_h": 1}, hw_min=3,
+    c=(8, 17))
 
 
 def _tconv(desc, kh, kwid, stride, padding, bias=True, **kw):
