@@ -475,6 +475,9 @@ _ss("new_axis", [0, 0, 1], [0, 0, "C"], [1, 1, 1], {"new_axis_mask": 1, "begin_m
                                                       "end_mask": 2})
 _ss("neg_begin_end", [-2, 0, -3], [-1, "B", -1], [1, 1, 1])
 _ss("offset", [0, 1, 0], [1, 1, 2], [1, 1, 1], {"offset": True}, version=8, shapes=1)
+# Contiguous runs copied as rows (dm::CopyRows): 1 to 112 bytes, the rows also walked backwards.
+_ss("rows", [0, 0, 2], ["A", "B", "C"], [1, 1, 1], dims=dict(_SS, B=(3, 9), C=(6, 30)))
+_ss("rows_reversed", [0, -1, 0], ["A", 0, "C"], [1, -1, 1], {"end_mask": 2}, dims=dict(_SS, C=(1, 5)))
 
 _G = {"A": (1, 5), "B": (1, 5), "C": (1, 4), "K": (1, 5)}
 case("GATHER", "axis0", [X("A", "B"), X("K", dtype="int32", gen=("int", 0, "A"))],

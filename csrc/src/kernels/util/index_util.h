@@ -173,6 +173,34 @@ inline void CopyStrided(uint8_t* dst, const uint8_t* src, int64_t n, int64_t src
   }
 }
 
+// count rows of `bytes` bytes, src_stride / dst_stride apart. Rows of 4 to 64
+// bytes (a few channels of a pixel, a slice of a detection row) as 4-, 8- or
+// 16-byte moves, the last one overlapping the one before: memcpy took 3.5 ns
+// a row (a U-Net concatenation's 16384 pixels x 2 inputs, 115 us; a YOLO
+// head's 735 rows of 84 bytes, 3 us).
+// (Strides may be negative.)
+inline void CopyRows(const uint8_t* src, int64_t src_stride, uint8_t* dst, int64_t dst_stride, size_t bytes,
+                     int64_t count) {
+  if (bytes >= 16 && bytes <= 64) {
+    for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) {
+      for (size_t j = 0; j + 16 < bytes; j += 16) std::memcpy(dst + j, src + j, 16);
+      std::memcpy(dst + bytes - 16, src + bytes - 16, 16);
+    }
+  } else if (bytes >= 8 && bytes < 16) {
+    for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) {
+      std::memcpy(dst, src, 8);
+      std::memcpy(dst + bytes - 8, src + bytes - 8, 8);
+    }
+  } else if (bytes >= 4 && bytes < 8) {
+    for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) {
+      std::memcpy(dst, src, 4);
+      std::memcpy(dst + bytes - 4, src + bytes - 4, 4);
+    }
+  } else {
+    for (int64_t r = 0; r < count; ++r, src += src_stride, dst += dst_stride) std::memcpy(dst, src, bytes);
+  }
+}
+
 // Copies an n-dimensional box of elements: along dim d there are count[d]
 // elements, the source advancing src_stride[d] elements and the destination
 // dst_stride[d] elements (strides may be negative). `src`/`dst` point at the
@@ -217,10 +245,16 @@ inline void CopyBox(const void* src, void* dst, int rank, const int64_t* count,
     CopyStrided(d, s, in_n, in_ss, in_ds, esize);
     return;
   }
+  // A contiguous inner run: the next dimension's runs as rows of bytes.
+  const bool rows = in_ss == es && in_ds == es;
+  const int outer = rows ? inner - 1 : inner;
   int64_t idx[kMaxRank] = {0};
   for (;;) {
-    CopyStrided(d, s, in_n, in_ss, in_ds, esize);
-    int k = inner - 1;
+    if (rows)
+      CopyRows(s, ss[outer] * es, d, ds[outer] * es, static_cast<size_t>(in_n * es), n[outer]);
+    else
+      CopyStrided(d, s, in_n, in_ss, in_ds, esize);
+    int k = outer - 1;
     for (; k >= 0; --k) {
       s += ss[k] * es;
       d += ds[k] * es;
