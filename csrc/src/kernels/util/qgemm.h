@@ -961,16 +961,20 @@ inline bool HasQ8Gemm() {
 // out + r * ldo, channels c0 + [0, nc), nc <= 16 * NP: requantized by *q for
 // an int8 Out, as they are (mod 2^32) for int32. The accumulators are named
 // variables so that they stay in registers.
-#define TFC_Q8_ROW(r)                                         \
-  do {                                                        \
-    int32_t v;                                                \
-    std::memcpy(&v, a##r + off, 4);                           \
-    const __m512i x = _mm512_set1_epi32(v);                   \
-    c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0);            \
-    if (NP == 2) c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); \
+// MR: the rows computed (a last tile of mr < 8 rows takes the smallest MR
+// of 1, 2, 4, 8 that holds them: a 7x7 layer's 49 rows were computed as 56).
+#define TFC_Q8_ROW(r)                                             \
+  do {                                                            \
+    if constexpr (MR > r) {                                       \
+      int32_t v;                                                  \
+      std::memcpy(&v, a##r + off, 4);                             \
+      const __m512i x = _mm512_set1_epi32(v);                     \
+      c##r##0 = _mm512_dpbusd_epi32(c##r##0, x, w0);              \
+      if (NP == 2) c##r##1 = _mm512_dpbusd_epi32(c##r##1, x, w1); \
+    }                                                             \
   } while (0)
 
-template <int NP, class Out>
+template <int NP, class Out, int MR = 8>
 TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t tap_quads,
                                    const int8_t* b, size_t panel_stride, const ChannelRequant* q,
                                    const int32_t* bias, Out* out, size_t ldo, size_t c0,
@@ -1024,6 +1028,22 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
   }
 }
 #undef TFC_Q8_ROW
+
+// A last tile of mr < 8 rows: Q8TileVnni computing 1, 2 or 4 rows.
+template <int NP, class Out>
+TFC_VNNI_FN inline void Q8TilePartial(const uint8_t* const* a, size_t taps, size_t tap_quads,
+                                      const int8_t* b, size_t panel_stride, const ChannelRequant* q,
+                                      const int32_t* bias, Out* out, size_t ldo, size_t c0,
+                                      size_t mr, size_t nc) {
+  if (mr == 1)
+    Q8TileVnni<NP, Out, 1>(a, taps, tap_quads, b, panel_stride, q, bias, out, ldo, c0, mr, nc);
+  else if (mr == 2)
+    Q8TileVnni<NP, Out, 2>(a, taps, tap_quads, b, panel_stride, q, bias, out, ldo, c0, mr, nc);
+  else if (mr <= 4)
+    Q8TileVnni<NP, Out, 4>(a, taps, tap_quads, b, panel_stride, q, bias, out, ldo, c0, mr, nc);
+  else
+    Q8TileVnni<NP, Out, 8>(a, taps, tap_quads, b, panel_stride, q, bias, out, ldo, c0, mr, nc);
+}
 
 // Eight rows times the last panel in octets (Q8OctetLastPanel), int8 out:
 // each row's 8 bytes broadcast once for two vpdpbusd, channels 0-7 and 8-15,
@@ -1096,15 +1116,22 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
     for (size_t r0 = 0; r0 < m; r0 += kQ8MR) {
       const size_t mr = std::min(kQ8MR, m - r0);
       const uint8_t* const* a = row_runs(r0, mr);
-      if (p + 1 < p1)
-        Q8TileVnni<2>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-      else if constexpr (std::is_same<Out, int8_t>::value) {
+      if (p + 1 < p1) {
+        if (mr == kQ8MR)
+          Q8TileVnni<2, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        else
+          Q8TilePartial<2, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      } else if constexpr (std::is_same<Out, int8_t>::value) {
         if (octets)
           Q8TileOctets(a, taps, tap_quads, b, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        else if (mr == kQ8MR)
+          Q8TileVnni<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
         else
-          Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+          Q8TilePartial<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+      } else if (mr == kQ8MR) {
+        Q8TileVnni<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       } else {
-        Q8TileVnni<1>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        Q8TilePartial<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       }
     }
   }
