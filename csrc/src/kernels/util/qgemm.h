@@ -1029,9 +1029,10 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
 }
 #undef TFC_Q8_ROW
 
-// A last tile of mr < 8 rows: Q8TileVnni computing 1, 2 or 4 rows.
+// A tile of mr <= 8 rows: Q8TileVnni computing the fewest of 1, 2, 4 or 8
+// rows that hold them.
 template <int NP, class Out>
-TFC_VNNI_FN inline void Q8TilePartial(const uint8_t* const* a, size_t taps, size_t tap_quads,
+TFC_VNNI_FN inline void Q8Tile(const uint8_t* const* a, size_t taps, size_t tap_quads,
                                       const int8_t* b, size_t panel_stride, const ChannelRequant* q,
                                       const int32_t* bias, Out* out, size_t ldo, size_t c0,
                                       size_t mr, size_t nc) {
@@ -1117,21 +1118,14 @@ TFC_VNNI_FN inline void Q8Panels(RowRuns row_runs, size_t m, size_t taps, size_t
       const size_t mr = std::min(kQ8MR, m - r0);
       const uint8_t* const* a = row_runs(r0, mr);
       if (p + 1 < p1) {
-        if (mr == kQ8MR)
-          Q8TileVnni<2, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-        else
-          Q8TilePartial<2, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        Q8Tile<2, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       } else if constexpr (std::is_same<Out, int8_t>::value) {
         if (octets)
           Q8TileOctets(a, taps, tap_quads, b, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-        else if (mr == kQ8MR)
-          Q8TileVnni<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
         else
-          Q8TilePartial<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
-      } else if (mr == kQ8MR) {
-        Q8TileVnni<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+          Q8Tile<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       } else {
-        Q8TilePartial<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
+        Q8Tile<1, Out>(a, taps, tap_quads, b, panel, q, bias, out + r0 * ldo, ldo, c0, mr, nc);
       }
     }
   }
