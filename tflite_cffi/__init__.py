@@ -19,6 +19,7 @@ with ``get_library()``.
 """
 
 import os as _os
+import typing as _typing
 
 from ._lib import (
     TFLITE_CFFI_VERSION as __version__,
@@ -29,7 +30,6 @@ from ._lib import (
     TfLiteCffiError,
     UnsupportedOpsError,
 )
-from .custom_ops import CustomOp
 from .interpreter import (
     Interpreter,
     InterpreterWithCustomOps,
@@ -37,6 +37,19 @@ from .interpreter import (
     SignatureRunner,
     load_delegate,
 )
+
+if _typing.TYPE_CHECKING:
+    from .custom_ops import CustomOp
+else:
+    def __getattr__(name: str) -> object:
+        # custom_ops is imported on first use: running a model does not need it
+        if name in ("CustomOp", "custom_ops"):
+            from .custom_ops import CustomOp   # also sets this package's attribute custom_ops
+            return CustomOp if name == "CustomOp" else globals()["custom_ops"]
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+    def __dir__() -> list:
+        return sorted(set(globals()) | {"CustomOp", "custom_ops"})
 
 __all__ = [
     "Interpreter",

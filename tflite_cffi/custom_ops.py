@@ -33,6 +33,7 @@ import numpy as np
 
 from . import _lib
 from ._lib import ffi
+from .interpreter import CallbackState  # defined there: every interpreter has one, custom ops or not
 
 __all__ = ["CustomOp"]
 
@@ -113,19 +114,6 @@ def normalize_custom_ops(custom_ops: Any) -> List[CustomOp]:
                                 "functions)" % (value,))
             ops.append(value)
     return ops
-
-
-class CallbackState:
-    """What the callbacks of one interpreter share: the exceptions they caught (raised again by the
-    interpreter call that ran them) and whether one is running (no re-entrant calls)."""
-
-    def __init__(self) -> None:
-        self.errors: List[BaseException] = []
-        self.depth = 0
-
-    def take_error(self) -> Optional[BaseException]:
-        errors, self.errors = self.errors, []
-        return errors[0] if errors else None
 
 
 # ------------------------------------------------------------------------------------ registerers

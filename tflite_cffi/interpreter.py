@@ -24,23 +24,31 @@ Custom ops: ``custom_op_registerers=`` (C functions registering operators, as
 ``custom_ops=`` (Python functions as kernels), see ``tflite_cffi.custom_ops``.
 """
 
-from __future__ import annotations
+# Annotations evaluated at definition time are quoted: `from __future__ import annotations` costs an import (0.1 ms)
 
 import enum
 import functools
-import gc
 import operator
 import os
 import sys
 import _thread
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import _lib
 from ._lib import InterpreterError, ffi
-from .custom_ops import CallbackState, CustomOp, normalize_custom_ops, register_python_ops, run_registerers
+
+if TYPE_CHECKING:
+    from .custom_ops import CustomOp
+else:
+    def __getattr__(name: str) -> Any:
+        # custom_ops is imported on first use of CustomOp: running a model does not need it
+        if name == "CustomOp":
+            from .custom_ops import CustomOp
+            return CustomOp
+        raise AttributeError("module %r has no attribute %r" % (__name__, name))
 
 __all__ = ["Interpreter", "InterpreterWithCustomOps", "SignatureRunner", "OpResolverType", "CustomOp",
            "load_delegate"]
@@ -67,11 +75,24 @@ class OpResolverType(enum.Enum):
     BUILTIN_WITHOUT_DEFAULT_DELEGATES = 3
 
 
+class CallbackState:
+    """What the callbacks of one interpreter share: the exceptions they caught (raised again by the
+    interpreter call that ran them) and whether one is running (no re-entrant calls)."""
+
+    def __init__(self) -> None:
+        self.errors: List[BaseException] = []
+        self.depth = 0
+
+    def take_error(self) -> "Optional[BaseException]":
+        errors, self.errors = self.errors, []
+        return errors[0] if errors else None
+
+
 # The resolvers under which the official runtime runs its builtin kernels, not XNNPACK.
 _FIXED_POINT_RESOLVERS = ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES")
 
 
-def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
+def _serialized(method: "Callable[..., Any]") -> "Callable[..., Any]":
     """Runs the method under the interpreter's lock: calls from several threads take turns (the C calls
     release the GIL, so without it one thread could reallocate tensors under another's invoke())."""
     @functools.wraps(method)
@@ -81,7 +102,7 @@ def _serialized(method: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
-def load_delegate(library: Any, options: Optional[Dict[str, Any]] = None) -> Any:
+def load_delegate(library: Any, options: "Optional[Dict[str, Any]]" = None) -> Any:
     """Delegates are not supported by tflite-cffi: always raises ValueError."""
     raise ValueError(
         "Failed to load delegate from %s: delegates (Edge TPU, GPU, NNAPI, XNNPACK "
@@ -91,7 +112,7 @@ def load_delegate(library: Any, options: Optional[Dict[str, Any]] = None) -> Any
 
 
 # TfLiteType -> (numpy scalar type, TensorFlow Lite's type name)
-_TYPES: Dict[int, Any] = {
+_TYPES: "Dict[int, Any]" = {
     1: (np.float32, "FLOAT32"),
     2: (np.int32, "INT32"),
     3: (np.uint8, "UINT8"),
@@ -112,8 +133,6 @@ _TYPES: Dict[int, Any] = {
     18: (np.int8, "INT4"),
 }
 _NOT_ARRAY_TYPES = (5, 14, 15, 18)  # no plain numpy buffer for these
-_TYPE_NAMES_BY_DTYPE = {np.dtype(t).str: name for t, name in
-                        (v for k, v in _TYPES.items() if k not in _NOT_ARRAY_TYPES)}
 _kTfLiteString = 5
 
 _UNSAFE_MESSAGE = (
@@ -124,7 +143,9 @@ _UNSAFE_MESSAGE = (
 
 
 def _dtype_name(dtype: np.dtype) -> str:
-    return _TYPE_NAMES_BY_DTYPE.get(dtype.str, str(dtype).upper())
+    # built here, for error messages only, not at import
+    names = {np.dtype(t).str: name for k, (t, name) in _TYPES.items() if k not in _NOT_ARRAY_TYPES}
+    return names.get(dtype.str, str(dtype).upper())
 
 
 def _as_index(value: Any, what: str) -> int:
@@ -153,6 +174,7 @@ class _Native:
     def live_views(self) -> bool:
         if not self.views:
             return False
+        import gc         # here, not at import: only needed while views are held
         gc.collect()      # a view kept only by a reference cycle is not "held"
         return bool(self.views)
 
@@ -172,7 +194,7 @@ class _ViewBase:
 
     __slots__ = ("__array_interface__", "_native", "__weakref__")
 
-    def __init__(self, interface: Dict[str, Any], native: _Native) -> None:
+    def __init__(self, interface: "Dict[str, Any]", native: _Native) -> None:
         self.__array_interface__ = interface
         self._native = native
 
@@ -191,7 +213,7 @@ class _RunnerHandle:
             self.ptr = None
 
 
-def _delete_interpreter(lib: Any, model: Any, keepalive: Any) -> Callable[[Any], None]:
+def _delete_interpreter(lib: Any, model: Any, keepalive: Any) -> "Callable[[Any], None]":
     """ffi.gc destructor of an interpreter. Its closure holds the model (cdata
     with its own ffi.gc) and the model's bytes, so both outlive the interpreter
     whatever order the garbage collector picks."""
@@ -204,7 +226,7 @@ def _delete_interpreter(lib: Any, model: Any, keepalive: Any) -> Callable[[Any],
     return delete
 
 
-def _delete_runner(lib: Any, interpreter: Any) -> Callable[[Any], None]:
+def _delete_runner(lib: Any, interpreter: Any) -> "Callable[[Any], None]":
     """ffi.gc destructor of a signature runner; holds its interpreter alive."""
     def delete(ptr: Any) -> None:
         lib.TfLiteSignatureRunnerDelete(ptr)
@@ -245,25 +267,29 @@ class Interpreter:
     """
 
     def __init__(self,
-                 model_path: Optional[Any] = None,
-                 model_content: Optional[Any] = None,
-                 experimental_delegates: Optional[Sequence[Any]] = None,
-                 num_threads: Optional[int] = None,
+                 model_path: "Optional[Any]" = None,
+                 model_content: "Optional[Any]" = None,
+                 experimental_delegates: "Optional[Sequence[Any]]" = None,
+                 num_threads: "Optional[int]" = None,
                  experimental_op_resolver_type: Any = OpResolverType.AUTO,
                  experimental_preserve_all_tensors: bool = False,
                  experimental_disable_delegate_clustering: bool = False,
                  experimental_default_delegate_latest_features: bool = False,
-                 custom_op_registerers: Optional[Sequence[Any]] = None,
+                 custom_op_registerers: "Optional[Sequence[Any]]" = None,
                  custom_ops: Any = None,
                  **experimental_options: Any) -> None:
         self._lock = _thread.RLock()
         self._native: Optional[_Native] = None
         self._signature_runners: Dict[str, _RunnerHandle] = {}
+        self._signature_cache: Optional[Dict[str, Dict[str, Dict[str, int]]]] = None   # see _signature_defs
         self._callbacks = CallbackState()
         if custom_op_registerers is None:   # set by InterpreterWithCustomOps, as in the official runtime
             custom_op_registerers = getattr(self, "_custom_op_registerers", None)
         registerers = list(custom_op_registerers or [])
-        python_ops = normalize_custom_ops(custom_ops)
+        python_ops: List[Any] = []
+        if custom_ops is not None:
+            from .custom_ops import normalize_custom_ops
+            python_ops = normalize_custom_ops(custom_ops)
         unknown = sorted(k for k in experimental_options if not k.startswith("experimental_"))
         if unknown:
             raise TypeError("Interpreter() got unexpected keyword argument(s): %s"
@@ -333,8 +359,10 @@ class Interpreter:
             raise MemoryError("TfLiteInterpreterOptionsCreate failed")
         try:
             if registerers:
+                from .custom_ops import run_registerers
                 run_registerers(lib, options, registerers, op_keepalive)
             if python_ops:
+                from .custom_ops import register_python_ops
                 register_python_ops(lib, options, model, python_ops, self._callbacks, op_keepalive)
             if num_threads is not None:
                 lib.TfLiteInterpreterOptionsSetNumThreads(options, int(num_threads))
@@ -363,7 +391,6 @@ class Interpreter:
             except ValueError:
                 self.close()
                 raise
-        self._signature_defs = self._read_signature_defs()
 
     # ------------------------------------------------------------------ helpers
 
@@ -399,9 +426,10 @@ class Interpreter:
         lib = self._lib
         missing: List[str] = []
         info = ffi.new("TfLiteCffiOperatorInfo*")
+        get_operator = lib.TfLiteCffiInterpreterGetOperator   # looked up once: a call per node
         for sg in range(lib.TfLiteCffiInterpreterGetSubgraphCount(interp)):
             op = 0
-            while lib.TfLiteCffiInterpreterGetOperator(interp, sg, op, info) == 0:
+            while get_operator(interp, sg, op, info) == 0:
                 op += 1
                 if info.supported:
                     continue
@@ -446,7 +474,7 @@ class Interpreter:
         if native is not None and native.live_views():
             raise RuntimeError(_UNSAFE_MESSAGE)
 
-    def _is_allocated(self) -> Optional[bool]:
+    def _is_allocated(self) -> "Optional[bool]":
         if _lib.has("TfLiteCffiInterpreterIsAllocated"):
             return bool(self._lib.TfLiteCffiInterpreterIsAllocated(self._handle()))
         return None
@@ -497,7 +525,7 @@ class Interpreter:
                              % (tensor_index, subgraph_index))
         return ptr
 
-    def _io_indices(self, inputs: bool) -> List[int]:
+    def _io_indices(self, inputs: bool) -> "List[int]":
         lib, handle = self._lib, self._handle()
         if inputs:
             count = lib.TfLiteInterpreterGetInputTensorCount(handle)
@@ -510,12 +538,15 @@ class Interpreter:
         return [int(ptr[i]) for i in range(count)]
 
     @staticmethod
-    def _shape(lib: Any, tensor: Any) -> np.ndarray:
+    def _dims(lib: Any, tensor: Any) -> "Tuple[int, ...]":
         rank = lib.TfLiteTensorNumDims(tensor)
-        return np.array([lib.TfLiteTensorDim(tensor, i) for i in range(max(rank, 0))],
-                        dtype=np.int32)
+        return tuple([lib.TfLiteTensorDim(tensor, i) for i in range(max(rank, 0))])
 
-    def _tensor_details(self, tensor: Any, index: int) -> Dict[str, Any]:
+    @staticmethod
+    def _shape(lib: Any, tensor: Any) -> np.ndarray:
+        return np.array(Interpreter._dims(lib, tensor), dtype=np.int32)
+
+    def _tensor_details(self, tensor: Any, index: int) -> "Dict[str, Any]":
         lib = self._lib
         ttype = int(lib.TfLiteTensorType(tensor))
         if ttype not in _TYPES:
@@ -575,12 +606,23 @@ class Interpreter:
             "sparsity_parameters": {},
         }
 
-    def _get_tensor_details(self, tensor_index: Any, subgraph_index: Any = 0) -> Dict[str, Any]:
+    def _get_tensor_details(self, tensor_index: Any, subgraph_index: Any = 0) -> "Dict[str, Any]":
         tensor_index = _as_index(tensor_index, "tensor_index")
         return self._tensor_details(self._tensor_ptr(tensor_index, subgraph_index),
                                     tensor_index)
 
-    def _read_signature_defs(self) -> Dict[str, Dict[str, Dict[str, int]]]:
+    @property
+    def _signature_defs(self) -> "Dict[str, Dict[str, Dict[str, int]]]":
+        """The model's signatures, read on first use rather than by the constructor."""
+        defs = self._signature_cache
+        if defs is None:
+            with self._lock:
+                defs = self._signature_cache
+                if defs is None:
+                    defs = self._signature_cache = self._read_signature_defs()
+        return defs
+
+    def _read_signature_defs(self) -> "Dict[str, Dict[str, Dict[str, int]]]":
         """{key: {'inputs': {name: index}, 'outputs': {name: index}}}, names sorted."""
         lib, handle = self._lib, self._handle()
         defs: Dict[str, Dict[str, Dict[str, int]]] = {}
@@ -640,7 +682,7 @@ class Interpreter:
         if data == ffi.NULL or (allocated is False and not self._is_constant(tensor)):
             raise ValueError("Tensor data is null. Run allocate_tensors() first (and again "
                              "after resize_tensor_input())")
-        out = np.empty(tuple(self._shape(lib, tensor)), dtype=_TYPES[ttype][0])
+        out = np.empty(self._dims(lib, tensor), dtype=_TYPES[ttype][0])
         nbytes = lib.TfLiteTensorByteSize(tensor)
         if nbytes != out.nbytes:
             raise ValueError("Tensor %d holds %d bytes but its shape %s and type need %d"
@@ -659,10 +701,9 @@ class Interpreter:
     def _write_tensor(self, tensor: Any, index: int, value: Any, what: str = "input") -> None:
         lib = self._lib
         ttype = int(lib.TfLiteTensorType(tensor))
-        name = _lib.to_str(lib.TfLiteTensorName(tensor))
         if ttype not in _TYPES or ttype in _NOT_ARRAY_TYPES:
             raise ValueError("Cannot set tensor: %s %d (%s) has type %s, which tflite-cffi "
-                             "cannot set from numpy" % (what, index, name,
+                             "cannot set from numpy" % (what, index, _lib.to_str(lib.TfLiteTensorName(tensor)),
                                                         _TYPES.get(ttype, (0, ttype))[1]))
         expected = np.dtype(_TYPES[ttype][0])
         value = np.asarray(value)
@@ -670,21 +711,22 @@ class Interpreter:
             raise ValueError(
                 "Cannot set tensor: Got value of type %s but expected type %s for %s %d, "
                 "name: %s; convert it first, e.g. value.astype(np.%s)"
-                % (_dtype_name(value.dtype), _TYPES[ttype][1], what, index, name,
-                   expected.name))
-        shape = tuple(int(d) for d in self._shape(lib, tensor))
-        if value.ndim != len(shape):
-            raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected %d "
-                             "for %s %d (expected shape %s, got %s; use "
-                             "resize_tensor_input() to change it)"
-                             % (value.ndim, len(shape), what, index, list(shape),
-                                list(value.shape)))
-        for axis, (got, want) in enumerate(zip(value.shape, shape)):
-            if got != want:
-                raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected "
-                                 "%d for dimension %d of %s %d (expected shape %s; use "
+                % (_dtype_name(value.dtype), _TYPES[ttype][1], what, index,
+                   _lib.to_str(lib.TfLiteTensorName(tensor)), expected.name))
+        shape = self._dims(lib, tensor)
+        if value.shape != shape:   # one tuple comparison on the common path; the details for the message
+            if value.ndim != len(shape):
+                raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected %d "
+                                 "for %s %d (expected shape %s, got %s; use "
                                  "resize_tensor_input() to change it)"
-                                 % (got, want, axis, what, index, list(shape)))
+                                 % (value.ndim, len(shape), what, index, list(shape),
+                                    list(value.shape)))
+            for axis, (got, want) in enumerate(zip(value.shape, shape)):
+                if got != want:
+                    raise ValueError("Cannot set tensor: Dimension mismatch. Got %d but expected "
+                                     "%d for dimension %d of %s %d (expected shape %s; use "
+                                     "resize_tensor_input() to change it)"
+                                     % (got, want, axis, what, index, list(shape)))
         allocated = self._is_allocated()
         if lib.TfLiteTensorData(tensor) == ffi.NULL or allocated is False:
             raise ValueError("Cannot set tensor: Tensor is unallocated. Try calling "
@@ -756,16 +798,16 @@ class Interpreter:
                                "resize_tensor_input())")
         self._check_call(status, handle, "invoke()")
 
-    def get_input_details(self) -> List[Dict[str, Any]]:
+    def get_input_details(self) -> "List[Dict[str, Any]]":
         """Details of each model input: name, index, shape, shape_signature,
         dtype, quantization, quantization_parameters, sparsity_parameters."""
         return [self._get_tensor_details(i, 0) for i in self._io_indices(True)]
 
-    def get_output_details(self) -> List[Dict[str, Any]]:
+    def get_output_details(self) -> "List[Dict[str, Any]]":
         """Details of each model output (same keys as get_input_details())."""
         return [self._get_tensor_details(i, 0) for i in self._io_indices(False)]
 
-    def get_tensor_details(self, subgraph_index: int = 0) -> List[Dict[str, Any]]:
+    def get_tensor_details(self, subgraph_index: int = 0) -> "List[Dict[str, Any]]":
         """Details of every tensor of a subgraph that has a known type."""
         self._handle()
         subgraph_index = _as_index(subgraph_index, "subgraph_index")
@@ -798,7 +840,7 @@ class Interpreter:
         tensor_index = _as_index(tensor_index, "tensor_index")
         return self._read_tensor(self._tensor_ptr(tensor_index, subgraph_index), tensor_index)
 
-    def tensor(self, tensor_index: int) -> Callable[[], np.ndarray]:
+    def tensor(self, tensor_index: int) -> "Callable[[], np.ndarray]":
         """A function returning a numpy array over the tensor's memory (no copy).
 
         Hold the function, not the array: while such an array (or a slice of
@@ -823,7 +865,7 @@ class Interpreter:
             raise ValueError("Tensor data is null. Run allocate_tensors() first (and again "
                              "after resize_tensor_input())")
         dtype = np.dtype(_TYPES[ttype][0])
-        shape = tuple(int(d) for d in self._shape(lib, tensor))
+        shape = self._dims(lib, tensor)
         count = 1
         for d in shape:
             count *= d
@@ -889,18 +931,18 @@ class Interpreter:
         _lib.check_status(status, handle, "resize_tensor_input(%d, %s)"
                           % (input_index, dims.tolist()))
 
-    def get_signature_list(self) -> Dict[str, Dict[str, List[str]]]:
+    def get_signature_list(self) -> "Dict[str, Dict[str, List[str]]]":
         """{signature_key: {'inputs': [names], 'outputs': [names]}}."""
         self._handle()
         return {key: {"inputs": list(d["inputs"]), "outputs": list(d["outputs"])}
                 for key, d in self._signature_defs.items()}
 
-    def _get_full_signature_list(self) -> Dict[str, Dict[str, Dict[str, int]]]:
+    def _get_full_signature_list(self) -> "Dict[str, Dict[str, Dict[str, int]]]":
         self._handle()
         return {key: {"inputs": dict(d["inputs"]), "outputs": dict(d["outputs"])}
                 for key, d in self._signature_defs.items()}
 
-    def get_signature_runner(self, signature_key: Optional[str] = None) -> "SignatureRunner":
+    def get_signature_runner(self, signature_key: "Optional[str]" = None) -> "SignatureRunner":
         """A callable running one SignatureDef by its input/output names.
 
         `signature_key` may be None when the model has exactly one signature.
@@ -918,7 +960,7 @@ class Interpreter:
     # ------------------------------------------------------------------ memory report
 
     @_serialized
-    def get_allocations(self) -> Dict[str, Any]:
+    def get_allocations(self) -> "Dict[str, Any]":
         """The memory the interpreter holds, as the last allocate_tensors() laid it out.
 
         Returns a dict:
@@ -1049,6 +1091,7 @@ class Interpreter:
         if native is None:
             return
         if native.views:
+            import gc
             gc.collect()
         if not native.views:
             native.release()
@@ -1073,7 +1116,7 @@ class InterpreterWithCustomOps(Interpreter):
     """``Interpreter`` taking ``custom_op_registerers`` first, as the official runtime's class of
     this name (``Interpreter`` itself accepts them too)."""
 
-    def __init__(self, custom_op_registerers: Optional[Sequence[Any]] = None, **kwargs: Any) -> None:
+    def __init__(self, custom_op_registerers: "Optional[Sequence[Any]]" = None, **kwargs: Any) -> None:
         self._custom_op_registerers = list(custom_op_registerers or [])
         super().__init__(**kwargs)
 
@@ -1081,7 +1124,7 @@ class InterpreterWithCustomOps(Interpreter):
 _REPORT_PREFIX = "[tflite_cffi]"
 
 
-def _format_allocations(report: Dict[str, Any], verbose: bool) -> List[str]:
+def _format_allocations(report: "Dict[str, Any]", verbose: bool) -> "List[str]":
     """The lines print_allocations() prints for a get_allocations() report."""
     p = _REPORT_PREFIX
     lines = [
@@ -1139,8 +1182,8 @@ class SignatureRunner:
     """Runs one SignatureDef of a model by names: ``runner(x=array)`` returns
     ``{output_name: array}``. Made by ``Interpreter.get_signature_runner()``."""
 
-    def __init__(self, interpreter: Optional[Interpreter] = None,
-                 signature_key: Optional[str] = None) -> None:
+    def __init__(self, interpreter: "Optional[Interpreter]" = None,
+                 signature_key: "Optional[str]" = None) -> None:
         if interpreter is None:
             raise ValueError("None interpreter provided.")
         if not signature_key:
@@ -1158,12 +1201,12 @@ class SignatureRunner:
     def _ptr(self) -> Any:
         return self._interpreter._runner(self._signature_key)
 
-    def __call__(self, **kwargs: Any) -> Dict[str, np.ndarray]:
+    def __call__(self, **kwargs: Any) -> "Dict[str, np.ndarray]":
         """Runs the signature on the named inputs; returns the named outputs (copies)."""
         with self._interpreter._lock:
             return self._call(kwargs)
 
-    def _call(self, kwargs: Dict[str, Any]) -> Dict[str, np.ndarray]:
+    def _call(self, kwargs: "Dict[str, Any]") -> "Dict[str, np.ndarray]":
         it = self._interpreter
         ptr = self._ptr()
         lib = it._lib
@@ -1209,7 +1252,7 @@ class SignatureRunner:
             result[name] = it._read_tensor(tensor, index)
         return result
 
-    def get_input_details(self) -> Dict[str, Dict[str, Any]]:
+    def get_input_details(self) -> "Dict[str, Dict[str, Any]]":
         """{input name: details dict} (the keys of Interpreter.get_input_details())."""
         it = self._interpreter
         ptr = self._ptr()
@@ -1218,7 +1261,7 @@ class SignatureRunner:
                     index)
                 for name, index in self._inputs.items()}
 
-    def get_output_details(self) -> Dict[str, Dict[str, Any]]:
+    def get_output_details(self) -> "Dict[str, Dict[str, Any]]":
         """{output name: details dict}."""
         it = self._interpreter
         ptr = self._ptr()
