@@ -164,6 +164,11 @@ INTEGER = [
          inter=[(0.002, 0), (0.0025, 0), (0.003, 0), (0.0021, 0), (0.006, 1)]),
     dict(kind="int8", B=2, T=3, ni=5, nc=8, ln=True, cifg=True, peep=True,
          inter=[(0.002, 0), (0.0025, 0), (0.003, 0), (0.0021, 0), (0.006, 1)]),
+    # 16 cells and more: the gates' logistic and tanh 16 at a time (AVX2), the rest one by one
+    dict(kind="int8", B=2, T=5, ni=12, nc=37),
+    dict(kind="int8", B=1, T=4, ni=8, nc=32, cifg=True, peep=True, cell_log2=-12),
+    dict(kind="int8", B=2, T=3, ni=6, nc=19, ln=True, cell_log2=-10,
+         inter=[(0.002, 0), (0.0025, 0), (0.003, 0), (0.0021, 0), (0.006, 1)]),
 ]
 
 

@@ -1187,9 +1187,9 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalInteger(OpContext& ctx) {
       }
       if (ln[g]) IntegerLayerNorm(o, nc, ln[g], lnb[g], q.ln_mult, q.ln_shift, q.variance_guard);
       if (sigmoid)
-        for (size_t j = 0; j < nc; ++j) o[j] = lstm_fp::Logistic16(o[j], 3);
+        lstm_fp::Logistic16Array(o, o, nc, 3);
       else
-        for (size_t j = 0; j < nc; ++j) o[j] = lstm_fp::Tanh16(o[j], 3);
+        lstm_fp::Tanh16Array(o, o, nc, 3);
     };
     if (!cifg_) gate(kI, true);
     gate(kF, true);
@@ -1215,7 +1215,7 @@ TfLiteStatus UnidirectionalSequenceLstm::EvalInteger(OpContext& ctx) {
     // out-of-range case, where that buffer keeps the input gate).
     int16_t* th = gate_ptr(kI);
     if (tanh_bits >= 0 && tanh_bits <= 6)
-      for (size_t j = 0; j < nc; ++j) th[j] = lstm_fp::Tanh16(c[j], tanh_bits);
+      lstm_fp::Tanh16Array(c, th, nc, tanh_bits);
     int8_t* hs = hstate + b * no;
     if (!projection_) {
       for (size_t j = 0; j < nc; ++j) {
