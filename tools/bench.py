@@ -6,10 +6,11 @@
 every thread count: median and p90 of `--runs` alternating invokes after a warm-up (tflite_cffi.benchmark),
 on the model's reference input, and whether the outputs still match the official runtime's within the
 zoo's tolerance. The MobileNets again at the highest thread count with every invoke PACE_S after the
-previous one (a camera loop: the pools' threads asleep at each invoke). Then cold start (import + load +
-allocate + first invoke, each in a fresh process; numpy is imported before the clock starts, as both
-runtimes need it) and peak RSS of those processes, and the sizes of the wheels and of the installed
-packages. Writes bench.json, bench.md and bench.png into --out, and states the ratio ours/official for
+previous one (a camera loop: the pools' threads asleep at each invoke), and each runtime alone in fresh
+processes (ISOLATED_MODELS at every thread count: no second runtime's pool in the process). Then cold
+start (import + load + allocate + first invoke, each in a fresh process; numpy is imported before the
+clock starts, as both runtimes need it) and peak RSS of those processes, and the sizes of the wheels and
+of the installed packages. Writes bench.json, bench.md and bench.png into --out, and states the ratio ours/official for
 each row.
 """
 
@@ -40,6 +41,13 @@ COLD_MODELS = ["mobilenet_v1_100_224_float32", "mobilenet_v1_100_224_int8", "mob
 PACED_MODELS = ["mobilenet_v1_100_224_float32", "mobilenet_v1_100_224_int8", "mobilenet_v2_100_224_float32",
                 "mobilenet_v2_100_224_int8"]
 PACE_S = 0.01
+# Isolated rows: the MobileNets again, each runtime alone in fresh processes (ISOLATED_PAIRS pairs,
+# alternating ours / official), the median over processes of each process's median. In the main table
+# both runtimes share one process, so a pool still spinning after one runtime's invoke takes a core from
+# the other's next invoke at 2 threads; and a process at 2 threads keeps one of a few speeds for its whole
+# life, which one process per row samples once.
+ISOLATED_MODELS = PACED_MODELS
+ISOLATED_PAIRS = 5
 
 # Run in a fresh process: cold start and peak RSS of one runtime on one model.
 COLD_SCRIPT = r"""
@@ -69,6 +77,34 @@ else:
 hwm = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")]
 peak = hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"cold_ms": cold, "peak_rss_kb": peak, "where": where}))
+"""
+
+
+# Run in a fresh process: the median invoke time (ms) of one runtime alone, on the model's reference inputs.
+ISOLATED_SCRIPT = r"""
+import json, pathlib, statistics, sys, time
+import numpy as np
+runtime, model, threads, runs, warmup, refs = sys.argv[1:7]
+if runtime == "ours":
+    from tflite_cffi import Interpreter
+    import tflite_cffi
+    where = tflite_cffi.__file__
+else:
+    from ai_edge_litert.interpreter import Interpreter
+    where = None
+it = Interpreter(model_path=model, num_threads=int(threads))
+it.allocate_tensors()
+for k, d in enumerate(it.get_input_details()):
+    ref = pathlib.Path(refs) / f"input_{k}.npy"
+    it.set_tensor(d["index"], np.load(ref) if ref.is_file() else np.zeros(d["shape"], d["dtype"]))
+for _ in range(int(warmup)):
+    it.invoke()
+times = []
+for _ in range(int(runs)):
+    t0 = time.perf_counter()
+    it.invoke()
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"median_ms": statistics.median(times) * 1e3, "where": where}))
 """
 
 
@@ -132,10 +168,10 @@ def _latency_rows(names: list, threads: list, runs: int, warmup: int, log, pause
     return rows
 
 
-def _fresh(runtime: str, model: str) -> dict:
+def _fresh(runtime: str, model: str, script: str = COLD_SCRIPT, extra: list = ()) -> dict:
     # Run outside the checkout: `python -c` puts the working directory first on sys.path, and the
     # repository's own tflite_cffi/ (a dev build, if any) would shadow the installed wheel.
-    out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, runtime, model], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", script, runtime, model, *extra], capture_output=True,
                          text=True, timeout=300, cwd=str(MODELS))
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"exit {out.returncode}")
@@ -144,6 +180,31 @@ def _fresh(runtime: str, model: str) -> dict:
         raise RuntimeError(f"the fresh process imported tflite_cffi from the checkout ({got['where']}), "
                            "not the installed wheel")
     return got
+
+
+def _isolated_rows(names: list, threads: list, runs: int, warmup: int, log) -> list:
+    rows = []
+    for stem in names:
+        path = str(MODELS / f"{stem}.tflite")
+        refs = str(MODELS / "refs" / stem)
+        for t in threads:
+            medians = {"ours": [], "official": []}
+            row = {"model": stem, "threads": t}
+            for _ in range(ISOLATED_PAIRS):
+                for runtime in medians:
+                    try:
+                        medians[runtime].append(_fresh(runtime, path, ISOLATED_SCRIPT,
+                                                       [str(t), str(runs), str(warmup), refs])["median_ms"])
+                    except Exception as e:  # noqa: BLE001
+                        row["error"] = f"{runtime}: {e}"
+            for runtime, got in medians.items():
+                if got:
+                    row[runtime] = {"median_ms": statistics.median(got), "process_medians_ms": got}
+            if "ours" in row and "official" in row:
+                row["ratio"] = row["ours"]["median_ms"] / row["official"]["median_ms"]
+            log(f"isolated {stem} x{t}: {json.dumps({k: v for k, v in row.items() if k != 'model'})}")
+            rows.append(row)
+    return rows
 
 
 def _cold_rows(names: list, repeat: int, log) -> list:
@@ -254,6 +315,18 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += ["", f"## Paced latency (ms): each invoke {result['pace_s'] * 1e3:g} ms after the previous one",
                   "", "As in a camera loop: every invoke starts with the thread pools asleep.", ""]
         lines += _latency_table(result["paced"])
+    if result.get("isolated"):
+        lines += ["", f"## Isolated processes (ms): each runtime alone, {ISOLATED_PAIRS} fresh processes each", "",
+                  "Alternating ours / official processes; the median over processes of each process's median of "
+                  f"{result['runs']} invokes. In the table above both runtimes share one process, where a pool "
+                  "still spinning after one runtime's invoke takes a core from the other's next one.", "",
+                  "| model | threads | ours median | official median | ratio | ours per process | "
+                  "official per process |", "|---|---|---|---|---|---|---|"]
+        for r in result["isolated"]:
+            o, t = r.get("ours", {}), r.get("official", {})
+            per = (lambda x: " ".join(f"{v:.3f}" for v in sorted(x.get("process_medians_ms", []))) or "-")
+            lines.append(f"| {r['model']} | {r['threads']} | {_fmt(o.get('median_ms'), '.3f')} | "
+                         f"{_fmt(t.get('median_ms'), '.3f')} | {_fmt(r.get('ratio'))} | {per(o)} | {per(t)} |")
     lines += ["", "## Cold start and memory (fresh process each, median)", "",
               "| model | ours cold ms | official cold ms | ratio | ours peak RSS MiB | official peak RSS MiB | ratio "
               "| ratio above numpy-only baseline |", "|---|---|---|---|---|---|---|---|"]
@@ -324,6 +397,8 @@ def main(argv=None) -> int:
     paced = [s for s in PACED_MODELS if not args.models or s in names]
     result["pace_s"] = PACE_S
     result["paced"] = _latency_rows(paced, [max(threads)], args.runs, args.warmup, log, pause=PACE_S)
+    isolated = [s for s in ISOLATED_MODELS if not args.models or s in names]
+    result["isolated"] = _isolated_rows(isolated, threads, args.runs, args.warmup, log)
     cold = [s for s in COLD_MODELS if not args.models or s in names]
     result["cold"] = _cold_rows(cold, args.cold_repeat, log)
     result["sizes"] = _sizes(args.official_wheel)
