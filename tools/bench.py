@@ -42,12 +42,12 @@ PACED_MODELS = ["mobilenet_v1_100_224_float32", "mobilenet_v1_100_224_int8", "mo
                 "mobilenet_v2_100_224_int8"]
 PACE_S = 0.01
 # Isolated rows: the MobileNets again, each runtime alone in fresh processes (ISOLATED_PAIRS pairs,
-# alternating ours / official), the median over processes of each process's median. In the main table
-# both runtimes share one process, so a pool still spinning after one runtime's invoke takes a core from
-# the other's next invoke at 2 threads; and a process at 2 threads keeps one of a few speeds for its whole
-# life, which one process per row samples once.
+# alternating ours / official, the rows taken in turn), the median over processes of each process's
+# median. The main table measures both runtimes in one process, one process per row; on a shared host a
+# slow spell lasts seconds and can take a whole row (seen at 2 threads: 1.98 or 2.16-2.30 ms per
+# process for the same model), so these rows spread each row over several moments.
 ISOLATED_MODELS = PACED_MODELS
-ISOLATED_PAIRS = 5
+ISOLATED_PAIRS = 7
 
 # Run in a fresh process: cold start and peak RSS of one runtime on one model.
 COLD_SCRIPT = r"""
@@ -183,27 +183,27 @@ def _fresh(runtime: str, model: str, script: str = COLD_SCRIPT, extra: list = ()
 
 
 def _isolated_rows(names: list, threads: list, runs: int, warmup: int, log) -> list:
-    rows = []
-    for stem in names:
-        path = str(MODELS / f"{stem}.tflite")
-        refs = str(MODELS / "refs" / stem)
-        for t in threads:
-            medians = {"ours": [], "official": []}
-            row = {"model": stem, "threads": t}
-            for _ in range(ISOLATED_PAIRS):
-                for runtime in medians:
-                    try:
-                        medians[runtime].append(_fresh(runtime, path, ISOLATED_SCRIPT,
-                                                       [str(t), str(runs), str(warmup), refs])["median_ms"])
-                    except Exception as e:  # noqa: BLE001
-                        row["error"] = f"{runtime}: {e}"
-            for runtime, got in medians.items():
-                if got:
-                    row[runtime] = {"median_ms": statistics.median(got), "process_medians_ms": got}
-            if "ours" in row and "official" in row:
-                row["ratio"] = row["ours"]["median_ms"] / row["official"]["median_ms"]
-            log(f"isolated {stem} x{t}: {json.dumps({k: v for k, v in row.items() if k != 'model'})}")
-            rows.append(row)
+    rows = [{"model": stem, "threads": t} for stem in names for t in threads]
+    medians = [{"ours": [], "official": []} for _ in rows]
+    # Round after round over every row, so that a slow spell of the host (seconds long) costs each row one
+    # or two processes rather than all of one row's.
+    for _ in range(ISOLATED_PAIRS):
+        for row, got in zip(rows, medians):
+            path, refs = str(MODELS / f"{row['model']}.tflite"), str(MODELS / "refs" / row["model"])
+            for runtime in got:
+                try:
+                    got[runtime].append(_fresh(runtime, path, ISOLATED_SCRIPT,
+                                               [str(row["threads"]), str(runs), str(warmup), refs])["median_ms"])
+                except Exception as e:  # noqa: BLE001
+                    row["error"] = f"{runtime}: {e}"
+    for row, got in zip(rows, medians):
+        for runtime, values in got.items():
+            if values:
+                row[runtime] = {"median_ms": statistics.median(values), "process_medians_ms": values}
+        if "ours" in row and "official" in row:
+            row["ratio"] = row["ours"]["median_ms"] / row["official"]["median_ms"]
+        log(f"isolated {row['model']} x{row['threads']}: "
+            f"{json.dumps({k: v for k, v in row.items() if k != 'model'})}")
     return rows
 
 
@@ -317,9 +317,9 @@ def write_markdown(result: dict, path: Path) -> None:
         lines += _latency_table(result["paced"])
     if result.get("isolated"):
         lines += ["", f"## Isolated processes (ms): each runtime alone, {ISOLATED_PAIRS} fresh processes each", "",
-                  "Alternating ours / official processes; the median over processes of each process's median of "
-                  f"{result['runs']} invokes. In the table above both runtimes share one process, where a pool "
-                  "still spinning after one runtime's invoke takes a core from the other's next one.", "",
+                  "Alternating ours / official processes, the rows taken in turn; the median over processes of "
+                  f"each process's median of {result['runs']} invokes. The table above measures both runtimes in "
+                  "one process per row, at one moment; these rows spread each row over several.", "",
                   "| model | threads | ours median | official median | ratio | ours per process | "
                   "official per process |", "|---|---|---|---|---|---|---|"]
         for r in result["isolated"]:
