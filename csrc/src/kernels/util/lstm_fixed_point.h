@@ -258,14 +258,16 @@ TFC_LSTM_AVX2_FN inline V Tanh(V a, int ib) {
 TFC_LSTM_AVX2_FN inline void LogisticArray(const int16_t* src, int16_t* dst, size_t n, int ib, size_t* done) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i), Logistic(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
+    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i),
+                        Logistic(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
   *done = i;
 }
 
 TFC_LSTM_AVX2_FN inline void TanhArray(const int16_t* src, int16_t* dst, size_t n, int ib, size_t* done) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i), Tanh(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
+    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i),
+                        Tanh(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
   *done = i;
 }
 
