@@ -97,6 +97,10 @@ inline int16_t ExpQuarter16(int16_t a) {
   return SatAdd16(constant_term, Mul16(constant_term, Add16(x, poly)));
 }
 
+// exp(-2^k) for k = -2 .. 4, as 32-bit Q0.31 constants (ExpNegative16's
+// factors for the bits of the input above a quarter).
+constexpr int32_t kExpMultipliers[7] = {1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242};
+
 // exp(a) for a <= 0 with `ib` integer bits (0 <= ib <= 7); result 0 integer bits.
 inline int16_t ExpNegative16(int16_t a, int ib) {
   const int frac = 15 - ib;
@@ -105,14 +109,11 @@ inline int16_t ExpNegative16(int16_t a, int ib) {
   const int16_t a_mod = Sub16(static_cast<int16_t>(a & mask), quarter);
   int16_t result = ExpQuarter16(MulPot16(a_mod, ib));  // rescaled to 0 integer bits
   const int16_t remainder = Sub16(a_mod, a);
-  // exp(-2^k) for k = -2 .. 4, as 32-bit Q0.31 constants.
-  static const int32_t kMultipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                          39332535,   720401,     242};
   for (int k = -2; k <= 4; ++k) {
     if (ib > k) {
       const int shift = frac + k;
       if ((int32_t{remainder} & (1 << shift)) != 0)
-        result = Mul16(result, Const16(kMultipliers[k + 2]));
+        result = Mul16(result, Const16(kExpMultipliers[k + 2]));
     }
   }
   if (ib > 5) {
@@ -216,12 +217,10 @@ TFC_LSTM_AVX2_FN inline V ExpNegative(V a, int ib) {
   const V a_mod = _mm256_sub_epi16(_mm256_and_si256(a, Splat(static_cast<int16_t>(quarter - 1))), Splat(quarter));
   V result = ExpQuarter(MulPot(a_mod, ib));
   const V remainder = _mm256_sub_epi16(a_mod, a);
-  static const int32_t kMultipliers[7] = {1672461947, 1302514674, 790015084, 290630308,
-                                          39332535,   720401,     242};
   const V zero = _mm256_setzero_si256();
   for (int k = -2; k <= 4 && k < ib; ++k) {
     const V bit = _mm256_and_si256(remainder, Splat(static_cast<int16_t>(1 << (frac + k))));
-    result = Select(_mm256_cmpeq_epi16(bit, zero), result, Mul(result, Splat(Const16(kMultipliers[k + 2]))));
+    result = Select(_mm256_cmpeq_epi16(bit, zero), result, Mul(result, Splat(Const16(kExpMultipliers[k + 2]))));
   }
   if (ib > 5) result = _mm256_andnot_si256(_mm256_cmpgt_epi16(Splat(Const16(-(1 << (36 - ib)))), a), result);
   return Select(_mm256_cmpeq_epi16(a, zero), Splat(kOne0), result);
@@ -255,20 +254,13 @@ TFC_LSTM_AVX2_FN inline V Tanh(V a, int ib) {
   return _mm256_andnot_si256(_mm256_cmpeq_epi16(a, zero), r);
 }
 
-TFC_LSTM_AVX2_FN inline void LogisticArray(const int16_t* src, int16_t* dst, size_t n, int ib, size_t* done) {
+// dst[i] = F(src[i], ib) for the whole blocks of 16; returns how many were done.
+template <V (*F)(V, int)>
+TFC_LSTM_AVX2_FN inline size_t Map(const int16_t* src, int16_t* dst, size_t n, int ib) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i),
-                        Logistic(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
-  *done = i;
-}
-
-TFC_LSTM_AVX2_FN inline void TanhArray(const int16_t* src, int16_t* dst, size_t n, int ib, size_t* done) {
-  size_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i),
-                        Tanh(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
-  *done = i;
+    _mm256_storeu_si256(reinterpret_cast<V*>(dst + i), F(_mm256_loadu_si256(reinterpret_cast<const V*>(src + i)), ib));
+  return i;
 }
 
 }  // namespace avx2
@@ -278,7 +270,7 @@ TFC_LSTM_AVX2_FN inline void TanhArray(const int16_t* src, int16_t* dst, size_t 
 inline void Logistic16Array(const int16_t* src, int16_t* dst, size_t n, int ib) {
   size_t i = 0;
 #if TFC_LSTM_AVX2
-  if (cpu::HasAvx2Fma()) avx2::LogisticArray(src, dst, n, ib, &i);
+  if (cpu::HasAvx2Fma()) i = avx2::Map<avx2::Logistic>(src, dst, n, ib);
 #endif
   for (; i < n; ++i) dst[i] = Logistic16(src[i], ib);
 }
@@ -286,7 +278,7 @@ inline void Logistic16Array(const int16_t* src, int16_t* dst, size_t n, int ib) 
 inline void Tanh16Array(const int16_t* src, int16_t* dst, size_t n, int ib) {
   size_t i = 0;
 #if TFC_LSTM_AVX2
-  if (cpu::HasAvx2Fma()) avx2::TanhArray(src, dst, n, ib, &i);
+  if (cpu::HasAvx2Fma()) i = avx2::Map<avx2::Tanh>(src, dst, n, ib);
 #endif
   for (; i < n; ++i) dst[i] = Tanh16(src[i], ib);
 }
