@@ -1033,9 +1033,9 @@ TFC_VNNI_FN inline void Q8TileVnni(const uint8_t* const* a, size_t taps, size_t 
 // rows that hold them.
 template <int NP, class Out>
 TFC_VNNI_FN inline void Q8Tile(const uint8_t* const* a, size_t taps, size_t tap_quads,
-                                      const int8_t* b, size_t panel_stride, const ChannelRequant* q,
-                                      const int32_t* bias, Out* out, size_t ldo, size_t c0,
-                                      size_t mr, size_t nc) {
+                               const int8_t* b, size_t panel_stride, const ChannelRequant* q,
+                               const int32_t* bias, Out* out, size_t ldo, size_t c0, size_t mr,
+                               size_t nc) {
   if (mr == 1)
     Q8TileVnni<NP, Out, 1>(a, taps, tap_quads, b, panel_stride, q, bias, out, ldo, c0, mr, nc);
   else if (mr == 2)
