@@ -542,17 +542,13 @@ class Interpreter:
         rank = lib.TfLiteTensorNumDims(tensor)
         return tuple([lib.TfLiteTensorDim(tensor, i) for i in range(max(rank, 0))])
 
-    @staticmethod
-    def _shape(lib: Any, tensor: Any) -> np.ndarray:
-        return np.array(Interpreter._dims(lib, tensor), dtype=np.int32)
-
     def _tensor_details(self, tensor: Any, index: int) -> "Dict[str, Any]":
         lib = self._lib
         ttype = int(lib.TfLiteTensorType(tensor))
         if ttype not in _TYPES:
             raise ValueError("Could not get tensor details: tensor %d has no type this "
                              "binding knows (TfLiteType %d)" % (index, ttype))
-        shape = self._shape(lib, tensor)
+        shape = np.array(self._dims(lib, tensor), dtype=np.int32)
         if _lib.has("TfLiteCffiTensorShapeSignature"):
             capacity = 8
             while True:
@@ -922,8 +918,7 @@ class Interpreter:
                         "%d of tensor %d with value %d to %d; a strict resize only changes "
                         "unknown dimensions (-1 in shape_signature %s). Use strict=False"
                         % (axis, input_index, sig, new, signature.tolist()), 1)
-        current = self._shape(self._lib, tensor)
-        if current.tolist() == dims.tolist():
+        if self._dims(self._lib, tensor) == tuple(dims.tolist()):
             return   # as the official runtime: same shape, nothing to reallocate
         position = inputs.index(input_index)
         cdims = ffi.new("int[]", dims.tolist())
@@ -1228,7 +1223,7 @@ class SignatureRunner:
             tensor = lib.TfLiteSignatureRunnerGetInputTensor(ptr, name.encode("utf-8"))
             if tensor == ffi.NULL:
                 raise ValueError("Invalid Input name (%s) for SignatureDef" % name)
-            if list(value.shape) != it._shape(lib, tensor).tolist():
+            if value.shape != it._dims(lib, tensor):
                 dims = ffi.new("int[]", [int(d) for d in value.shape])
                 status = lib.TfLiteSignatureRunnerResizeInputTensor(
                     ptr, name.encode("utf-8"), dims, value.ndim)
