@@ -190,7 +190,13 @@ def test_variables_folded_and_kernel_data():
     for p in folded:  # float32 copies of the fp16 weights
         d = fp16._get_tensor_details(p["tensor"])
         assert p["bytes"] == int(np.prod(d["shape"])) * 4
-    # FULLY_CONNECTED float kernels keep their weights packed: at least the weights' bytes.
+    # A batch of one reads the folded weights as they are: no packed copy.
+    assert not [p for p in report["persistent"] if p["kind"] == "kernel_data"]
+    # Several rows: FULLY_CONNECTED float kernels keep their weights packed, at least the weights' bytes.
+    index = fp16.get_input_details()[0]["index"]
+    fp16.resize_tensor_input(index, [4] + list(fp16.get_input_details()[0]["shape"][1:]))
+    fp16.allocate_tensors()
+    report = fp16.get_allocations()
     fc = {p["node"]: p["bytes"] for p in report["persistent"] if p["kind"] == "kernel_data"}
     assert fc and all(op == "FULLY_CONNECTED" for op in
                       (p["op"] for p in report["persistent"] if p["kind"] == "kernel_data"))

@@ -267,6 +267,11 @@ _conv("5x3_same_sw2_n1to1", 5, 3, {"padding": "SAME", "stride_w": 2, "stride_h":
                                    "fused_activation_function": "RELU_N1_TO_1"})
 _conv("2x2_valid_sh2_dilw2", 2, 2, {"padding": "VALID", "stride_w": 1, "stride_h": 2,
                                     "dilation_w_factor": 2, "dilation_h_factor": 1}, hw_min=3)
+# one output pixel of a 1x1 filter (a classifier on a 1x1 image): gemm::DotRows
+case("CONV_2D", "1x1_one_pixel_s2", [X(1, "H", "H", "C"), W("O", 1, 1, "C", gen=("normal", 0.5)),
+                                     W("O", gen=("normal", 0.5))],
+     {"padding": "VALID", "stride_w": 2, "stride_h": 2}, dims={"H": [2], "C": [57], "O": (5, 21)},
+     shapes=1)
 
 
 def _dw(desc, m, kh, kwid, opts, bias=True, hw_min=1, c=(1, 5), **kw):
@@ -340,6 +345,12 @@ case("FULLY_CONNECTED", "4d_to_2d_relu6", [X("B", "T", 2, "I"),
      {"fused_activation_function": "RELU6"}, dims=_FC)
 case("FULLY_CONNECTED", "runtime_weights", [X("B", "I"), X("O", "I"), None], dims=_FC,
      shapes=1)
+# A batch of one with K >= 32 takes dot products with the weights as stored
+# (gemm::DotRows): K = 57 = 32 + 16 + 8 + 1 reaches every step of its loops
+case("FULLY_CONNECTED", "batch1_dot_relu6", [X(1, "I"), W("O", "I", gen=("normal", 0.5)), W("O")],
+     {"fused_activation_function": "RELU6"}, dims={"I": [57], "O": (17, 40)}, shapes=1, qemu=True)
+case("FULLY_CONNECTED", "batch1_dot_runtime_weights", [X(1, "I"), X("O", "I"), None],
+     dims={"I": [57], "O": (5, 9)}, shapes=1)
 
 _BMM = {"B": (1, 3), "M": (1, 5), "K": (1, 6), "N": (1, 5), "C": (1, 3)}
 case("BATCH_MATMUL", "3d", [X("B", "M", "K"), X("B", "K", "N")], dims=_BMM, qemu=True)

@@ -7,7 +7,9 @@
 // K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
 // bias and fused activation applied by the GEMM's store. A is fed by mode:
 // - kPointwise (1x1 filters): straight from the NHWC input, a pixel being a
-//   row of Cin floats, whatever the stride;
+//   row of Cin floats, whatever the stride; one output pixel (a classifier
+//   on a 1x1 image) takes dot products with the filter unpacked instead
+//   (gemm::DotRows);
 // - kRowRuns (no horizontal dilation): indirect GEMM over KH segments of
 //   KW*Cin floats, each one filter row lying contiguously in the input; rows
 //   that cross the left/right edge are copied zero-padded into scratch;
@@ -87,6 +89,7 @@ class FloatConv2D final : public OpKernel {
   size_t k_ = 0;  // KH*KW*Cin
   FloatRange act_;
   Mode mode_ = Mode::kIm2col;
+  bool dot_ = false;             // one output pixel, 1x1: gemm::DotRows on the filter as stored
   bool weights_packed_ = false;  // constant filter packed in packed_
   bool bias_packed_ = false;     // bias (or its absence) packed in packed_
   AlignedBuffer packed_;
@@ -187,10 +190,14 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
   // Weights: pack constant ones now.
   const size_t packed_floats = gemm::PackedSize(k_, static_cast<size_t>(out_c_));
   const bool bias_const = !bias || bias->is_constant();
-  weights_packed_ = filter->is_constant();
+  dot_ = mode_ == Mode::kPointwise && gemm::DotRowsFits(static_cast<size_t>(pix), k_);
+  weights_packed_ = filter->is_constant() && !dot_;
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = scratch_im2col_ = -1;
-  if (weights_packed_) {
+  if (dot_) {  // the filter read where it is
+    packed_.Release();
+    pb_ = gemm::PackedB();
+  } else if (weights_packed_) {
     if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
     pb_ = gemm::PackBStrided(k_, static_cast<size_t>(out_c_), filter->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
@@ -409,6 +416,11 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
   float* out = output->data_as<float>();
   const size_t n = static_cast<size_t>(out_c_);
 
+  if (dot_) {  // the one pixel: input element 0 on, whatever the stride
+    gemm::DotRows(ctx.pool(), k_, n, in, filter->data_as<float>(), bias ? bias->data_as<float>() : nullptr,
+                  out, act_);
+    return kTfLiteOk;
+  }
   gemm::PackedB pb = pb_;
   if (!weights_packed_) {
     float* dst = static_cast<float*>(ctx.Scratch(scratch_weights_));

@@ -5,8 +5,8 @@
 // followed by units when keep_num_dims is set.
 //
 // Float: one GEMM with the weights packed once as B = weights^T
-// (gemm::PackB); a batch of one runs the GEMM's one-row kernel split over
-// output columns.
+// (gemm::PackB); a batch of one reads the weights unpacked, a dot product per
+// unit (gemm::DotRows) split over units.
 //
 // Quantized: INT8 input x INT8 weights (per-tensor, or
 // per-channel along units) -> INT8; UINT8 x UINT8 (per-tensor, asymmetric
@@ -142,6 +142,7 @@ class FullyConnected final : public OpKernel {
 
   size_t m_ = 0, k_ = 0, n_ = 0;
   FloatRange act_;
+  bool dot_ = false;  // a batch of one: gemm::DotRows on the weights as stored
   bool weights_packed_ = false;
   bool bias_packed_ = false;
   AlignedBuffer packed_;
@@ -235,10 +236,14 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
 
   const size_t packed_floats = gemm::PackedSize(k_, n_);
   const bool bias_const = !bias || bias->is_constant();
-  weights_packed_ = weights->is_constant();
+  dot_ = gemm::DotRowsFits(m_, k_);
+  weights_packed_ = weights->is_constant() && !dot_;
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = -1;
-  if (weights_packed_) {
+  if (dot_) {  // the weights read where they are
+    packed_.Release();
+    pb_ = gemm::PackedB();
+  } else if (weights_packed_) {
     if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
     pb_ = gemm::PackBStrided(k_, n_, weights->data_as<float>(), 1, k_,
                              bias_const && bias ? bias->data_as<float>() : nullptr,
@@ -626,6 +631,11 @@ TfLiteStatus FullyConnected::Eval(OpContext& ctx) {
   const TfLiteTensor* weights = ctx.input(1);
   const TfLiteTensor* bias = ctx.input(2);
   TfLiteTensor* output = ctx.output(0);
+  if (dot_) {
+    gemm::DotRows(ctx.pool(), k_, n_, input->data_as<float>(), weights->data_as<float>(),
+                  bias ? bias->data_as<float>() : nullptr, output->data_as<float>(), act_);
+    return kTfLiteOk;
+  }
   gemm::PackedB pb = pb_;
   if (!weights_packed_) {
     float* dst = static_cast<float*>(ctx.Scratch(scratch_weights_));

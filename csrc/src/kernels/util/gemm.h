@@ -12,8 +12,10 @@
 // computes a tile of TileRows() rows x 16 columns: 7 rows with AVX-512F and
 // 6 rows with AVX2+FMA (both chosen at run time on x86_64), else 6 rows with
 // GCC/Clang vector extensions (SSE on x86_64, NEON on ARM, scalar code on
-// ARMv6). A lone last row (and batch-1 fully-connected) uses a one-row kernel
-// over up to four panels.
+// ARMv6). A lone last row uses a one-row kernel over up to four panels. A
+// product with one row (batch-1 fully-connected, a 1x1 convolution of one
+// pixel) skips the packing: dot products with the weights as stored
+// (DotRows).
 #pragma once
 
 #include <algorithm>
@@ -275,6 +277,43 @@ inline void RowGeneric(size_t k, const float* a, const float* b, size_t panel_st
   std::memcpy(c, out, static_cast<size_t>(n_valid) * sizeof(float));
 }
 
+// ---- one row against unpacked weights ----------------------------------------
+//
+// y[j] = clamp(bias[j] + dot(x, w_j)) for rows j0 <= j < j1 of w, stored [N][K]
+// as conv filters and fully-connected weights are: a batch of one multiplies
+// each weight once, so it reads them where they lie (the model's mapping)
+// instead of a packed copy, which would cost as much to make at allocation as
+// one Invoke reads (MobileNet v2's 1280 -> 1000 classifier: 5 MB). One row at
+// a time: the weights are then read as one sequential stream, which the
+// hardware prefetcher follows (rows taken four at a time, four streams of 5
+// KB each, ran at half the speed from memory); x stays in L1. The lanes'
+// partial sums are added at the end, so the order of the additions differs
+// from the packed GEMM's.
+using DotFn = void (*)(size_t k, const float* x, const float* w, const float* bias, size_t j0,
+                       size_t j1, float* y, float lo, float hi);
+
+inline float Clamp(float v, float lo, float hi) { return std::min(std::max(v, lo), hi); }
+
+inline void DotRowsGeneric(size_t k, const float* x, const float* w, const float* bias, size_t j0,
+                           size_t j1, float* y, float lo, float hi) {
+  for (size_t j = j0; j < j1; ++j) {
+    const float* __restrict wr = w + j * k;
+    v4f a0 = SplatV4(0.f), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) {
+      a0 += LoadV4(x + i) * LoadV4(wr + i);
+      a1 += LoadV4(x + i + 4) * LoadV4(wr + i + 4);
+      a2 += LoadV4(x + i + 8) * LoadV4(wr + i + 8);
+      a3 += LoadV4(x + i + 12) * LoadV4(wr + i + 12);
+    }
+    for (; i + 4 <= k; i += 4) a0 += LoadV4(x + i) * LoadV4(wr + i);
+    const v4f s = (a0 + a1) + (a2 + a3);
+    float sum = (s[0] + s[1]) + (s[2] + s[3]);
+    for (; i < k; ++i) sum += x[i] * wr[i];
+    y[j] = Clamp(sum + (bias ? bias[j] : 0.f), lo, hi);
+  }
+}
+
 #if TFC_GEMM_X86
 #define TFC_AVX2_FN __attribute__((target("avx2,fma")))
 
@@ -455,6 +494,30 @@ TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t
   }
   std::memcpy(c, out, static_cast<size_t>(n_valid) * sizeof(float));
 }
+
+// DotRowsGeneric with 8 lanes.
+TFC_AVX2_FN inline void DotRowsAvx2(size_t k, const float* x, const float* w, const float* bias,
+                                    size_t j0, size_t j1, float* y, float lo, float hi) {
+  for (size_t j = j0; j < j1; ++j) {
+    const float* wr = w + j * k;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    size_t i = 0;
+    for (; i + 32 <= k; i += 32) {
+      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(wr + i), a0);
+      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(wr + i + 8), a1);
+      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(wr + i + 16), a2);
+      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(wr + i + 24), a3);
+    }
+    for (; i + 8 <= k; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(wr + i), a0);
+    const __m256 s = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_hadd_ps(h, h);
+    h = _mm_hadd_ps(h, h);
+    float sum = _mm_cvtss_f32(h);
+    for (; i < k; ++i) sum += x[i] * wr[i];
+    y[j] = Clamp(sum + (bias ? bias[j] : 0.f), lo, hi);
+  }
+}
 #endif  // TFC_GEMM_X86
 
 // TFC_GEMM_NO_AVX512 (compile definition) leaves the AVX-512 kernel out, e.g.
@@ -514,19 +577,20 @@ struct Kernels {
   TileFn tile;
   RowFn row;
   int mr;  // rows per tile
+  DotFn dot;
 };
 
 inline const Kernels& SelectKernels() {
 #if TFC_GEMM_AVX512
   static const Kernels k = cpu::HasAvx512F()
-                               ? Kernels{TileAvx512, RowAvx2, 7}
-                               : cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
-                                                   : Kernels{TileGeneric, RowGeneric, kMR};
+                               ? Kernels{TileAvx512, RowAvx2, 7, DotRowsAvx2}
+                               : cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR, DotRowsAvx2}
+                                                   : Kernels{TileGeneric, RowGeneric, kMR, DotRowsGeneric};
 #elif TFC_GEMM_X86
-  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR}
-                                             : Kernels{TileGeneric, RowGeneric, kMR};
+  static const Kernels k = cpu::HasAvx2Fma() ? Kernels{TileAvx2Any, RowAvx2, kMR, DotRowsAvx2}
+                                             : Kernels{TileGeneric, RowGeneric, kMR, DotRowsGeneric};
 #else
-  static const Kernels k = {TileGeneric, RowGeneric, kMR};
+  static const Kernels k = {TileGeneric, RowGeneric, kMR, DotRowsGeneric};
 #endif
   return k;
 }
@@ -668,6 +732,30 @@ inline void Gemm(ThreadPool& pool, const PackedB& b, size_t m, RowPtr row, float
       GemmRange(b, row, 0, m, static_cast<size_t>(p0), static_cast<size_t>(p1), c, ldc, act);
     });
   }
+}
+
+// Whether an M x K by K x N product reads the weights in place (DotRows)
+// rather than packed: a batch of one, with rows long enough for the vector
+// loop (K from kDotMinK).
+constexpr size_t kDotMinK = 32;
+inline bool DotRowsFits(size_t m, size_t k) { return m == 1 && k >= kDotMinK; }
+
+// y = clamp(bias + W x) on the pool, W [N][K] row-major, bias nullable: rows
+// of W in blocks of kDotBlockRows split over the threads.
+constexpr size_t kDotBlockRows = 16;
+inline void DotRows(ThreadPool& pool, size_t k, size_t n, const float* x, const float* w,
+                    const float* bias, float* y, FloatRange act) {
+  const DotFn dot = SelectKernels().dot;
+  const double macs = static_cast<double>(n) * static_cast<double>(k);
+  const int64_t blocks = static_cast<int64_t>((n + kDotBlockRows - 1) / kDotBlockRows);
+  if (Workers(pool, macs, kMinParallelMacs, blocks, pool.num_threads()) <= 1) {
+    dot(k, x, w, bias, 0, n, y, act.lo, act.hi);
+    return;
+  }
+  pool.ParallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
+    dot(k, x, w, bias, static_cast<size_t>(b0) * kDotBlockRows,
+        std::min(n, static_cast<size_t>(b1) * kDotBlockRows), y, act.lo, act.hi);
+  });
 }
 
 }  // namespace gemm
