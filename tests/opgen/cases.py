@@ -267,7 +267,7 @@ _conv("5x3_same_sw2_n1to1", 5, 3, {"padding": "SAME", "stride_w": 2, "stride_h":
                                    "fused_activation_function": "RELU_N1_TO_1"})
 _conv("2x2_valid_sh2_dilw2", 2, 2, {"padding": "VALID", "stride_w": 1, "stride_h": 2,
                                     "dilation_w_factor": 2, "dilation_h_factor": 1}, hw_min=3)
-# one output pixel of a 1x1 filter (a classifier on a 1x1 image): gemm::DotRows
+# one output pixel of a 1x1 filter (a classifier on a 1x1 image)
 case("CONV_2D", "1x1_one_pixel_s2", [X(1, "H", "H", "C"), W("O", 1, 1, "C", gen=("normal", 0.5)),
                                      W("O", gen=("normal", 0.5))],
      {"padding": "VALID", "stride_w": 2, "stride_h": 2}, dims={"H": [2], "C": [57], "O": (5, 21)},
@@ -345,11 +345,12 @@ case("FULLY_CONNECTED", "4d_to_2d_relu6", [X("B", "T", 2, "I"),
      {"fused_activation_function": "RELU6"}, dims=_FC)
 case("FULLY_CONNECTED", "runtime_weights", [X("B", "I"), X("O", "I"), None], dims=_FC,
      shapes=1)
-# A batch of one with K >= 32 takes dot products with the weights as stored
-# (gemm::DotRows): K = 57 = 32 + 16 + 8 + 1 reaches every step of its loops
-case("FULLY_CONNECTED", "batch1_dot_relu6", [X(1, "I"), W("O", "I", gen=("normal", 0.5)), W("O")],
-     {"fused_activation_function": "RELU6"}, dims={"I": [57], "O": (17, 40)}, shapes=1, qemu=True)
-case("FULLY_CONNECTED", "batch1_dot_runtime_weights", [X(1, "I"), X("O", "I"), None],
+# A batch of one with 1 MiB of weights or more takes dot products with the
+# weights as stored (gemm::DotRows): K = 1065 = 33 * 32 + 8 + 1 reaches every
+# step of its loops (250 x 1065 floats: 1.07 MB)
+case("FULLY_CONNECTED", "batch1_dot_relu6", [X(1, "I"), W("O", "I", gen=("normal", 0.05)), W("O")],
+     {"fused_activation_function": "RELU6"}, dims={"I": [1065], "O": [250]}, shapes=1, qemu=True)
+case("FULLY_CONNECTED", "batch1_runtime_weights", [X(1, "I"), X("O", "I"), None],
      dims={"I": [57], "O": (5, 9)}, shapes=1)
 
 _BMM = {"B": (1, 3), "M": (1, 5), "K": (1, 6), "N": (1, 5), "C": (1, 3)}

@@ -7,9 +7,9 @@
 // K = KH*KW*Cin and the filter packed once (gemm::PackB) as B = filter^T,
 // bias and fused activation applied by the GEMM's store. A is fed by mode:
 // - kPointwise (1x1 filters): straight from the NHWC input, a pixel being a
-//   row of Cin floats, whatever the stride; one output pixel (a classifier
-//   on a 1x1 image) takes dot products with the filter unpacked instead
-//   (gemm::DotRows);
+//   row of Cin floats, whatever the stride; one output pixel with a large
+//   filter (a classifier on a 1x1 image) takes dot products with the filter
+//   unpacked instead (gemm::DotRows);
 // - kRowRuns (no horizontal dilation): indirect GEMM over KH segments of
 //   KW*Cin floats, each one filter row lying contiguously in the input; rows
 //   that cross the left/right edge are copied zero-padded into scratch;
@@ -89,7 +89,7 @@ class FloatConv2D final : public OpKernel {
   size_t k_ = 0;  // KH*KW*Cin
   FloatRange act_;
   Mode mode_ = Mode::kIm2col;
-  bool dot_ = false;             // one output pixel, 1x1: gemm::DotRows on the filter as stored
+  bool dot_ = false;             // gemm::DotRowsFits: gemm::DotRows on the filter as stored
   bool weights_packed_ = false;  // constant filter packed in packed_
   bool bias_packed_ = false;     // bias (or its absence) packed in packed_
   AlignedBuffer packed_;
@@ -190,7 +190,8 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
   // Weights: pack constant ones now.
   const size_t packed_floats = gemm::PackedSize(k_, static_cast<size_t>(out_c_));
   const bool bias_const = !bias || bias->is_constant();
-  dot_ = mode_ == Mode::kPointwise && gemm::DotRowsFits(static_cast<size_t>(pix), k_);
+  dot_ = mode_ == Mode::kPointwise && gemm::DotRowsFits(static_cast<size_t>(pix), k_,
+                                                               static_cast<size_t>(out_c_));
   weights_packed_ = filter->is_constant() && !dot_;
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = scratch_im2col_ = -1;

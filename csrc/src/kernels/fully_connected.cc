@@ -5,8 +5,8 @@
 // followed by units when keep_num_dims is set.
 //
 // Float: one GEMM with the weights packed once as B = weights^T
-// (gemm::PackB); a batch of one reads the weights unpacked, a dot product per
-// unit (gemm::DotRows) split over units.
+// (gemm::PackB); a batch of one with large weights (gemm::DotRowsFits) reads
+// them unpacked instead, a dot product per unit (gemm::DotRows).
 //
 // Quantized: INT8 input x INT8 weights (per-tensor, or
 // per-channel along units) -> INT8; UINT8 x UINT8 (per-tensor, asymmetric
@@ -142,7 +142,7 @@ class FullyConnected final : public OpKernel {
 
   size_t m_ = 0, k_ = 0, n_ = 0;
   FloatRange act_;
-  bool dot_ = false;  // a batch of one: gemm::DotRows on the weights as stored
+  bool dot_ = false;  // gemm::DotRowsFits: gemm::DotRows on the weights as stored
   bool weights_packed_ = false;
   bool bias_packed_ = false;
   AlignedBuffer packed_;
@@ -236,7 +236,7 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
 
   const size_t packed_floats = gemm::PackedSize(k_, n_);
   const bool bias_const = !bias || bias->is_constant();
-  dot_ = gemm::DotRowsFits(m_, k_);
+  dot_ = gemm::DotRowsFits(m_, k_, n_);
   weights_packed_ = weights->is_constant() && !dot_;
   bias_packed_ = weights_packed_ && bias_const;
   scratch_weights_ = scratch_bias_ = -1;
