@@ -200,7 +200,6 @@ def test_variables_folded_and_kernel_data():
         assert kept >= weights
 
 
-
 def test_large_batch1_weights_are_not_packed():
     """A batch of one reads weights of 1 MiB or more where they are (gemm::DotRows): MobileNet v2's
     1280 -> 1000 classifier keeps no packed copy, its 1x1 convolutions over many pixels do."""
@@ -211,6 +210,7 @@ def test_large_batch1_weights_are_not_packed():
             kept.setdefault(p["op"], []).append(p["bytes"])
     assert "FULLY_CONNECTED" not in kept
     assert max(kept["CONV_2D"]) >= 320 * 1280 * 4  # the last 1x1 convolution, packed
+
 
 def _heap_in_use() -> int:
     if "san" in os.environ.get("LD_PRELOAD", ""):

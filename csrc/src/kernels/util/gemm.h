@@ -290,12 +290,10 @@ inline void RowGeneric(size_t k, const float* a, const float* b, size_t panel_st
 // partial sums are added at the end, so the order of the additions differs
 // from the packed GEMM's.
 using DotFn = void (*)(size_t k, const float* x, const float* w, const float* bias, size_t j0,
-                       size_t j1, float* y, float lo, float hi);
-
-inline float Clamp(float v, float lo, float hi) { return std::min(std::max(v, lo), hi); }
+                       size_t j1, float* y, FloatRange act);
 
 inline void DotRowsGeneric(size_t k, const float* x, const float* w, const float* bias, size_t j0,
-                           size_t j1, float* y, float lo, float hi) {
+                           size_t j1, float* y, FloatRange act) {
   for (size_t j = j0; j < j1; ++j) {
     const float* __restrict wr = w + j * k;
     v4f a0 = SplatV4(0.f), a1 = a0, a2 = a0, a3 = a0;
@@ -310,7 +308,7 @@ inline void DotRowsGeneric(size_t k, const float* x, const float* w, const float
     const v4f s = (a0 + a1) + (a2 + a3);
     float sum = (s[0] + s[1]) + (s[2] + s[3]);
     for (; i < k; ++i) sum += x[i] * wr[i];
-    y[j] = Clamp(sum + (bias ? bias[j] : 0.f), lo, hi);
+    y[j] = act.Apply(sum + (bias ? bias[j] : 0.f));
   }
 }
 
@@ -497,7 +495,7 @@ TFC_AVX2_FN inline void RowAvx2(size_t k, const float* a, const float* b, size_t
 
 // DotRowsGeneric with 8 lanes.
 TFC_AVX2_FN inline void DotRowsAvx2(size_t k, const float* x, const float* w, const float* bias,
-                                    size_t j0, size_t j1, float* y, float lo, float hi) {
+                                    size_t j0, size_t j1, float* y, FloatRange act) {
   for (size_t j = j0; j < j1; ++j) {
     const float* wr = w + j * k;
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -515,7 +513,7 @@ TFC_AVX2_FN inline void DotRowsAvx2(size_t k, const float* x, const float* w, co
     h = _mm_hadd_ps(h, h);
     float sum = _mm_cvtss_f32(h);
     for (; i < k; ++i) sum += x[i] * wr[i];
-    y[j] = Clamp(sum + (bias ? bias[j] : 0.f), lo, hi);
+    y[j] = act.Apply(sum + (bias ? bias[j] : 0.f));
   }
 }
 #endif  // TFC_GEMM_X86
@@ -756,12 +754,12 @@ inline void DotRows(ThreadPool& pool, size_t k, size_t n, const float* x, const 
   const double macs = static_cast<double>(n) * static_cast<double>(k);
   const int64_t blocks = static_cast<int64_t>((n + kDotBlockRows - 1) / kDotBlockRows);
   if (Workers(pool, macs, kMinParallelMacs, blocks, pool.num_threads()) <= 1) {
-    dot(k, x, w, bias, 0, n, y, act.lo, act.hi);
+    dot(k, x, w, bias, 0, n, y, act);
     return;
   }
   pool.ParallelFor(blocks, 1, [&](int64_t b0, int64_t b1) {
     dot(k, x, w, bias, static_cast<size_t>(b0) * kDotBlockRows,
-        std::min(n, static_cast<size_t>(b1) * kDotBlockRows), y, act.lo, act.hi);
+        std::min(n, static_cast<size_t>(b1) * kDotBlockRows), y, act);
   });
 }
 
