@@ -265,6 +265,12 @@ _conv("3x3_valid_dil2", 3, 3, {"padding": "VALID", "stride_w": 1, "stride_h": 1,
                                "dilation_w_factor": 2, "dilation_h_factor": 2}, hw_min=5)
 _conv("5x3_same_sw2_n1to1", 5, 3, {"padding": "SAME", "stride_w": 2, "stride_h": 1,
                                    "fused_activation_function": "RELU_N1_TO_1"})
+# Vertical dilation only: each filter row one run in the input (the row-run table)
+_conv("3x3_same_dilh2_relu", 3, 3, {"padding": "SAME", "stride_w": 1, "stride_h": 1,
+                                    "dilation_w_factor": 1, "dilation_h_factor": 2,
+                                    "fused_activation_function": "RELU"}, hw_min=5)
+_conv("3x3_valid_sh2_dilh2", 3, 3, {"padding": "VALID", "stride_w": 1, "stride_h": 2,
+                                    "dilation_w_factor": 1, "dilation_h_factor": 2}, hw_min=5)
 _conv("2x2_valid_sh2_dilw2", 2, 2, {"padding": "VALID", "stride_w": 1, "stride_h": 2,
                                     "dilation_w_factor": 2, "dilation_h_factor": 1}, hw_min=3)
 # one output pixel of a 1x1 filter (a classifier on a 1x1 image)

@@ -349,52 +349,64 @@ void FloatConv2D::FillTaps(const float* in, const float** dst, size_t m0, size_t
 // lies inside it, else a zero-padded copy in `patch` (or the zero run when the
 // whole row is in the padding). Rows past m1 repeat the last row.
 void FloatConv2D::FillRowRuns(const float* in, const float** dst, float* patch, size_t m0,
-                         size_t m1) const {
-  const size_t plane = static_cast<size_t>(out_h_) * out_w_;
+                              size_t m1) const {
+  // The members in locals: the table's stores would otherwise make the compiler
+  // load them again for every pointer (a 3x3 RGB layer's table cost as much as
+  // its GEMM).
+  const int in_h = in_h_, in_w = in_w_, out_h = out_h_, out_w = out_w_, kh = kh_, kw = kw_;
+  const int sh = sh_, sw = sw_, dh = dh_, pad_t = pad_t_, pad_l = pad_l_;
   const size_t cin = static_cast<size_t>(in_c_);
-  const size_t run = static_cast<size_t>(kw_) * cin;
-  const size_t img_size = static_cast<size_t>(in_h_) * in_w_ * cin;
-  const size_t kh = static_cast<size_t>(kh_);
+  const size_t run = static_cast<size_t>(kw) * cin;
+  const size_t in_row = static_cast<size_t>(in_w) * cin;
+  const size_t img_size = static_cast<size_t>(in_h) * in_row;
+  const size_t ky_step = static_cast<size_t>(dh) * in_row;
+  const size_t plane = static_cast<size_t>(out_h) * out_w;
   const float* zero = static_cast<const float*>(zero_.data());
   const size_t tr = static_cast<size_t>(gemm::TileRows());
+  const int last_ky = (kh - 1) * dh;
   // Output position of row m0, then stepped along (no divisions per row).
   size_t n = m0 / plane;
-  int oy = static_cast<int>((m0 % plane) / out_w_);
-  int ox = static_cast<int>(m0 % out_w_);
+  int oy = static_cast<int>((m0 % plane) / out_w);
+  int ox = static_cast<int>(m0 % out_w);
   for (size_t m = m0; m < m1; m += tr) {
     const float** tile = dst + ((m - m0) / tr) * kh * tr;
     for (size_t r = 0; r < tr; ++r) {
       if (m + r >= m1) {  // past the end: repeat the last valid row
-        for (size_t ky = 0; ky < kh; ++ky) tile[ky * tr + r] = tile[ky * tr + r - 1];
+        for (int ky = 0; ky < kh; ++ky) tile[ky * tr + r] = tile[ky * tr + r - 1];
         continue;
       }
-      const int iy0 = oy * sh_ - pad_t_;
-      const int ix0 = ox * sw_ - pad_l_;
+      const int iy0 = oy * sh - pad_t;
+      const int ix0 = ox * sw - pad_l;
       const float* img = in + n * img_size;
-      if (++ox == out_w_) {
+      if (++ox == out_w) {
         ox = 0;
-        if (++oy == out_h_) {
+        if (++oy == out_h) {
           oy = 0;
           ++n;
         }
       }
-      const bool inside = ix0 >= 0 && ix0 + kw_ <= in_w_;
-      for (int ky = 0; ky < kh_; ++ky) {
-        const int iy = iy0 + ky * dh_;
+      const bool inside = ix0 >= 0 && ix0 + kw <= in_w;
+      if (inside && iy0 >= 0 && iy0 + last_ky < in_h) {  // the whole window in the image
+        const float* p = img + static_cast<size_t>(iy0) * in_row + static_cast<size_t>(ix0) * cin;
+        for (int ky = 0; ky < kh; ++ky, p += ky_step) tile[ky * tr + r] = p;
+        continue;
+      }
+      for (int ky = 0; ky < kh; ++ky) {
+        const int iy = iy0 + ky * dh;
         const float** slot = &tile[static_cast<size_t>(ky) * tr + r];
-        if (iy < 0 || iy >= in_h_) {
+        if (iy < 0 || iy >= in_h) {
           *slot = zero;
           continue;
         }
-        const float* src_row = img + static_cast<size_t>(iy) * in_w_ * cin;
+        const float* src_row = img + static_cast<size_t>(iy) * in_row;
         if (inside) {
           *slot = src_row + static_cast<size_t>(ix0) * cin;
           continue;
         }
         float* d = patch;
-        for (int kx = 0; kx < kw_; ++kx, d += cin) {
+        for (int kx = 0; kx < kw; ++kx, d += cin) {
           const int ix = ix0 + kx;
-          if (ix < 0 || ix >= in_w_)
+          if (ix < 0 || ix >= in_w)
             std::memset(d, 0, cin * sizeof(float));
           else
             CopyFloats(d, src_row + static_cast<size_t>(ix) * cin, cin);
