@@ -852,6 +852,12 @@ _kc("CONV_2D", "int8_rgb_s2_same_relu6",
     {"padding": "SAME", "stride_w": 2, "stride_h": 2, "fused_activation_function": "RELU6"},
     version=3, dims=dict(_KCW, H=(6, 20), W=(6, 20), O=(8, 40)), out=["int8"],
     out_quant=[Q(6.0 / 255, -128)], qemu=True)
+# ... and an image two pixels wide: the window's last column is past the image
+# for every output pixel (SAME adds its one padding column on the right only)
+_kc("CONV_2D", "int8_rgb_s2_same_narrow",
+    [XQ("B", "H", "W", 3, quant=Q(0.02, 5)), WQ("O", 3, 3, 3, quant=_KC_PC("O")), _kc_bias("O")],
+    {"padding": "SAME", "stride_w": 2, "stride_h": 2},
+    version=3, dims=dict(_KCW, H=(2, 9), W=2, O=(8, 24)), out=["int8"], out_quant=[Q(0.05, -10)])
 _kc("CONV_2D", "int8_short_rows_dil_h2",
     [XQ("B", "H", "W", "C", quant=Q(0.04, 6)), WQ("O", 3, 5, "C", quant=_KC_PC("O")), _kc_bias("O")],
     {"padding": "SAME", "stride_w": 1, "stride_h": 2, "dilation_w_factor": 1,
