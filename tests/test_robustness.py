@@ -290,6 +290,48 @@ def test_16x8_scale_ratio_beyond_the_output_stage_is_refused(op):
         it.allocate_tensors()
 
 
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_transpose_conv_with_a_huge_stride(padding):
+    """TRANSPOSE_CONV takes its output size from output_shape, so a stride may be far larger than the image:
+    a fuzzing mutant's 1040187394 times a column overflowed an int (UBSan stopped on it; fuzz finding
+    transpose_conv_int8_huge_stride). Only the first input pixel then reaches the output; the result is
+    checked against the definition."""
+    pytest.importorskip("flatbuffers")
+    import tflite_cffi
+    from opgen.builder import TensorSpec, build_model
+
+    rng = np.random.default_rng(7)
+    stride, kh, kw, cin, cout = 1 << 30, 3, 2, 2, 3
+    x = rng.standard_normal((1, 3, 4, cin)).astype(np.float32)
+    w = rng.standard_normal((cout, kh, kw, cin)).astype(np.float32)
+    out_h, out_w = 4, 5
+    model = build_model("TRANSPOSE_CONV",
+                        [TensorSpec([4], "int32", np.array([1, out_h, out_w, cout], np.int32)),
+                         TensorSpec(list(w.shape), "float32", w), TensorSpec(list(x.shape), "float32")],
+                        [TensorSpec([1, out_h, out_w, cout], "float32")],
+                        {"padding": padding, "stride_w": stride, "stride_h": stride})
+    it = tflite_cffi.Interpreter(model_content=model)
+    it.allocate_tensors()
+    it.set_tensor(it.get_input_details()[0]["index"], x)
+    it.invoke()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    # SAME pads as the forward convolution of the output would: total = max((ceil(out / stride) - 1) *
+    # stride + k - out, 0), the first half before
+    def pad(out, k):
+        return max((-(-out // stride) - 1) * stride + k - out, 0) // 2 if padding == "SAME" else 0
+
+    pad_t, pad_l = pad(out_h, kh), pad(out_w, kw)
+    want = np.zeros((1, out_h, out_w, cout), np.float32)
+    for iy in range(x.shape[1]):
+        for ix in range(x.shape[2]):
+            for ky in range(kh):
+                for kx in range(kw):
+                    oy, ox = iy * stride + ky - pad_t, ix * stride + kx - pad_l
+                    if 0 <= oy < out_h and 0 <= ox < out_w:
+                        want[0, oy, ox] += w[:, ky, kx, :] @ x[0, iy, ix]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_a_variable_tensor_over_the_arena_limit_fails_fast():
     """A variable tensor (kept outside the arena, zeroed when the interpreter is made) bigger than the arena
     limit fails at once with the limit's message: a fuzzing mutant of an LSTM model made one 8.5 GB, and

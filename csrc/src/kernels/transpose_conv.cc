@@ -493,9 +493,11 @@ void QuantTransposeConv::ForEachSource(int b, int oy, F fn) const {
     const int iy = t / sh_;
     if (iy >= in_h_) continue;
     for (int ix = 0; ix < in_w_; ++ix) {
-      const int ox0 = ix * sw_ - pad_l_;
-      if (ox0 + kw_ <= 0 || ox0 >= out_w_) continue;
-      fn((static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix, ky, ox0);
+      // In 64 bits: a hostile stride times the column overflows an int.
+      const int64_t ox0 = int64_t{ix} * sw_ - pad_l_;
+      if (ox0 >= out_w_) break;  // this column's taps and every later one's are past the row
+      if (ox0 + kw_ <= 0) continue;
+      fn((static_cast<size_t>(b) * in_h_ + iy) * in_w_ + ix, ky, static_cast<int>(ox0));
     }
   }
 }

@@ -150,7 +150,10 @@ class FloatTransposeConvCore {
             col + ((static_cast<size_t>(b) * in_h_ + iy) * in_w_) * pix_floats + ky * row_floats;
         for (int ix = 0; ix < in_w_; ++ix) {
           const float* cp = crow + static_cast<size_t>(ix) * pix_floats;
-          const int ox0 = ix * sw_ - pad_l_;
+          // In 64 bits: a hostile stride times the column overflows an int.
+          const int64_t ox64 = int64_t{ix} * sw_ - pad_l_;
+          if (ox64 >= out_w_) break;  // this column's taps and every later one's are past the row
+          const int ox0 = static_cast<int>(ox64);
           for (int kx = 0; kx < kw_; ++kx) {
             const int ox = ox0 + kx;
             if (ox < 0 || ox >= out_w_) continue;
