@@ -1112,6 +1112,16 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
       }
     }
     FillRows(in, batch_zp, rows, b0, b1);
+    if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8) {  // the output stage fused into the GEMM
+      const int32_t* bi = static_cast<const int32_t*>(bias);
+      if (kind_ == QKind::kInt8)
+        qconv::QGemmRowsRequant(rows, b1 - b0, lda_, packed_.data(), k_, n_out, requant_, bi,
+                                static_cast<int8_t*>(out) + b0 * n_out, n_out);
+      else
+        qconv::QGemmRowsRequant(rows, b1 - b0, lda_, packed_.data(), k_, n_out, requant_, bi,
+                                static_cast<uint8_t*>(out) + b0 * n_out, n_out);
+      continue;
+    }
     if (kind_ != QKind::k16x8)
       qconv::QGemmRows(rows, b1 - b0, lda_, packed_.data(), k_, n_out,
                        static_cast<int32_t*>(acc_mem), n_out);
@@ -1138,15 +1148,6 @@ void QuantConv2D::RunRows(const T* in, const int32_t* batch_zp, const float* bat
       }
       const int32_t* acc = static_cast<int32_t*>(acc_mem) + (m - b0) * n_out;
       switch (kind_) {
-        case QKind::kInt8:
-        case QKind::kUint8: {
-          const int32_t* bi = static_cast<const int32_t*>(bias);
-          if (kind_ == QKind::kInt8)
-            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<int8_t*>(out) + m * n_out);
-          else
-            qconv::RequantizeRow(requant_, acc, bi, n_out, static_cast<uint8_t*>(out) + m * n_out);
-          break;
-        }
         case QKind::kHybridPerChannel: {
           const float* bi = static_cast<const float*>(bias);
           const float in_scale = batch_scale[m / plane];
