@@ -682,6 +682,39 @@ __attribute__((target("avx2"))) inline size_t RequantizeSpanAvx2(const ChannelRe
   return j;
 }
 
+// Requant8Avx2's float branch with its constants given: 8 sums at x plus b,
+// times s, clamped to [lo, hi] (the range less the zero point), zp added.
+__attribute__((target("avx2"))) inline __m256i FloatStage8Avx2(const int32_t* x, __m256i b, __m256 s, __m256 lo,
+                                                               __m256 hi, __m256i zp) {
+  const __m256i v = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)), b);
+  const __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(v), s), lo), hi);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);
+}
+
+// A whole tile (16 channels from c0, mr rows of t) through the float output
+// stage: the channels' scales, bias and the clamp loaded once for its rows
+// (RequantizeSpan loads them again for every 8 values of every row).
+template <class T>
+__attribute__((target("avx2"))) inline void RequantizeTileFloatAvx2(const ChannelRequant& q, const int32_t* t,
+                                                                    size_t mr, const int32_t* bias, size_t c0,
+                                                                    T* out, size_t ldo) {
+  const __m256 s0 = _mm256_loadu_ps(q.scale.data() + c0), s1 = _mm256_loadu_ps(q.scale.data() + c0 + 8);
+  const __m256i zero = _mm256_setzero_si256();
+  const __m256i b0 = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)) : zero;
+  const __m256i b1 = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0 + 8)) : zero;
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(q.lo - q.zp));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(q.hi - q.zp));
+  const __m256i zp = _mm256_set1_epi32(q.zp);
+  for (size_t r = 0; r < mr; ++r, t += kQNR, out += ldo) {
+    const __m256i v0 = FloatStage8Avx2(t, b0, s0, lo, hi, zp), v1 = FloatStage8Avx2(t + 8, b1, s1, lo, hi, zp);
+    // 16 int32 -> 16 int16 (lanes interleaved by 128-bit halves) -> 16 bytes in order
+    const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+    const __m128i lo16 = _mm256_castsi256_si128(w), hi16 = _mm256_extracti128_si256(w, 1);
+    const __m128i bytes = static_cast<T>(-1) > 0 ? _mm_packus_epi16(lo16, hi16) : _mm_packs_epi16(lo16, hi16);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+  }
+}
+
 #endif
 
 // The same on AVX-512 (F, BW, VL; checked with the VNNI kernels, which need
@@ -840,7 +873,16 @@ inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int
 template <class T>
 inline void QGemmRowsRequant(const int16_t* rows, size_t m, size_t lda, const int16_t* packed, size_t k,
                              size_t n, const ChannelRequant& q, const int32_t* bias, T* out, size_t ldo) {
+#if TFC_QGEMM_X86
+  static const bool avx2 = cpu::HasAvx2Fma();
+  const bool tile_stage = avx2 && q.is_float();
+#else
+  const bool tile_stage = false;
+#endif
   QGemmTiles(rows, m, lda, packed, k, n, [&](const int32_t* t, size_t r0, size_t mr, size_t c0, size_t nc) {
+#if TFC_QGEMM_X86
+    if (tile_stage && nc == kQNR) return RequantizeTileFloatAvx2(q, t, mr, bias, c0, out + r0 * ldo + c0, ldo);
+#endif
     for (size_t r = 0; r < mr; ++r) RequantizeSpan(q, t + r * kQNR, bias, c0, nc, out + (r0 + r) * ldo + c0);
   });
 }
