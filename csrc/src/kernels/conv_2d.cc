@@ -843,8 +843,12 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));
   block_rows_ = std::min(kQMaxBlockRows, std::max(tile_rows, block_rows_ / tile_rows * tile_rows));
   workers_ = std::max(1, ctx.num_threads());
-  const size_t acc_bytes = std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
-                                    static_cast<size_t>(out_c_) * sizeof(int64_t));
+  // int32 sums of a block (hybrid), or one row's int64 ones (16x8); the 8-bit kinds requantize
+  // in the GEMM and keep none.
+  const bool keeps_sums = kind_ != QKind::kInt8 && kind_ != QKind::kUint8;
+  const size_t acc_bytes = keeps_sums ? std::max(block_rows_ * static_cast<size_t>(out_c_) * sizeof(int32_t),
+                                                 static_cast<size_t>(out_c_) * sizeof(int64_t))
+                                      : 0;
   slot_bytes_ = RowsBytes() + (acc_bytes + 63) / 64 * 64;
   scratch_rows_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
   scratch_qin_ = scratch_bparams_ = scratch_u8_ = -1;

@@ -637,18 +637,25 @@ struct ChannelRequant {
 };
 
 #if TFC_QGEMM_X86
+// The float output stage of 8 channels with its constants given: 8 sums at x
+// plus b, times s, clamped to [lo, hi] (the range less the zero point), zp added.
+__attribute__((target("avx2"))) inline __m256i FloatStage8Avx2(const int32_t* x, __m256i b, __m256 s, __m256 lo,
+                                                               __m256 hi, __m256i zp) {
+  const __m256i v = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)), b);
+  const __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(v), s), lo), hi);
+  return _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);
+}
+
 // The 8 sums at acc8, channels [c0, c0 + 8) (+ bias[c0..]), requantized: clamped, zero point added.
 __attribute__((target("avx2"))) inline __m256i Requant8Avx2(const ChannelRequant& q,
                                                             const int32_t* acc8,
                                                             const int32_t* bias, size_t c0) {
-  __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8));
-  if (bias) x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)));
-  if (q.is_float()) {  // clamped as floats, so the conversion never overflows
-    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(x), _mm256_loadu_ps(q.scale.data() + c0));
-    y = _mm256_max_ps(y, _mm256_set1_ps(static_cast<float>(q.lo - q.zp)));
-    y = _mm256_min_ps(y, _mm256_set1_ps(static_cast<float>(q.hi - q.zp)));
-    return _mm256_add_epi32(_mm256_cvtps_epi32(y), _mm256_set1_epi32(q.zp));
-  }
+  const __m256i b = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)) : _mm256_setzero_si256();
+  if (q.is_float())
+    return FloatStage8Avx2(acc8, b, _mm256_loadu_ps(q.scale.data() + c0),
+                           _mm256_set1_ps(static_cast<float>(q.lo - q.zp)),
+                           _mm256_set1_ps(static_cast<float>(q.hi - q.zp)), _mm256_set1_epi32(q.zp));
+  __m256i x = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc8)), b);
   x = _mm256_sllv_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.lshift.data() + c0)));
   __m256i high =
       HighMulAvx2(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q.mult.data() + c0)));
@@ -680,15 +687,6 @@ __attribute__((target("avx2"))) inline size_t RequantizeSpanAvx2(const ChannelRe
   size_t j = 0;
   for (; j + 8 <= count; j += 8) Store8Avx2(Requant8Avx2(q, acc + j, bias, c0 + j), out + j);
   return j;
-}
-
-// Requant8Avx2's float branch with its constants given: 8 sums at x plus b,
-// times s, clamped to [lo, hi] (the range less the zero point), zp added.
-__attribute__((target("avx2"))) inline __m256i FloatStage8Avx2(const int32_t* x, __m256i b, __m256 s, __m256 lo,
-                                                               __m256 hi, __m256i zp) {
-  const __m256i v = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)), b);
-  const __m256 y = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(v), s), lo), hi);
-  return _mm256_add_epi32(_mm256_cvtps_epi32(y), zp);
 }
 
 // A whole tile (16 channels from c0, mr rows of t) through the float output
@@ -835,7 +833,6 @@ TFC_VNNI_FN inline void RequantizeRowAvx512(const ChannelRequant& q, const int32
 #define TFC_QGEMM_AVX512 0
 #endif
 
-// One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
 // Channels [c0, c0 + count) of one output row: acc and out point at channel
 // c0's values; bias (nullable) and q are indexed by channel.
 template <class T>
@@ -855,6 +852,7 @@ inline void RequantizeSpan(const ChannelRequant& q, const int32_t* acc, const in
   }
 }
 
+// One row of n channels: out[c] = requantized acc[c] + bias[c] (bias may be null).
 template <class T>
 inline void RequantizeRow(const ChannelRequant& q, const int32_t* acc, const int32_t* bias,
                           size_t n, T* out) {
