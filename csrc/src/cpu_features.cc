@@ -19,17 +19,23 @@ struct X86Features {
   bool avx512f = false;
   bool avx512_vnni = false;
   bool avx512_vbmi = false;
+  bool avx_vnni = false;
+  bool avx_vnni_evex = false;
 
   X86Features() {
     Detect();
     const char* cap = std::getenv("TFLITE_CFFI_MAX_ISA");
     if (!cap) return;
-    if (std::strcmp(cap, "avx2") == 0) {
+    if (std::strcmp(cap, "avx2vnni") == 0) {
+      avx_vnni_evex = !avx_vnni && avx512_vnni;
+      avx_vnni = avx_vnni || avx512_vnni;
       avx512f = avx512_vnni = avx512_vbmi = false;
+    } else if (std::strcmp(cap, "avx2") == 0) {
+      avx512f = avx512_vnni = avx512_vbmi = avx_vnni = false;
     } else if (std::strcmp(cap, "sse4") == 0) {
-      avx2_fma = avx512f = avx512_vnni = avx512_vbmi = false;
+      avx2_fma = avx512f = avx512_vnni = avx512_vbmi = avx_vnni = false;
     } else if (std::strcmp(cap, "baseline") == 0) {
-      sse41 = avx2_fma = avx512f = avx512_vnni = avx512_vbmi = false;
+      sse41 = avx2_fma = avx512f = avx512_vnni = avx512_vbmi = avx_vnni = false;
     }
   }
 
@@ -48,7 +54,13 @@ struct X86Features {
     if ((lo & 6u) != 6u) return;
     if (__get_cpuid_max(0, nullptr) < 7) return;
     __cpuid_count(7, 0, a, b, c, d);
+    const unsigned subleaves = a;
     avx2_fma = (b >> 5) & 1;
+    if (avx2_fma && subleaves >= 1) {
+      unsigned a1, b1, c1, d1;
+      __cpuid_count(7, 1, a1, b1, c1, d1);
+      avx_vnni = (a1 >> 4) & 1;
+    }
     if (!avx2_fma || (lo & 0xE6u) != 0xE6u) return;
     avx512f = (b >> 16) & 1;
     const bool bw = (b >> 30) & 1, vl = (b >> 31) & 1, vnni = (c >> 11) & 1, vbmi = (c >> 1) & 1;
@@ -69,12 +81,16 @@ bool HasAvx2Fma() { return Features().avx2_fma; }
 bool HasAvx512F() { return Features().avx512f; }
 bool HasAvx512Vnni() { return Features().avx512_vnni; }
 bool HasAvx512Vbmi() { return Features().avx512_vbmi; }
+bool HasAvxVnni() { return Features().avx_vnni; }
+bool AvxVnniIsEvex() { return Features().avx_vnni_evex; }
 #else
 bool HasSse41() { return false; }
 bool HasAvx2Fma() { return false; }
 bool HasAvx512F() { return false; }
 bool HasAvx512Vnni() { return false; }
 bool HasAvx512Vbmi() { return false; }
+bool HasAvxVnni() { return false; }
+bool AvxVnniIsEvex() { return false; }
 #endif
 
 }  // namespace cpu

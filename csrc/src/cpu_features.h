@@ -3,7 +3,10 @@
 //
 // The environment variable TFLITE_CFFI_MAX_ISA caps what is reported, to run
 // (and test) the lower paths on a machine that has more: "baseline" (no
-// SSE4.1/AVX2), "sse4", "avx2" (no AVX-512), unset or anything else: all.
+// SSE4.1/AVX2), "sse4", "avx2" (no AVX-512, no AVX-VNNI), "avx2vnni" (no
+// AVX-512; AVX-VNNI where the CPU has it, else, on an AVX-512 VNNI CPU, the
+// same 256-bit vpdpbusd in its AVX-512 encoding: see HasAvxVnni), unset or
+// anything else: all.
 // It is read once, when a kernel first asks.
 #pragma once
 
@@ -15,6 +18,14 @@ bool HasAvx2Fma();     // x86_64: AVX2 and FMA3 usable (CPU and OS); false elsew
 bool HasAvx512F();     // x86_64: AVX-512F usable (CPU, and the OS saves opmask and ZMM state)
 bool HasAvx512Vnni();  // x86_64: AVX-512F, BW, VL and VNNI (vpdpbusd) usable
 bool HasAvx512Vbmi();  // x86_64: AVX-512F, BW and VBMI (vpermb, vpermi2b) usable
+
+// x86_64: vpdpbusd on 256-bit vectors, for CPUs with AVX2 and AVX-VNNI but no
+// AVX-512 (Intel since Alder Lake). True also under TFLITE_CFFI_MAX_ISA=avx2vnni
+// on a CPU without AVX-VNNI that has AVX-512 VL and VNNI: there
+// AvxVnniIsEvex() is true and the kernels take the instruction's AVX-512 (EVEX)
+// encoding, same results, so that the 256-bit kernels run on such a machine.
+bool HasAvxVnni();
+bool AvxVnniIsEvex();
 
 }  // namespace cpu
 }  // namespace tfc

@@ -538,8 +538,8 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // of output pixels is expanded into rows of K = KH*KW*Cin values
 // (q - input_zero_point, 0 in the padding) and multiplied by the filter
 // packed once as (w - filter_zero_point) (qconv::QGemmRows), giving exact
-// int32 sums (16x8: int64, plain loops). int8 x int8 on a CPU with AVX-512
-// VNNI takes 8-bit rows instead (q + 128, qconv::Q8GemmRequant, which also
+// int32 sums (16x8: int64, plain loops). int8 x int8 on a CPU with VNNI
+// (AVX-512 or AVX-VNNI) takes 8-bit rows instead (q + 128, qconv::Q8GemmRequant, which also
 // requantizes) and folds the
 // (128 + input_zero_point) * sum(w) correction into the bias: the same
 // integers, four times fewer instructions. The output stage then requantizes
@@ -599,7 +599,7 @@ class QuantConv2D final : public OpKernel {
   size_t k_ = 0;
   std::vector<int16_t> weights_;  // [Cout][K], centered (16x8 kernel)
   std::vector<int16_t> packed_;   // the same packed for qconv::QGemmRows (8-bit, hybrid)
-  bool q8_ = false;               // int8 x int8 through qconv::Q8GemmRequant (AVX-512 VNNI)
+  bool q8_ = false;               // int8 x int8 through qconv::Q8GemmRequant (qconv::HasQ8Gemm)
   AlignedBuffer packed8_;         // the raw int8 filter packed for it
   const int8_t* packed8() const { return static_cast<const int8_t*>(packed8_.data()); }
   std::vector<int32_t> correction_;  // -(128 + input_zero_point) * sum(w) per channel
@@ -955,11 +955,11 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
 // bytes is one 16-byte copy (the input has slack after it, RowsBytes() room
 // after the last row; what lands past a run is overwritten by the next run
 // or sits where the packed weights are 0).
-// Only where the 8-bit GEMM runs (AVX-512 VNNI).
+// Only where the 8-bit GEMM runs (qconv::HasQ8Gemm).
 void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
 #if TFC_QGEMM_AVX512
   if (contiguous_rows8_) {  // 1x1, stride 1, K a multiple of 4: rows m0..m1 are one run
-    qconv::BiasToUnsigned512(in + m0 * k_, dst, (m1 - m0) * k_);
+    qconv::ToUnsigned(in + m0 * k_, dst, (m1 - m0) * k_);
     return;
   }
   const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);

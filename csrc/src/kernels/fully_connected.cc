@@ -116,7 +116,7 @@ class FullyConnected final : public OpKernel {
   std::vector<int16_t> packed_w16_;  // constant weights, packed
   int scratch_packed_w_ = -1, scratch_packed_a_ = -1;
   std::vector<int64_t> colterm_;
-  // INT8 with constant weights and bias on AVX-512 VNNI (q8_): the weights
+  // INT8 with constant weights and bias on VNNI (q8_, qconv::HasQ8Gemm): the weights
   // packed for the 8-bit GEMM (qconv::Q8GemmRequant), whose rows are the
   // input made unsigned (q + 128); so each unit's sums start from its column
   // term less 128 times its weights' sum (mod 2^32, where the official

@@ -133,7 +133,7 @@ TfLiteStatus FloatTransposeConv::Eval(OpContext& ctx) {
 // the hybrid kernel, scaled back to float. The output shape must be constant.
 // 8-bit and hybrid kernels get the dot products from one packed GEMM of all
 // input pixels (qconv::QGemmRows) into a column buffer first; int8 with
-// AVX-512 VNNI from the 8-bit GEMM (qconv::Q8Gemm) on the input made
+// VNNI (qconv::HasQ8Gemm) from the 8-bit GEMM (qconv::Q8Gemm) on the input made
 // unsigned (q + 128), each column's sums starting from -(128 + zp) times its
 // weights' sum, so that they come out centered.
 // The hybrid kernel is within float rounding of TensorFlow Lite's (which
@@ -568,11 +568,11 @@ void QuantTransposeConv::ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col
   for (size_t b0 = m0; b0 < m1; b0 += col_block_) {
     const size_t b1 = std::min(m1, b0 + col_block_);
     if (lda_ == cin) {  // Cin a multiple of 4: the rows are one run
-      qconv::BiasToUnsigned512(in + b0 * cin, rows, (b1 - b0) * cin);
+      qconv::ToUnsigned(in + b0 * cin, rows, (b1 - b0) * cin);
     } else {
       for (size_t m = b0; m < b1; ++m) {
         uint8_t* d = rows + (m - b0) * lda_;
-        qconv::BiasToUnsigned512(in + m * cin, d, cin);
+        qconv::ToUnsigned(in + m * cin, d, cin);
         std::memset(d + cin, 0, lda_ - cin);
       }
     }

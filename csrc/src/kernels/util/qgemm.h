@@ -904,6 +904,23 @@ inline size_t QuadCount(size_t k) { return (k + 3) / 4; }
 inline size_t Q8RowStride(size_t k) { return 4 * QuadCount(k); }
 inline size_t PackedQ8BSize(size_t k, size_t n) { return QPanels(n) * QuadCount(k) * kQ8NR * 4; }
 
+// Which kernels run the 8-bit GEMM here: AVX-512 VNNI (512-bit), AVX-VNNI
+// (256-bit, q8gemm256.inc), the same 256-bit kernels through AVX-512 VL
+// (cpu::AvxVnniIsEvex: a test setting), or none (the int16 GEMM runs instead).
+enum class Q8Isa { kNone, kAvx512, kAvxVnni, kAvxVnniEvex };
+
+inline Q8Isa Q8IsaHere() {
+#if TFC_QGEMM_X86 && defined(__x86_64__)
+  static const Q8Isa isa = cpu::HasAvx512Vnni() ? Q8Isa::kAvx512
+                           : !cpu::HasAvxVnni()  ? Q8Isa::kNone
+                           : cpu::AvxVnniIsEvex() ? Q8Isa::kAvxVnniEvex
+                                                  : Q8Isa::kAvxVnni;
+  return isa;
+#else
+  return Q8Isa::kNone;
+#endif
+}
+
 // Packs w ([n][k] int8 weights, row stride k) into dst (PackedQ8BSize(k, n)
 // bytes, every one written: no need to clear it) and sets the GEMM's starting
 // sums, which make them centered: with the rows q + 128 (unsigned),
@@ -947,7 +964,10 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst
 // Whether the last panel of a GEMM over n channels is a single one (an odd
 // panel count) that Q8OctetLastPanel can turn into octets: its runs of
 // tap_quads quads pair up (an even count).
-inline bool Q8OctetsFit(size_t n, size_t tap_quads) { return QPanels(n) % 2 == 1 && tap_quads % 2 == 0; }
+// Only the AVX-512 kernels read octets.
+inline bool Q8OctetsFit(size_t n, size_t tap_quads) {
+  return Q8IsaHere() == Q8Isa::kAvx512 && QPanels(n) % 2 == 1 && tap_quads % 2 == 0;
+}
 
 // Rewrites the last panel of packed B (PackQ8B, k bytes per channel, k a
 // multiple of 8) in octets: quads 2o and 2o + 1 as panel[o][16 channels][8],
@@ -983,13 +1003,18 @@ TFC_VNNI_FN inline void BiasToUnsigned512(const int8_t* s, uint8_t* d, size_t n)
 }
 #endif
 
-// out[i] = in[i] + 128 as unsigned bytes. Only where the 8-bit GEMM runs.
+// out[i] = in[i] + 128 as unsigned bytes. Only where the 8-bit GEMM runs: with
+// AVX-512 64 bytes a step, else (AVX-VNNI) 16.
 inline void ToUnsigned(const int8_t* in, uint8_t* out, size_t n) {
+  size_t i = 0;
 #if TFC_QGEMM_AVX512
-  BiasToUnsigned512(in, out, n);
-#else
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(in[i] ^ 0x80);
+  if (Q8IsaHere() == Q8Isa::kAvx512) return BiasToUnsigned512(in, out, n);
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(0x80));
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i),
+                     _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i)), flip));
 #endif
+  for (; i < n; ++i) out[i] = static_cast<uint8_t>(in[i] ^ 0x80);
 }
 
 // in (count int8 values) made unsigned into u8, then pad_bytes of the zero
@@ -1010,23 +1035,13 @@ inline void UnsignedImage(ThreadPool& pool, bool parallel, const int8_t* in, siz
 inline void ToUnsignedRows(const int8_t* in, size_t m, size_t k, uint8_t* rows, size_t lda) {
   for (size_t r = 0; r < m; ++r) {
     uint8_t* d = rows + r * lda;
-#if TFC_QGEMM_AVX512
-    BiasToUnsigned512(in + r * k, d, k);
-#else
-    for (size_t i = 0; i < k; ++i) d[i] = static_cast<uint8_t>(in[r * k + i] ^ 0x80);
-#endif
+    ToUnsigned(in + r * k, d, k);
     std::memset(d + k, 0, lda - k);
   }
 }
 
 // Whether Q8GemmRequant can run here.
-inline bool HasQ8Gemm() {
-#if TFC_QGEMM_AVX512
-  return cpu::HasAvx512Vnni();
-#else
-  return false;
-#endif
-}
+inline bool HasQ8Gemm() { return Q8IsaHere() != Q8Isa::kNone; }
 
 #if TFC_QGEMM_AVX512
 // Eight rows times NP panels (b, b + panel_stride). Row r is `taps` runs of
@@ -1266,6 +1281,48 @@ TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t
 }
 #endif
 
+#if TFC_QGEMM_AVX512
+// The 256-bit kernels (Q8Isa::kAvxVnni and kAvxVnniEvex).
+#define TFC_Q8_256_NS q8vex
+#define TFC_Q8_256_FN __attribute__((target("avx2,fma,avxvnni")))
+#define TFC_Q8_256_DPBUSD _mm256_dpbusd_avx_epi32
+#include "kernels/util/q8gemm256.inc"
+#undef TFC_Q8_256_NS
+#undef TFC_Q8_256_FN
+#undef TFC_Q8_256_DPBUSD
+#define TFC_Q8_256_NS q8evex
+#define TFC_Q8_256_FN TFC_VNNI_FN
+#define TFC_Q8_256_DPBUSD _mm256_dpbusd_epi32
+#include "kernels/util/q8gemm256.inc"
+#undef TFC_Q8_256_NS
+#undef TFC_Q8_256_FN
+#undef TFC_Q8_256_DPBUSD
+
+// Panels [p0, p1) over m rows (row_runs as for Q8Panels) with the kernels of isa.
+template <class RowRuns, class Out>
+inline void Q8PanelsOn(Q8Isa isa, RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
+                       const int8_t* packed, size_t n, const ChannelRequant* q, const int32_t* bias,
+                       Out* out, size_t ldo, size_t p0, size_t p1, bool octets) {
+  if (isa == Q8Isa::kAvx512)
+    Q8Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1, octets);
+  else if (isa == Q8Isa::kAvxVnni)
+    q8vex::Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1);
+  else if (isa == Q8Isa::kAvxVnniEvex)
+    q8evex::Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1);
+}
+
+// One row times panels [p0, p1) (as Q8RowPanels) with the kernels of isa.
+inline void Q8RowPanelsOn(Q8Isa isa, const uint8_t* a, size_t quads, const int8_t* packed, size_t n,
+                          const ChannelRequant& q, const int32_t* bias, int8_t* out, size_t p0, size_t p1) {
+  if (isa == Q8Isa::kAvx512)
+    Q8RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
+  else if (isa == Q8Isa::kAvxVnni)
+    q8vex::RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
+  else if (isa == Q8Isa::kAvxVnniEvex)
+    q8evex::RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
+}
+#endif
+
 // The GEMMs below cover the channels of panels [p0, p1) (p0 even; p1 past
 // the last panel: to the end), by default all.
 constexpr size_t kAllPanels = ~size_t{0};
@@ -1280,6 +1337,7 @@ inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* pack
                    size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo,
                    size_t p0 = 0, size_t p1 = kAllPanels) {
 #if TFC_QGEMM_AVX512
+  const Q8Isa isa = Q8IsaHere();
   const uint8_t* a[kQ8MR];
   auto row_runs = [&](size_t r0, size_t mr) {
     for (size_t r = 0; r < kQ8MR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
@@ -1291,10 +1349,10 @@ inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* pack
   // 1/8 of a tile each instead of a whole tile.
   constexpr bool kRowTail = std::is_same<Out, int8_t>::value;
   const size_t tiled = kRowTail ? m / kQ8MR * kQ8MR : m;
-  if (tiled > 0) Q8Panels(row_runs, tiled, 1, QuadCount(k), packed, n, q, bias, out, ldo, p0, p1);
+  if (tiled > 0) Q8PanelsOn(isa, row_runs, tiled, 1, QuadCount(k), packed, n, q, bias, out, ldo, p0, p1, false);
   if constexpr (kRowTail) {
     for (size_t r = tiled; r < m; ++r)
-      Q8RowPanels(rows + r * lda, QuadCount(k), packed, n, *q, bias, out + r * ldo, p0, p1);
+      Q8RowPanelsOn(isa, rows + r * lda, QuadCount(k), packed, n, *q, bias, out + r * ldo, p0, p1);
   }
 #else
   (void)rows, (void)m, (void)lda, (void)packed, (void)k, (void)n, (void)q, (void)bias;
@@ -1319,8 +1377,8 @@ inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t t
                                   size_t p1 = kAllPanels, bool octets = false) {
 #if TFC_QGEMM_AVX512
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
-  Q8Panels(row_runs, m, taps, run_bytes / 4, packed, n, &q, bias, out, ldo, p0,
-           std::min(p1, QPanels(n)), octets);
+  Q8PanelsOn(Q8IsaHere(), row_runs, m, taps, run_bytes / 4, packed, n, &q, bias, out, ldo, p0,
+             std::min(p1, QPanels(n)), octets);
 #else
   (void)runs, (void)m, (void)taps, (void)run_bytes, (void)packed, (void)n, (void)q, (void)bias;
   (void)out, (void)ldo, (void)p0, (void)p1, (void)octets;
