@@ -740,6 +740,30 @@ TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
 // vectorizable multiply-add.
 enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
 
+// Filter [taps][n] (int16) as tap pairs for vpdpwssd / vpmaddwd: per block
+// of `lanes` channels (32 for AVX-512, 16 for AVX2) and pair p (taps 2p,
+// 2p + 1; a missing odd tap is 0), 2 * lanes int16 in the order
+// unpack{lo,hi}_epi16 give two inputs of `lanes` channels: the low half pairs
+// channels 8L + e, the high half 8L + 4 + e (128-bit lane L, e < 4).
+// Channels past n are 0.
+size_t DwPairsSize(int taps, size_t n, size_t lanes) {
+  return (n + lanes - 1) / lanes * static_cast<size_t>((taps + 1) / 2) * 2 * lanes;
+}
+
+void PackDwPairs(const int16_t* w, int taps, size_t n, size_t lanes, int16_t* dst) {
+  const int pairs = (taps + 1) / 2;
+  for (size_t b = 0; b < (n + lanes - 1) / lanes; ++b)
+    for (int p = 0; p < pairs; ++p, dst += 2 * lanes)
+      for (size_t half = 0; half < 2; ++half)
+        for (size_t j = 0; j < lanes / 2; ++j) {
+          const size_t ch = b * lanes + (j / 4) * 8 + half * 4 + j % 4;
+          for (int k = 0; k < 2; ++k) {
+            const int t = 2 * p + k;
+            dst[half * lanes + j * 2 + k] = (ch < n && t < taps) ? w[static_cast<size_t>(t) * n + ch] : 0;
+          }
+        }
+}
+
 #if TFC_QGEMM_X86
 // Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
 constexpr int kDwMaxFastTaps = 49;
@@ -764,6 +788,72 @@ __attribute__((target("avx2"))) void DwAccumInt8Avx2(const int8_t* const* px,
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), a0);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c + 8), a1);
+  }
+}
+
+// lo, hi += the products of taps p0, p1 at off, 16 channels, with their pair
+// weights wl, wh (PackDwPairs(16)'s two halves).
+__attribute__((target("avx2"))) inline void DwPairAvx2(const int8_t* p0, const int8_t* p1, size_t off, __m256i wl,
+                                                       __m256i wh, __m256i* lo, __m256i* hi) {
+  const __m256i x0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p0 + off)));
+  const __m256i x1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p1 + off)));
+  *lo = _mm256_add_epi32(*lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(x0, x1), wl));
+  *hi = _mm256_add_epi32(*hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), wh));
+}
+
+// A run of `pixels` output pixels whose whole filter lies inside the image
+// (pixel i reads px[t] + i * step), int8 in and out, n a multiple of 16, the
+// input zero point folded into the bias (bias_folded[c] = bias[c] - zp *
+// sum_t w[t][c]): two taps per vpmaddwd on the pairs of PackDwPairs(16), four
+// pixels at a time (eight independent sums), each block of 16 channels x 4
+// pixels requantized as it is done (the AVX2 tile output stage), so no int32
+// row is written and no tap pointers are made per pixel. kTaps: the tap count
+// when known at compile time, else 0 and taps_rt.
+template <int kTaps>
+__attribute__((target("avx2"))) void DwRunInt8PairsAvx2(const int8_t* const* px, size_t step, int pixels,
+                                                        const int16_t* wpairs, int taps_rt, size_t n,
+                                                        const qconv::ChannelRequant& q,
+                                                        const int32_t* bias_folded, int8_t* out) {
+  const int taps = kTaps ? kTaps : taps_rt;
+  const int pairs = (taps + 1) / 2;
+  alignas(32) int32_t sums[4 * 16];
+  for (size_t c = 0; c < n; c += 16) {
+    const int16_t* wb = wpairs + c / 16 * static_cast<size_t>(pairs) * 32;
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_folded + c));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_folded + c + 8));
+    for (int i = 0; i < pixels; i += 4) {
+      const int np = std::min(4, pixels - i);
+      // pixels past the run repeat its last one (computed, not stored)
+      const size_t o0 = static_cast<size_t>(i) * step + c;
+      const size_t o1 = static_cast<size_t>(std::min(i + 1, pixels - 1)) * step + c;
+      const size_t o2 = static_cast<size_t>(std::min(i + 2, pixels - 1)) * step + c;
+      const size_t o3 = static_cast<size_t>(std::min(i + 3, pixels - 1)) * step + c;
+      __m256i l0 = _mm256_setzero_si256(), h0 = l0, l1 = l0, h1 = l0, l2 = l0, h2 = l0, l3 = l0, h3 = l0;
+      for (int p = 0; p < pairs; ++p) {
+        const __m256i wl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32));
+        const __m256i wh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + p * 32 + 16));
+        // an odd count's missing tap reads the first again, against weights of 0
+        const int8_t* p0 = px[2 * p];
+        const int8_t* p1 = px[2 * p + 1 < taps ? 2 * p + 1 : 0];
+        DwPairAvx2(p0, p1, o0, wl, wh, &l0, &h0);
+        DwPairAvx2(p0, p1, o1, wl, wh, &l1, &h1);
+        DwPairAvx2(p0, p1, o2, wl, wh, &l2, &h2);
+        DwPairAvx2(p0, p1, o3, wl, wh, &l3, &h3);
+      }
+      // lo holds channels 0-3 and 8-11, hi 4-7 and 12-15: back to channel order
+      const __m256i* lo[4] = {&l0, &l1, &l2, &l3};
+      const __m256i* hi[4] = {&h0, &h1, &h2, &h3};
+      for (int j = 0; j < 4; ++j) {
+        __m256i* d = reinterpret_cast<__m256i*>(sums + 16 * j);
+        _mm256_store_si256(d, _mm256_add_epi32(_mm256_permute2x128_si256(*lo[j], *hi[j], 0x20), b0));
+        _mm256_store_si256(d + 1, _mm256_add_epi32(_mm256_permute2x128_si256(*lo[j], *hi[j], 0x31), b1));
+      }
+      int8_t* o = out + static_cast<size_t>(i) * n + c;
+      if (q.is_float())
+        qconv::RequantizeTileFloatAvx2(q, sums, static_cast<size_t>(np), nullptr, c, o, n);
+      else
+        for (int j = 0; j < np; ++j) qconv::RequantizeSpan(q, sums + 16 * j, nullptr, c, 16, o + j * n);
+    }
   }
 }
 #endif
@@ -828,27 +918,6 @@ TFC_VNNI_FN void DwRunInt8Avx512(const int8_t* const* px, size_t step, int pixel
       if (m1) qconv::Q8Store(m1, o + 16, qconv::Q8Requant(p1, a1, ozp, lo, hi));
     }
   }
-}
-
-// Filter [taps][n] (int16) as tap pairs for vpdpwssd: per block of 32
-// channels and pair p (taps 2p, 2p + 1; a missing odd tap is 0), 64 int16 in
-// the order _mm512_unpack{lo,hi}_epi16 gives two inputs of 32 channels: the
-// low half pairs channels 8L + e, the high half 8L + 4 + e (lane L, e < 4).
-// Channels past n are 0.
-size_t DwPairsSize(int taps, size_t n) { return (n + 31) / 32 * static_cast<size_t>((taps + 1) / 2) * 64; }
-
-void PackDwPairs(const int16_t* w, int taps, size_t n, int16_t* dst) {
-  const int pairs = (taps + 1) / 2;
-  for (size_t b = 0; b < (n + 31) / 32; ++b)
-    for (int p = 0; p < pairs; ++p, dst += 64)
-      for (int half = 0; half < 2; ++half)
-        for (int j = 0; j < 16; ++j) {
-          const size_t ch = b * 32 + static_cast<size_t>((j / 4) * 8 + half * 4 + j % 4);
-          for (int k = 0; k < 2; ++k) {
-            const int t = 2 * p + k;
-            dst[half * 32 + j * 2 + k] = (ch < n && t < taps) ? w[static_cast<size_t>(t) * n + ch] : 0;
-          }
-        }
 }
 
 // DwRunInt8Avx512 for rows where every tap is inside the image, with the
@@ -921,7 +990,7 @@ class QuantDepthwiseConv2D final : public OpKernel {
   DwShape s_{};
   int batches_ = 0, in_c_ = 0, out_c_ = 0, mult_ = 1;
   std::vector<int16_t> weights_;  // [tap][Cout], centered
-  std::vector<int16_t> weight_pairs_;  // PackDwPairs(weights_), for DwRunInt8PairsAvx512
+  std::vector<int16_t> weight_pairs_;  // PackDwPairs(weights_), for DwRunInt8Pairs{Avx512,Avx2}
   std::vector<int32_t> bias_folded_;   // bias - in_zp * sum of taps, for the same
   // Fewer than 32 channels dividing 32, stride 1: 32 / C neighbouring pixels
   // side by side as 32 virtual channels (their bytes are contiguous), with
@@ -1088,16 +1157,18 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
                                                             qconv::ScaleOf(output)),
                          out_zp_, act_lo_, act_hi_);
   }
-#if TFC_QGEMM_X86
-  avx2_ = cpu::HasAvx2Fma();
-#endif
-#if TFC_QGEMM_AVX512
-  avx512_ = cpu::HasAvx512Vnni();
   weight_pairs_.clear();
   bias_folded_.clear();
-  if (avx512_ && kind_ == DwKind::kInt8 && mult_ == 1 && (!bias || bias->is_constant())) {
-    weight_pairs_.resize(DwPairsSize(static_cast<int>(taps), cout));
-    PackDwPairs(weights_.data(), static_cast<int>(taps), cout, weight_pairs_.data());
+#if TFC_QGEMM_X86
+  avx2_ = cpu::HasAvx2Fma();
+  size_t pair_lanes = avx2_ && cout % 16 == 0 ? 16 : 0;  // DwRunInt8PairsAvx2
+#if TFC_QGEMM_AVX512
+  avx512_ = cpu::HasAvx512Vnni();
+  if (avx512_) pair_lanes = kDwLanes;  // DwRunInt8PairsAvx512
+#endif
+  if (pair_lanes > 0 && kind_ == DwKind::kInt8 && mult_ == 1 && (!bias || bias->is_constant())) {
+    weight_pairs_.resize(DwPairsSize(static_cast<int>(taps), cout, pair_lanes));
+    PackDwPairs(weights_.data(), static_cast<int>(taps), cout, pair_lanes, weight_pairs_.data());
     bias_folded_.resize(cout);
     for (size_t c = 0; c < cout; ++c) {
       int64_t sum = 0;
@@ -1107,14 +1178,16 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
       bias_folded_[c] = static_cast<int32_t>(static_cast<uint32_t>(b - int64_t{in_zp_} * sum));
     }
   }
+#endif
+#if TFC_QGEMM_AVX512
   group_pairs_.clear();
   group_bias_.clear();
   group_requant_ = qconv::ChannelRequant();
-  if (!bias_folded_.empty() && cout < kDwLanes && kDwLanes % cout == 0 && s_.sw == 1) {
+  if (avx512_ && !bias_folded_.empty() && cout < kDwLanes && kDwLanes % cout == 0 && s_.sw == 1) {
     std::vector<int16_t> w(static_cast<size_t>(taps) * kDwLanes);
     for (size_t i = 0; i < w.size(); ++i) w[i] = weights_[i / kDwLanes * cout + i % kDwLanes % cout];
-    group_pairs_.resize(DwPairsSize(static_cast<int>(taps), kDwLanes));
-    PackDwPairs(w.data(), static_cast<int>(taps), kDwLanes, group_pairs_.data());
+    group_pairs_.resize(DwPairsSize(static_cast<int>(taps), kDwLanes, kDwLanes));
+    PackDwPairs(w.data(), static_cast<int>(taps), kDwLanes, kDwLanes, group_pairs_.data());
     group_bias_.resize(kDwLanes);
     for (size_t v = 0; v < kDwLanes; ++v) group_bias_[v] = bias_folded_[v % cout];
     group_requant_ = requant_.Repeated(kDwLanes);
@@ -1164,10 +1237,15 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
     int ky0, ky1;
     ValidTaps(iy0, s_.kh, s_.dh, s_.in_h, &ky0, &ky1);
     // Pixels [run0, run1) of this row have every horizontal tap inside the
-    // image: int8 on AVX-512 runs them through DwRunInt8Avx512.
+    // image: int8 on AVX-512 runs them through DwRunInt8Avx512 (or its pairs
+    // form), on AVX2 through DwRunInt8PairsAvx2 where the whole filter is inside.
     int run0 = 0, run1 = 0;
+#if TFC_QGEMM_X86
+    bool runs = avx2_ && !bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh;
 #if TFC_QGEMM_AVX512
-    if (avx512_ && kind_ == DwKind::kInt8 && m == 1 && (ky1 - ky0) * s_.kw <= kDwMaxFastTaps) {
+    runs = runs || avx512_;
+#endif
+    if (runs && kind_ == DwKind::kInt8 && m == 1 && (ky1 - ky0) * s_.kw <= kDwMaxFastTaps) {
       run0 = (s_.pad_l + s_.sw - 1) / s_.sw;
       const int last = s_.in_w - 1 - (s_.kw - 1) * s_.dw + s_.pad_l;  // largest ox * sw allowed
       run1 = last < 0 ? 0 : std::min(s_.out_w, last / s_.sw + 1);
@@ -1175,13 +1253,26 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
 #endif
     for (int ox = 0; ox < s_.out_w; ++ox) {
       const int ix0 = ox * s_.sw - s_.pad_l;
-#if TFC_QGEMM_AVX512
+#if TFC_QGEMM_X86
       if (ox == run0 && run1 > run0) {
         const int8_t* px[kDwMaxFastTaps];
         const int16_t* wx[kDwMaxFastTaps];
         const int nt = TapPointers(reinterpret_cast<const int8_t*>(image), iy0, ix0, ky0, ky1, 0, s_.kw, px, wx);
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
         int8_t* o = static_cast<int8_t*>(out) + o0;
+#if TFC_QGEMM_AVX512
+        const bool avx512 = avx512_;
+#else
+        const bool avx512 = false;
+#endif
+        if (!avx512) {
+          auto run = nt == 9 ? DwRunInt8PairsAvx2<9> : DwRunInt8PairsAvx2<0>;
+          run(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt, cout, requant_,
+              bias_folded_.data(), o);
+          ox = run1 - 1;
+          continue;
+        }
+#if TFC_QGEMM_AVX512
         if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh) {
           auto run = nt == 9 ? DwRunInt8PairsAvx512<9> : DwRunInt8PairsAvx512<0>;
           int pixels = run1 - run0;
@@ -1201,6 +1292,7 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         } else
           DwRunInt8Avx512(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, wx, nt, cout, zp, requant_,
                           static_cast<const int32_t*>(bias), o);
+#endif
         ox = run1 - 1;
         continue;
       }
