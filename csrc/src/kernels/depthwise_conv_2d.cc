@@ -740,6 +740,7 @@ TfLiteStatus FloatDepthwiseConv2D::Eval(OpContext& ctx) {
 // vectorizable multiply-add.
 enum class DwKind { kInt8, kUint8, k16x8, kHybrid };
 
+#if TFC_QGEMM_X86
 // Filter [taps][n] (int16) as tap pairs for vpdpwssd / vpmaddwd: per block
 // of `lanes` channels (32 for AVX-512, 16 for AVX2) and pair p (taps 2p,
 // 2p + 1; a missing odd tap is 0), 2 * lanes int16 in the order
@@ -764,7 +765,6 @@ void PackDwPairs(const int16_t* w, int taps, size_t n, size_t lanes, int16_t* ds
         }
 }
 
-#if TFC_QGEMM_X86
 // Valid taps per output pixel handled by the vector path (3x3, 5x5, 7x7).
 constexpr int kDwMaxFastTaps = 49;
 constexpr size_t kDwLanes = 32;  // int16 lanes of the AVX-512 int8 kernels' channel blocks
