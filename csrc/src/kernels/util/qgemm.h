@@ -861,6 +861,31 @@ TFC_VNNI_FN inline void RequantizeRowAvx512(const ChannelRequant& q, const int32
 #define TFC_QGEMM_AVX512 0
 #endif
 
+// The float output stage (ChannelRequant::One's, step for step) 4 channels at
+// a time with vector extensions (NEON on ARM, SSE2 on x86 without AVX2): the
+// portable path's only vector output stage; returns how many it did.
+template <class T>
+inline size_t RequantizeSpanFloat4(const ChannelRequant& q, const int32_t* acc, const int32_t* bias, size_t c0,
+                                   size_t count, T* out) {
+  typedef uint32_t v4u __attribute__((vector_size(16)));
+  typedef uint32_t v4uu __attribute__((vector_size(16), aligned(4), may_alias));
+  typedef int32_t v4i __attribute__((vector_size(16)));
+  const gemm::v4f lo = gemm::SplatV4(static_cast<float>(q.lo - q.zp));
+  const gemm::v4f hi = gemm::SplatV4(static_cast<float>(q.hi - q.zp));
+  const gemm::v4f magic = gemm::SplatV4(12582912.0f);
+  const v4u offset = v4u{} + static_cast<uint32_t>(q.zp - 0x4B400000);
+  size_t j = 0;
+  for (; j + 4 <= count; j += 4) {
+    v4u x = *reinterpret_cast<const v4uu*>(acc + j);  // wrapping sums, as One's callers add them
+    if (bias) x += *reinterpret_cast<const v4uu*>(bias + c0 + j);
+    gemm::v4f y = __builtin_convertvector((v4i)x, gemm::v4f) * gemm::LoadV4(q.scale.data() + c0 + j);
+    y = gemm::MinV4(gemm::MaxV4(y, lo), hi) + magic;
+    const v4u r = (v4u)y + offset;  // the bits, as One's memcpy
+    for (int i = 0; i < 4; ++i) out[j + i] = static_cast<T>(static_cast<int32_t>(r[i]));
+  }
+  return j;
+}
+
 // Channels [c0, c0 + count) of one output row: acc and out point at channel
 // c0's values; bias (nullable) and q are indexed by channel.
 template <class T>
@@ -871,6 +896,7 @@ inline void RequantizeSpan(const ChannelRequant& q, const int32_t* acc, const in
   static const bool avx2 = cpu::HasAvx2Fma();
   if (avx2) j = RequantizeSpanAvx2(q, acc, bias, c0, count, out);
 #endif
+  if (j == 0 && q.is_float()) j = RequantizeSpanFloat4(q, acc, bias, c0, count, out);
   for (; j < count; ++j) {
     const size_t c = c0 + j;
     const int32_t x =
