@@ -71,11 +71,14 @@ QEMU_PYTEST_ARGS = ["-ra", "-m", "qemu", "."]
 WHEEL_INPUTS = ["CMakeLists.txt", "cmake", "csrc", "toolchains", "tflite_cffi", "tools/gen_ffi.py",
                 "tasks.py", "invoke.yaml", "pyproject.toml", "setup.py", "setup.cfg", "MANIFEST.in"]
 
-# ARM test targets: wheel target -> (Debian architecture of its sysroot, QEMU -cpu).
+# ARM test targets: wheel target[-CPU variant] -> (Debian architecture of its sysroot, QEMU -cpu).
 # cortex-a72 rather than QEMU's default "max" for aarch64: numpy 2 imports in 5 s instead of 33 s.
+# aarch64-a76: the same wheel on the Raspberry Pi 5's core, which has the dot product (the A72 has
+# not): the int8 GEMM's sdot kernels.
 QEMU_TARGETS = {
     "armhf": ("armhf", "cortex-a7"),
     "aarch64": ("arm64", "cortex-a72"),
+    "aarch64-a76": ("arm64", "cortex-a76"),
 }
 RELEASES = list(sysroot.RELEASES)  # bullseye, bookworm, trixie
 NEWEST_PYTHON = "3.13"  # upper bound when pyproject.toml only has requires-python
@@ -130,7 +133,9 @@ def _expose_pyenv_pythons(versions: list[str]) -> None:
 _expose_pyenv_pythons(PYTHONS)
 
 nox.options.error_on_missing_interpreters = True  # a missing Python fails, never skips
-nox.options.sessions = ["lint", f"test-{PYTHONS[0]}", f"test-{PYTHONS[-1]}", "test-armhf-bookworm"]
+# test-aarch64-a76-bookworm: the only run of the aarch64 dot product kernels (a Raspberry Pi 5's core).
+nox.options.sessions = ["lint", f"test-{PYTHONS[0]}", f"test-{PYTHONS[-1]}", "test-armhf-bookworm",
+                        "test-aarch64-a76-bookworm"]
 
 
 # ------------------------------------------------------------------------------------------ wheels
@@ -253,16 +258,17 @@ def _qemu_tests(session: nox.Session, wheel_target: str, arch: str, release: str
 
 
 for _target, (_arch, _cpu) in QEMU_TARGETS.items():
+    _wheel_target = _target.split("-")[0]  # aarch64-a76: the aarch64 wheel
     for _release in RELEASES:
 
-        def test_qemu(session: nox.Session, target: str = _target, arch: str = _arch,
+        def test_qemu(session: nox.Session, target: str = _wheel_target, arch: str = _arch,
                       release: str = _release, cpu: str = _cpu) -> None:
             _qemu_tests(session, target, arch, release, cpu)
 
-        test_qemu.__doc__ = (f"The {_target} wheel under qemu-{'arm' if _arch == 'armhf' else 'aarch64'}-static "
+        test_qemu.__doc__ = (f"The {_wheel_target} wheel under qemu-{'arm' if _arch == 'armhf' else 'aarch64'}-static "
                              f"-cpu {_cpu} in Debian {_release} ({sysroot.RELEASES[_release].split(': ')[1]}); "
                              "pytest -m qemu.")
-        nox.session(name=f"test-{_target}-{_release}", python=False, tags=["qemu", _target])(test_qemu)
+        nox.session(name=f"test-{_target}-{_release}", python=False, tags=["qemu", _wheel_target])(test_qemu)
 
 
 def _readelf_attributes(path: Path) -> dict[str, str]:

@@ -6,6 +6,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 namespace tfc {
 namespace cpu {
@@ -83,6 +86,7 @@ bool HasAvx512Vnni() { return Features().avx512_vnni; }
 bool HasAvx512Vbmi() { return Features().avx512_vbmi; }
 bool HasAvxVnni() { return Features().avx_vnni; }
 bool AvxVnniIsEvex() { return Features().avx_vnni_evex; }
+bool HasDotProd() { return false; }
 #else
 bool HasSse41() { return false; }
 bool HasAvx2Fma() { return false; }
@@ -91,6 +95,18 @@ bool HasAvx512Vnni() { return false; }
 bool HasAvx512Vbmi() { return false; }
 bool HasAvxVnni() { return false; }
 bool AvxVnniIsEvex() { return false; }
+#if defined(__aarch64__) && defined(__linux__)
+bool HasDotProd() {
+  static const bool dot = [] {
+    const char* cap = std::getenv("TFLITE_CFFI_MAX_ISA");
+    if (cap && std::strcmp(cap, "baseline") == 0) return false;
+    return (getauxval(AT_HWCAP) & (1ul << 20)) != 0;  // HWCAP_ASIMDDP
+  }();
+  return dot;
+}
+#else
+bool HasDotProd() { return false; }
+#endif
 #endif
 
 }  // namespace cpu

@@ -2,7 +2,7 @@
 // time (the x86_64 wheel targets baseline x86-64).
 //
 // The environment variable TFLITE_CFFI_MAX_ISA caps what is reported, to run
-// (and test) the lower paths on a machine that has more: "baseline" (no
+// (and test) the lower paths on a machine that has more: "baseline" (no dot product on aarch64, no
 // SSE4.1/AVX2), "sse4", "avx2" (no AVX-512, no AVX-VNNI), "avx2vnni" (no
 // AVX-512; AVX-VNNI where the CPU has it, else, on an AVX-512 VNNI CPU, the
 // same 256-bit vpdpbusd in its AVX-512 encoding: see HasAvxVnni), unset or
@@ -26,6 +26,11 @@ bool HasAvx512Vbmi();  // x86_64: AVX-512F, BW and VBMI (vpermb, vpermi2b) usabl
 // encoding, same results, so that the 256-bit kernels run on such a machine.
 bool HasAvxVnni();
 bool AvxVnniIsEvex();
+
+// aarch64: the Armv8.2 dot product instructions (sdot; Cortex-A55/A75 and later, e.g. the
+// Raspberry Pi 5's A76, not the Pi 4's A72), from the kernel's HWCAP. TFLITE_CFFI_MAX_ISA=baseline
+// turns it off, to run the portable loops on such a CPU.
+bool HasDotProd();
 
 }  // namespace cpu
 }  // namespace tfc

@@ -962,16 +962,14 @@ void QuantConv2D::FillRows(const T* in, const int32_t* batch_zp, int16_t* dst, s
 // or sits where the packed weights are 0).
 // Only where the 8-bit GEMM runs (qconv::HasQ8Gemm).
 void QuantConv2D::FillRows8(const int8_t* in, uint8_t* dst, size_t m0, size_t m1) const {
-#if TFC_QGEMM_AVX512
+#if TFC_Q8GEMM
   if (contiguous_rows8_) {  // 1x1, stride 1, K a multiple of 4: rows m0..m1 are one run
     qconv::ToUnsigned(in + m0 * k_, dst, (m1 - m0) * k_);
     return;
   }
   const uint8_t pad = static_cast<uint8_t>(in_zp_ + 128);
   const uint8_t* u8 = reinterpret_cast<const uint8_t*>(in);
-  auto copy16 = [](const uint8_t* src, uint8_t* d) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
-  };
+  auto copy16 = [](const uint8_t* src, uint8_t* d) { std::memcpy(d, src, 16); };
   auto seg = [pad, copy16](const uint8_t* src, uint8_t* d, size_t count, size_t) {
     if (!src)
       std::memset(d, pad, count);

@@ -562,7 +562,7 @@ void QuantTransposeConv::ColBlock(const T* in, const int32_t* batch_zp, int16_t*
 // The same for int8 on VNNI (q8_): the input rows made unsigned, then the 8-bit GEMM.
 void QuantTransposeConv::ColBlock8(const int8_t* in, uint8_t* rows, int32_t* col, size_t m0,
                                    size_t m1) const {
-#if TFC_QGEMM_AVX512
+#if TFC_Q8GEMM
   const size_t cin = static_cast<size_t>(in_c_);
   const size_t n = static_cast<size_t>(kh_) * kw_ * out_c_;
   for (size_t b0 = m0; b0 < m1; b0 += col_block_) {
@@ -634,7 +634,7 @@ void QuantTransposeConv::PreparePhases8() {
 // phase (oy % sh, px) are the GEMM rows, ox = px + sw * j, out stride sw * Cout.
 void QuantTransposeConv::EvalPhases8(OpContext& ctx, const int8_t* in, const int32_t* bias,
                                      int8_t* out) {
-#if TFC_QGEMM_AVX512
+#if TFC_Q8GEMM
   const size_t cin = static_cast<size_t>(in_c_), cout = static_cast<size_t>(out_c_);
   const size_t count = static_cast<size_t>(batches_) * in_h_ * in_w_ * cin;
   const int64_t rows = static_cast<int64_t>(batches_) * out_h_;

@@ -28,6 +28,13 @@
 #else
 #define TFC_QGEMM_X86 0
 #endif
+// TFC_QGEMM_DOT: the aarch64 8-bit GEMM with the dot product (q8gemm_dot.inc) is built.
+#if defined(__aarch64__) && !defined(TFC_QGEMM_PORTABLE_ONLY)
+#include <arm_neon.h>
+#define TFC_QGEMM_DOT 1
+#else
+#define TFC_QGEMM_DOT 0
+#endif
 
 #include "cpu_features.h"
 #include "kernels/util/gemm.h"
@@ -960,8 +967,9 @@ inline size_t PackedQ8BSize(size_t k, size_t n) { return QPanels(n) * QuadCount(
 
 // Which kernels run the 8-bit GEMM here: AVX-512 VNNI (512-bit), AVX-VNNI
 // (256-bit, q8gemm256.inc), the same 256-bit kernels through AVX-512 VL
-// (cpu::AvxVnniIsEvex: a test setting), or none (the int16 GEMM runs instead).
-enum class Q8Isa { kNone, kAvx512, kAvxVnni, kAvxVnniEvex };
+// (cpu::AvxVnniIsEvex: a test setting), the aarch64 dot product
+// (q8gemm_dot.inc), or none (the int16 GEMM runs instead).
+enum class Q8Isa { kNone, kAvx512, kAvxVnni, kAvxVnniEvex, kDotProd };
 
 inline Q8Isa Q8IsaHere() {
 #if TFC_QGEMM_X86 && defined(__x86_64__)
@@ -970,16 +978,25 @@ inline Q8Isa Q8IsaHere() {
                            : cpu::AvxVnniIsEvex() ? Q8Isa::kAvxVnniEvex
                                                   : Q8Isa::kAvxVnni;
   return isa;
+#elif TFC_QGEMM_DOT
+  static const Q8Isa isa = cpu::HasDotProd() ? Q8Isa::kDotProd : Q8Isa::kNone;
+  return isa;
 #else
   return Q8Isa::kNone;
 #endif
 }
 
+// The constant PackQ8B removes from the rows' values: 128 + zp where the
+// kernels multiply the unsigned rows (vpdpbusd), zp where they flip the rows
+// back to signed (sdot).
+inline int32_t Q8OffsetShift(int32_t zp) { return (Q8IsaHere() == Q8Isa::kDotProd ? 0 : 128) + zp; }
+
 // Packs w ([n][k] int8 weights, row stride k) into dst (PackedQ8BSize(k, n)
 // bytes, every one written: no need to clear it) and sets the GEMM's starting
 // sums, which make them centered: with the rows q + 128 (unsigned),
 // offsets[c] = -(128 + zp) * sum_k w[c][k] (mod 2^32), zp the rows' zero
-// point. One pass over the weights, which are read once at allocation.
+// point (-zp * sum on aarch64: Q8OffsetShift). One pass over the weights,
+// which are read once at allocation.
 inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst, int32_t* offsets) {
   const size_t quads = QuadCount(k), full = k / 4, step = kQ8NR * 4;
   if (n % kQ8NR) std::memset(dst + n / kQ8NR * quads * step, 0, quads * step);  // unused channels
@@ -998,7 +1015,7 @@ inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst
         for (size_t i = 0; i < 4; ++i) std::memcpy(out + (q + i) * step + 4 * g, &r[i], 16);
       }
   }
-  const uint32_t shift = static_cast<uint32_t>(128 + zp);
+  const uint32_t shift = static_cast<uint32_t>(Q8OffsetShift(zp));
   for (size_t c = 0; c < n; ++c) {
     int8_t* d = dst + (c / kQ8NR) * quads * step + (c % kQ8NR) * 4;
     const int8_t* s = w + c * k;
@@ -1352,28 +1369,47 @@ TFC_VNNI_FN inline void Q8RowPanels(const uint8_t* a, size_t quads, const int8_t
 #undef TFC_Q8_256_FN
 #undef TFC_Q8_256_DPBUSD
 
+#endif
+
+#if TFC_QGEMM_DOT
+#include "kernels/util/q8gemm_dot.inc"
+#endif
+
+// TFC_Q8GEMM: some 8-bit GEMM kernels are built (Q8IsaHere() may be other than kNone).
+#define TFC_Q8GEMM (TFC_QGEMM_AVX512 || TFC_QGEMM_DOT)
+
+#if TFC_Q8GEMM
 // Panels [p0, p1) over m rows (row_runs as for Q8Panels) with the kernels of isa.
 template <class RowRuns, class Out>
 inline void Q8PanelsOn(Q8Isa isa, RowRuns row_runs, size_t m, size_t taps, size_t tap_quads,
                        const int8_t* packed, size_t n, const ChannelRequant* q, const int32_t* bias,
                        Out* out, size_t ldo, size_t p0, size_t p1, bool octets) {
+#if TFC_QGEMM_AVX512
   if (isa == Q8Isa::kAvx512)
     Q8Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1, octets);
   else if (isa == Q8Isa::kAvxVnni)
     q8vex::Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1);
   else if (isa == Q8Isa::kAvxVnniEvex)
     q8evex::Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1);
+#else
+  (void)octets;
+  if (isa == Q8Isa::kDotProd) q8dot::Panels(row_runs, m, taps, tap_quads, packed, n, q, bias, out, ldo, p0, p1);
+#endif
 }
 
 // One row times panels [p0, p1) (as Q8RowPanels) with the kernels of isa.
 inline void Q8RowPanelsOn(Q8Isa isa, const uint8_t* a, size_t quads, const int8_t* packed, size_t n,
                           const ChannelRequant& q, const int32_t* bias, int8_t* out, size_t p0, size_t p1) {
+#if TFC_QGEMM_AVX512
   if (isa == Q8Isa::kAvx512)
     Q8RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
   else if (isa == Q8Isa::kAvxVnni)
     q8vex::RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
   else if (isa == Q8Isa::kAvxVnniEvex)
     q8evex::RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
+#else
+  if (isa == Q8Isa::kDotProd) q8dot::RowPanels(a, quads, packed, n, q, bias, out, p0, p1);
+#endif
 }
 #endif
 
@@ -1390,7 +1426,7 @@ template <class Out>
 inline void Q8Gemm(const uint8_t* rows, size_t m, size_t lda, const int8_t* packed, size_t k,
                    size_t n, const ChannelRequant* q, const int32_t* bias, Out* out, size_t ldo,
                    size_t p0 = 0, size_t p1 = kAllPanels) {
-#if TFC_QGEMM_AVX512
+#if TFC_Q8GEMM
   const Q8Isa isa = Q8IsaHere();
   const uint8_t* a[kQ8MR];
   auto row_runs = [&](size_t r0, size_t mr) {
@@ -1429,7 +1465,7 @@ inline void Q8GemmRequantIndirect(const uint8_t* const* runs, size_t m, size_t t
                                   const int8_t* packed, size_t n, const ChannelRequant& q,
                                   const int32_t* bias, int8_t* out, size_t ldo, size_t p0 = 0,
                                   size_t p1 = kAllPanels, bool octets = false) {
-#if TFC_QGEMM_AVX512
+#if TFC_Q8GEMM
   auto row_runs = [&](size_t r0, size_t) { return runs + r0 * taps; };
   Q8PanelsOn(Q8IsaHere(), row_runs, m, taps, run_bytes / 4, packed, n, &q, bias, out, ldo, p0,
              std::min(p1, QPanels(n)), octets);
