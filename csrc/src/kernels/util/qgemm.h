@@ -457,10 +457,11 @@ inline void QTilePortable(const int16_t* const* a, const int16_t* b, size_t pair
 }
 
 #if TFC_QGEMM_X86
-__attribute__((target("avx2"))) inline void QTileAvx2(const int16_t* const* a, const int16_t* b,
-                                                      size_t pairs, int32_t* out) {
-  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
-  __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+// The sums of QTileAvx2 (rows a[0..3] times one panel) added to c (row r's
+// channels 0-7 in c[2r], 8-15 in c[2r + 1]).
+__attribute__((target("avx2"))) inline void QAccAvx2(const int16_t* const* a, const int16_t* b, size_t pairs,
+                                                     __m256i& c00, __m256i& c01, __m256i& c10, __m256i& c11,
+                                                     __m256i& c20, __m256i& c21, __m256i& c30, __m256i& c31) {
   const int16_t* a0 = a[0];
   const int16_t* a1 = a[1];
   const int16_t* a2 = a[2];
@@ -486,6 +487,13 @@ __attribute__((target("avx2"))) inline void QTileAvx2(const int16_t* const* a, c
     c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x, w0));
     c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x, w1));
   }
+}
+
+__attribute__((target("avx2"))) inline void QTileAvx2(const int16_t* const* a, const int16_t* b,
+                                                      size_t pairs, int32_t* out) {
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00;
+  __m256i c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  QAccAvx2(a, b, pairs, c00, c01, c10, c11, c20, c21, c30, c31);
   __m256i* o = reinterpret_cast<__m256i*>(out);
   _mm256_storeu_si256(o + 0, c00);
   _mm256_storeu_si256(o + 1, c01);
@@ -510,15 +518,16 @@ inline QTileFn SelectQTile() {
 }
 
 // The tiles of rows[r] (r < m, row stride `lda` int16 with a zero tail up to
-// 2 * PairCount(k)) against packed B: emit(t, r0, mr, c0, nc) with each tile's
-// sums t ([kQMR][kQNR]) for rows [r0, r0 + mr) and channels [c0, c0 + nc).
+// 2 * PairCount(k)) against packed B's panels from p0 on: emit(t, r0, mr, c0,
+// nc) with each tile's sums t ([kQMR][kQNR]) for rows [r0, r0 + mr) and
+// channels [c0, c0 + nc).
 template <class Emit>
 inline void QGemmTiles(const int16_t* rows, size_t m, size_t lda, const int16_t* packed, size_t k,
-                       size_t n, Emit&& emit) {
+                       size_t n, Emit&& emit, size_t p0 = 0) {
   const QTileFn tile = SelectQTile();
   const size_t pairs = PairCount(k);
   alignas(32) int32_t t[kQMR * kQNR];
-  for (size_t p = 0; p < QPanels(n); ++p) {
+  for (size_t p = p0; p < QPanels(n); ++p) {
     const int16_t* b = packed + p * pairs * kQNR * 2;
     const size_t c0 = p * kQNR, nc = std::min(kQNR, n - c0);
     for (size_t r0 = 0; r0 < m; r0 += kQMR) {
@@ -748,6 +757,41 @@ __attribute__((target("avx2"))) inline void RequantizeTileFloatAvx2(const Channe
   }
 }
 
+// Row r's 16 sums c0 (channels 0-7), c1 (8-15) through the float stage into 16 bytes at out.
+template <class T>
+__attribute__((target("avx2"))) inline void FloatStage16Avx2(__m256i c0, __m256i c1, __m256 s0, __m256 s1,
+                                                             __m256 lo, __m256 hi, __m256i zp, T* out) {
+  const __m256 y0 = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c0), s0), lo), hi);
+  const __m256 y1 = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(c1), s1), lo), hi);
+  const __m256i v0 = _mm256_add_epi32(_mm256_cvtps_epi32(y0), zp), v1 = _mm256_add_epi32(_mm256_cvtps_epi32(y1), zp);
+  const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(v0, v1), 0xD8);
+  const __m128i lo16 = _mm256_castsi256_si128(w), hi16 = _mm256_extracti128_si256(w, 1);
+  const __m128i bytes = static_cast<T>(-1) > 0 ? _mm_packus_epi16(lo16, hi16) : _mm_packs_epi16(lo16, hi16);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), bytes);
+}
+
+// QTileAvx2 and RequantizeTileFloatAvx2 in one: rows a[0..3] times the panel
+// of channels [c0, c0 + 16), the sums started from the bias and put through
+// the float stage from registers; rows r < mr to out + r * ldo.
+template <class T>
+__attribute__((target("avx2"))) inline void QTileFloatAvx2(const int16_t* const* a, const int16_t* b, size_t pairs,
+                                                           const ChannelRequant& q, const int32_t* bias,
+                                                           size_t c0, size_t mr, T* out, size_t ldo) {
+  const __m256i zero = _mm256_setzero_si256();
+  __m256i c00 = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0)) : zero;
+  __m256i c01 = bias ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + c0 + 8)) : zero;
+  __m256i c10 = c00, c11 = c01, c20 = c00, c21 = c01, c30 = c00, c31 = c01;
+  QAccAvx2(a, b, pairs, c00, c01, c10, c11, c20, c21, c30, c31);
+  const __m256 s0 = _mm256_loadu_ps(q.scale.data() + c0), s1 = _mm256_loadu_ps(q.scale.data() + c0 + 8);
+  const __m256 lo = _mm256_set1_ps(static_cast<float>(q.lo - q.zp));
+  const __m256 hi = _mm256_set1_ps(static_cast<float>(q.hi - q.zp));
+  const __m256i zp = _mm256_set1_epi32(q.zp);
+  FloatStage16Avx2(c00, c01, s0, s1, lo, hi, zp, out);
+  if (mr > 1) FloatStage16Avx2(c10, c11, s0, s1, lo, hi, zp, out + ldo);
+  if (mr > 2) FloatStage16Avx2(c20, c21, s0, s1, lo, hi, zp, out + 2 * ldo);
+  if (mr > 3) FloatStage16Avx2(c30, c31, s0, s1, lo, hi, zp, out + 3 * ldo);
+}
+
 #endif
 
 // The same on AVX-512 (F, BW, VL; checked with the VNNI kernels, which need
@@ -933,17 +977,27 @@ template <class T>
 inline void QGemmRowsRequant(const int16_t* rows, size_t m, size_t lda, const int16_t* packed, size_t k,
                              size_t n, const ChannelRequant& q, const int32_t* bias, T* out, size_t ldo) {
 #if TFC_QGEMM_X86
+  // AVX2 and the float stage: whole panels through QTileFloatAvx2, the sums never leaving the registers
+  // (the tiles' store and reload and the stage's bias add took a fifth of the stage's time).
   static const bool avx2 = cpu::HasAvx2Fma();
-  const bool tile_stage = avx2 && q.is_float();
+  const size_t whole = avx2 && q.is_float() ? n / kQNR : 0;
+  const size_t pairs = PairCount(k);
+  for (size_t p = 0; p < whole; ++p) {
+    const int16_t* b = packed + p * pairs * kQNR * 2;
+    for (size_t r0 = 0; r0 < m; r0 += kQMR) {
+      const size_t mr = std::min(kQMR, m - r0);
+      const int16_t* a[kQMR];
+      for (size_t r = 0; r < kQMR; ++r) a[r] = rows + (r0 + (r < mr ? r : 0)) * lda;
+      QTileFloatAvx2(a, b, pairs, q, bias, p * kQNR, mr, out + r0 * ldo + p * kQNR, ldo);
+    }
+  }
 #else
-  const bool tile_stage = false;
+  const size_t whole = 0;
 #endif
+  // The rest (every panel without AVX2 or with the fixed-point stage; else the last, partial one).
   QGemmTiles(rows, m, lda, packed, k, n, [&](const int32_t* t, size_t r0, size_t mr, size_t c0, size_t nc) {
-#if TFC_QGEMM_X86
-    if (tile_stage && nc == kQNR) return RequantizeTileFloatAvx2(q, t, mr, bias, c0, out + r0 * ldo + c0, ldo);
-#endif
     for (size_t r = 0; r < mr; ++r) RequantizeSpan(q, t + r * kQNR, bias, c0, nc, out + (r0 + r) * ldo + c0);
-  });
+  }, whole);
 }
 
 // ---------------------------------------------------------------------------
