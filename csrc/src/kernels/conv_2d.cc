@@ -541,7 +541,7 @@ TfLiteStatus FloatConv2D::Eval(OpContext& ctx) {
 // int32 sums (16x8: int64, plain loops). int8 x int8 on a CPU with VNNI
 // (AVX-512 or AVX-VNNI) takes 8-bit rows instead (q + 128, qconv::Q8GemmRequant, which also
 // requantizes) and folds the
-// (128 + input_zero_point) * sum(w) correction into the bias: the same
+// (128 + input_zero_point) * sum(w) correction (qconv::Q8OffsetShift) into the bias: the same
 // integers, four times fewer instructions. The output stage then requantizes
 // or scales back to float, following TensorFlow Lite's optimized kernel:
 // - 8-bit: multiplier from input_scale * filter_scale / output_scale in
@@ -602,7 +602,7 @@ class QuantConv2D final : public OpKernel {
   bool q8_ = false;               // int8 x int8 through qconv::Q8GemmRequant (qconv::HasQ8Gemm)
   AlignedBuffer packed8_;         // the raw int8 filter packed for it
   const int8_t* packed8() const { return static_cast<const int8_t*>(packed8_.data()); }
-  std::vector<int32_t> correction_;  // -(128 + input_zero_point) * sum(w) per channel
+  std::vector<int32_t> correction_;  // PackQ8B's offsets: -(128 + input_zero_point) * sum(w) per channel (x86)
   std::vector<int32_t> bias8_;    // bias + correction, filled by Eval
   size_t lda8_ = 0;               // its row stride: K rounded up to a multiple of 4
   bool pointwise_ = false;  // 1x1, stride 1, no padding: the im2col rows are the input's pixels

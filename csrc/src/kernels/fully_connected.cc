@@ -119,7 +119,7 @@ class FullyConnected final : public OpKernel {
   // INT8 with constant weights and bias on VNNI (q8_, qconv::HasQ8Gemm): the weights
   // packed for the 8-bit GEMM (qconv::Q8GemmRequant), whose rows are the
   // input made unsigned (q + 128); so each unit's sums start from its column
-  // term less 128 times its weights' sum (mod 2^32, where the official
+  // term less 128 (qconv::Q8OffsetShift) times its weights' sum (mod 2^32, where the official
   // kernel wraps too). The output stage is kHalfUp's, as a ChannelRequant.
   bool q8_ = false;
   AlignedBuffer packed8_;

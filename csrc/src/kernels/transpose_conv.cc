@@ -194,7 +194,7 @@ class QuantTransposeConv final : public OpKernel {
   struct Phase {
     std::vector<int> dy, dx;  // per tap: the input row / column offset from (oy / sh, ox / sw)
     std::vector<int8_t> packed;       // the taps' weights ([Cout][taps * Cin]), PackQ8B
-    std::vector<int32_t> correction;  // -(128 + input zero point) * their sum, per channel
+    std::vector<int32_t> correction;  // PackQ8B's offsets: -(128 + input zero point) * their sum (x86)
   };
   std::vector<Phase> phases8_;  // [oy % sh][ox % sw]
   size_t phase_taps_ = 0;       // the most taps of a phase
