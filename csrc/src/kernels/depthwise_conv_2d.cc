@@ -801,13 +801,21 @@ __attribute__((target("avx2"))) inline void DwPairAvx2(const int8_t* p0, const i
   *hi = _mm256_add_epi32(*hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(x0, x1), wh));
 }
 
+// 8 channels of a pair kernel's sums in channel order: the 128-bit halves of
+// lo (channels 0-3, 8-11) and hi (4-7, 12-15) that kSel picks (0x20: 0-7,
+// 0x31: 8-15), plus b.
+template <int kSel>
+__attribute__((target("avx2"))) inline __m256i DwChannelsAvx2(__m256i lo, __m256i hi, __m256i b) {
+  return _mm256_add_epi32(_mm256_permute2x128_si256(lo, hi, kSel), b);
+}
+
 // A run of `pixels` output pixels whose whole filter lies inside the image
 // (pixel i reads px[t] + i * step), int8 in and out, n a multiple of 16, the
 // input zero point folded into the bias (bias_folded[c] = bias[c] - zp *
 // sum_t w[t][c]): two taps per vpmaddwd on the pairs of PackDwPairs(16), four
 // pixels at a time (eight independent sums), each block of 16 channels x 4
-// pixels requantized as it is done (the AVX2 tile output stage), so no int32
-// row is written and no tap pointers are made per pixel. kTaps: the tap count
+// pixels requantized from the registers (qconv::FloatStageTileAvx2), so no
+// int32 row is written and no tap pointers are made per pixel. kTaps: the tap count
 // when known at compile time, else 0 and taps_rt.
 template <int kTaps>
 __attribute__((target("avx2"))) void DwRunInt8PairsAvx2(const int8_t* const* px, size_t step, int pixels,
@@ -816,7 +824,6 @@ __attribute__((target("avx2"))) void DwRunInt8PairsAvx2(const int8_t* const* px,
                                                         const int32_t* bias_folded, int8_t* out) {
   const int taps = kTaps ? kTaps : taps_rt;
   const int pairs = (taps + 1) / 2;
-  alignas(32) int32_t sums[4 * 16];
   for (size_t c = 0; c < n; c += 16) {
     const int16_t* wb = wpairs + c / 16 * static_cast<size_t>(pairs) * 32;
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias_folded + c));
@@ -840,19 +847,19 @@ __attribute__((target("avx2"))) void DwRunInt8PairsAvx2(const int8_t* const* px,
         DwPairAvx2(p0, p1, o2, wl, wh, &l2, &h2);
         DwPairAvx2(p0, p1, o3, wl, wh, &l3, &h3);
       }
-      // lo holds channels 0-3 and 8-11, hi 4-7 and 12-15: back to channel order
-      const __m256i* lo[4] = {&l0, &l1, &l2, &l3};
-      const __m256i* hi[4] = {&h0, &h1, &h2, &h3};
-      for (int j = 0; j < 4; ++j) {
-        __m256i* d = reinterpret_cast<__m256i*>(sums + 16 * j);
-        _mm256_store_si256(d, _mm256_add_epi32(_mm256_permute2x128_si256(*lo[j], *hi[j], 0x20), b0));
-        _mm256_store_si256(d + 1, _mm256_add_epi32(_mm256_permute2x128_si256(*lo[j], *hi[j], 0x31), b1));
-      }
+      // lo holds channels 0-3 and 8-11, hi 4-7 and 12-15: back to channel order, bias added
+      const __m256i c00 = DwChannelsAvx2<0x20>(l0, h0, b0), c01 = DwChannelsAvx2<0x31>(l0, h0, b1);
+      const __m256i c10 = DwChannelsAvx2<0x20>(l1, h1, b0), c11 = DwChannelsAvx2<0x31>(l1, h1, b1);
+      const __m256i c20 = DwChannelsAvx2<0x20>(l2, h2, b0), c21 = DwChannelsAvx2<0x31>(l2, h2, b1);
+      const __m256i c30 = DwChannelsAvx2<0x20>(l3, h3, b0), c31 = DwChannelsAvx2<0x31>(l3, h3, b1);
       int8_t* o = out + static_cast<size_t>(i) * n + c;
-      if (q.is_float())
-        qconv::RequantizeTileFloatAvx2(q, sums, static_cast<size_t>(np), nullptr, c, o, n);
-      else
+      if (q.is_float()) {
+        qconv::FloatStageTileAvx2(q, c, static_cast<size_t>(np), o, n, c00, c01, c10, c11, c20, c21, c30, c31);
+      } else {
+        alignas(32) int32_t sums[4 * 16];
+        qconv::StoreTileAvx2(sums, c00, c01, c10, c11, c20, c21, c30, c31);
         for (int j = 0; j < np; ++j) qconv::RequantizeSpan(q, sums + 16 * j, nullptr, c, 16, o + j * n);
+      }
     }
   }
 }
@@ -1261,19 +1268,13 @@ void QuantDepthwiseConv2D::Rows(const T* in, const int32_t* batch_zp, const floa
         const size_t o0 = (static_cast<size_t>(r) * s_.out_w + static_cast<size_t>(ox)) * cout;
         int8_t* o = static_cast<int8_t*>(out) + o0;
 #if TFC_QGEMM_AVX512
-        const bool avx512 = avx512_;
-#else
-        const bool avx512 = false;
+        if (!avx512_) {
 #endif
-        if (!avx512) {
           auto run = nt == 9 ? DwRunInt8PairsAvx2<9> : DwRunInt8PairsAvx2<0>;
           run(px, static_cast<size_t>(s_.sw) * cin, run1 - run0, weight_pairs_.data(), nt, cout, requant_,
               bias_folded_.data(), o);
-          ox = run1 - 1;
-          continue;
-        }
 #if TFC_QGEMM_AVX512
-        if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh) {
+        } else if (!bias_folded_.empty() && ky0 == 0 && ky1 == s_.kh) {
           auto run = nt == 9 ? DwRunInt8PairsAvx512<9> : DwRunInt8PairsAvx512<0>;
           int pixels = run1 - run0;
           if (!group_pairs_.empty() && pixels >= static_cast<int>(kDwLanes / cout)) {
