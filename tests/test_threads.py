@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -234,3 +235,85 @@ def test_create_invoke_delete_cycles_keep_rss_flat():
     cycles(9000)
     grown = _rss_kib() - before
     assert grown < 4096, f"RSS grew by {grown} KiB over 9,000 create/invoke/delete cycles"
+
+
+# 4 MB of int8 weights: at num_threads=1 on a machine with a second CPU, allocate_tensors() hands their
+# packing to a helper thread (WeightPacker) and the first invoke waits for it layer by layer; with as
+# many threads as CPUs they are packed inside allocate_tensors().
+PACKED = "mobilenet_v1_100_224_int8"
+
+
+def _packed_case(models_dir, load_refs):
+    inputs, refs, _ = load_refs(PACKED)
+    return str(models_dir / f"{PACKED}.tflite"), inputs[0], refs[0]
+
+
+def test_weights_packed_on_a_helper_thread_give_the_same_outputs(models_dir, load_refs):
+    path, x, ref = _packed_case(models_dir, load_refs)
+    outs = []
+    for threads in (1, max(2, os.cpu_count() or 1)):
+        it = tflite_cffi.Interpreter(model_path=path, num_threads=threads)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], x)
+        it.invoke()
+        outs.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
+        it.close()
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert np.max(np.abs(outs[0].astype(np.int32) - ref.astype(np.int32))) <= 1
+
+
+def test_interpreter_dropped_or_allocated_again_while_its_weights_are_packed(models_dir, load_refs):
+    """Right after allocate_tensors() the helper may still be packing: closing the interpreter, or
+    allocating again (every allocation prepares every layer anew), waits for it; nothing reads or
+    frees what it writes meanwhile (the sanitizer session runs this too)."""
+    path, x, ref = _packed_case(models_dir, load_refs)
+    for _ in range(3):
+        it = tflite_cffi.Interpreter(model_path=path, num_threads=1)
+        it.allocate_tensors()
+        it.close()
+    it = tflite_cffi.Interpreter(model_path=path, num_threads=1)
+    index = it.get_input_details()[0]["index"]
+    it.allocate_tensors()
+    it.allocate_tensors()
+    it.set_tensor(index, x)
+    it.invoke()
+    out = it.get_tensor(it.get_output_details()[0]["index"]).copy()
+    assert np.max(np.abs(out.astype(np.int32) - ref.astype(np.int32))) <= 1
+    it.allocate_tensors()
+    it.set_tensor(index, x)
+    it.invoke()
+    np.testing.assert_array_equal(it.get_tensor(it.get_output_details()[0]["index"]), out)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_fork_right_after_allocate_tensors(models_dir, load_refs):
+    """A child forked while the helper may still be packing (a multiprocessing worker of an interpreter
+    allocated before the fork) gets the weights packed, and no helper to wait for."""
+    path, x, ref = _packed_case(models_dir, load_refs)
+    it = tflite_cffi.Interpreter(model_path=path, num_threads=1)
+    index = it.get_input_details()[0]["index"]
+    it.allocate_tensors()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: invoke, send the output, leave without running the parent's atexit work
+        status = 1
+        signal.alarm(60)  # a child waiting for a helper it does not have ends instead of hanging the test
+        try:
+            it.set_tensor(index, x)
+            it.invoke()
+            os.write(write, it.get_tensor(it.get_output_details()[0]["index"]).tobytes())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write)
+    got = b""
+    while chunk := os.read(read, 1 << 16):
+        got += chunk
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child wait status {status}"
+    it.set_tensor(index, x)
+    it.invoke()
+    out = it.get_tensor(it.get_output_details()[0]["index"])
+    assert np.frombuffer(got, dtype=out.dtype).reshape(out.shape).tolist() == out.tolist()
+    assert np.max(np.abs(out.astype(np.int32) - ref.astype(np.int32))) <= 1

@@ -242,7 +242,9 @@ class Interpreter:
       model_path: path of a ``.tflite`` file (str or os.PathLike).
       model_content: the model's bytes (bytes or any buffer; mutable buffers are copied).
       experimental_delegates: must be empty: delegates are not supported.
-      num_threads: threads for the kernels (>= 1); None lets the library choose.
+      num_threads: threads for the kernels (>= 1); None lets the library choose. When they leave a
+        CPU of the process idle, ``allocate_tensors()`` of a model with 1 MB of weights or more packs
+        them on one more thread, which ends during the first ``invoke()``.
       experimental_op_resolver_type: any ``OpResolverType``; all run the same kernels, BUILTIN_REF and
         BUILTIN_WITHOUT_DEFAULT_DELEGATES with the builtin kernels' fixed-point numerics for 8-bit
         convolutions and ADD, AUTO and BUILTIN with XNNPACK's (see ``OpResolverType``).

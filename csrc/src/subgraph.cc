@@ -228,6 +228,12 @@ TfLiteStatus Subgraph::CheckSizeLimit(const Node& n, size_t index, bool outputs)
 }
 
 TfLiteStatus Subgraph::Prepare() {
+  // The last Prepare's packing ends before its kernels and weights are reset. This one packs on a
+  // helper thread when a core is left over from the pool's threads.
+  size_t constant_bytes = 0;
+  for (const TfLiteTensor& t : tensors_)
+    if (t.storage == Storage::kConstant) constant_bytes += t.bytes;
+  packer_.Begin(WeightPacker::Worthwhile(interpreter_->pool().num_threads(), constant_bytes));
   prepared_ = false;
   bound_ = false;
   // Collect every missing kernel into one message, as allocation reports it.
@@ -271,9 +277,6 @@ TfLiteStatus Subgraph::Prepare() {
   // Packed weights take about their raw size (padded to whole SIMD panels);
   // the pool reserves twice that in address space, and what does not fit
   // goes to the heap.
-  size_t constant_bytes = 0;
-  for (const TfLiteTensor& t : tensors_)
-    if (t.storage == Storage::kConstant) constant_bytes += t.bytes;
   weight_pool_.Reset(2 * constant_bytes + AlignedBuffer::kHugeBytes);
   phase_ = Phase::kPrepare;
   std::vector<int> released_count(tensors_.size(), 0);
@@ -287,6 +290,7 @@ TfLiteStatus Subgraph::Prepare() {
       TfLiteTensor* t = tensor(in);
       if (t && t->storage == Storage::kDynamic) n.dynamic = true;
     }
+    n.packed_before_eval = packer_.added();
     if (n.dynamic) {
       // Shapes are known only at run time: prepared again before each Eval.
       for (int out : n.outputs)
@@ -299,6 +303,7 @@ TfLiteStatus Subgraph::Prepare() {
     if (s == kTfLiteOk) s = CheckSizeLimit(n, i, true);
     if (s != kTfLiteOk) {
       phase_ = Phase::kIdle;
+      packer_.Close();
       if (interpreter_->last_error().empty())
         interpreter_->Fail(s, "%s (node %zu) failed to prepare", n.name.c_str(), i);
       return s;
@@ -309,8 +314,10 @@ TfLiteStatus Subgraph::Prepare() {
       if (t && !(t->storage == Storage::kPersistent && !t->is_variable)) all_folded = false;
     }
     n.folded = all_folded;
+    n.packed_before_eval = packer_.added();
     DropReleasedWeights(n, released_count);
   }
+  packer_.Close();
   weight_pool_.Trim();
   phase_ = Phase::kIdle;
   prepared_ = true;
@@ -318,12 +325,18 @@ TfLiteStatus Subgraph::Prepare() {
 }
 
 void Subgraph::DropReleasedWeights(const Node& n, std::vector<int>& released_count) {
+  std::vector<std::pair<const void*, size_t>> drop;
   for (int idx : n.released) {
     const size_t u = static_cast<size_t>(idx);
     const TfLiteTensor& t = tensors_[u];
     if (t.storage != Storage::kConstant) continue;
-    if (++released_count[u] == readers_[u]) model_->DropPages(t.data, t.bytes);
+    if (++released_count[u] == readers_[u]) drop.emplace_back(t.data, t.bytes);
   }
+  if (drop.empty()) return;
+  // Queued behind the packing jobs that read these pages, or run now when there are none pending.
+  packer_.Add([model = model_, drop = std::move(drop)] {
+    for (const auto& d : drop) model->DropPages(d.first, d.second);
+  });
 }
 
 size_t Subgraph::Plan(bool preserve_all) {
@@ -400,6 +413,7 @@ TfLiteStatus Subgraph::Invoke() {
   for (size_t i = 0; i < nodes_.size(); ++i) {
     Node& n = nodes_[i];
     if (n.folded) continue;
+    if (packer_.busy()) packer_.WaitFor(n.packed_before_eval);
     OpContext ctx(this, &n, static_cast<int>(i));
     if (n.dynamic) {
       phase_ = Phase::kPrepareDynamic;
@@ -442,6 +456,7 @@ TfLiteStatus Subgraph::Invoke() {
       return s;
     }
   }
+  packer_.Finish();  // what is left (dropping pages), and the helper joined
   return kTfLiteOk;
 }
 

@@ -11,6 +11,7 @@
 #include "kernels/kernel.h"
 #include "model.h"
 #include "tensor.h"
+#include "weight_packer.h"
 
 namespace tfc {
 
@@ -28,6 +29,7 @@ struct Node {
   std::vector<void*> scratch;               // where each scratch block lives now
   std::vector<AlignedBuffer> heap_scratch;  // scratch of dynamic nodes
   std::vector<int> released;                // constant inputs the kernel keeps a copy of (last Prepare)
+  size_t packed_before_eval = 0;  // WeightPacker jobs that must have run before Eval
   bool folded = false;   // all outputs computed at Prepare: skipped by Invoke
   bool dynamic = false;  // an input's shape is known only at run time
 };
@@ -43,6 +45,7 @@ class Subgraph {
 
   // Destroys the kernels (user operators' free callbacks run now).
   void ReleaseKernels() {
+    packer_.Finish();
     for (Node& n : nodes_) n.kernel.reset();
   }
 
@@ -94,12 +97,14 @@ class Subgraph {
 
   // For OpContext.
   WeightPool& weight_pool() { return weight_pool_; }
+  WeightPacker& packer() { return packer_; }
   TfLiteStatus SetShape(TfLiteTensor& t, const std::vector<int32_t>& dims, Node& node);
   TfLiteStatus AllocateHeap(TfLiteTensor& t, Storage storage);
 
  private:
   TfLiteStatus InitVariable(TfLiteTensor& t);
-  // After node `n`'s Prepare: drops the mapped pages of weights every reader has copied.
+  // After node `n`'s Prepare: drops the mapped pages of weights every reader has copied, once the
+  // packer has run the jobs that read them.
   void DropReleasedWeights(const Node& n, std::vector<int>& released_count);
 
   Interpreter* interpreter_;
@@ -126,6 +131,8 @@ class Subgraph {
   std::vector<ArenaRequest> requests_;  // size and lifetime of each placement
   std::vector<size_t> offsets_;
   size_t region_offset_ = 0;  // where Bind put this subgraph's region in the arena
+  // Last, so that it is destroyed (its helper joined) before the kernels and weights its jobs write.
+  WeightPacker packer_;
 };
 
 }  // namespace tfc

@@ -200,9 +200,12 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
     pb_ = gemm::PackedB();
   } else if (weights_packed_) {
     if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
-    pb_ = gemm::PackBStrided(k_, static_cast<size_t>(out_c_), filter->data_as<float>(), 1, k_,
-                             bias_const && bias ? bias->data_as<float>() : nullptr,
-                             static_cast<float*>(packed_.data()));
+    float* dst = static_cast<float*>(packed_.data());
+    pb_ = gemm::PackedBView(k_, static_cast<size_t>(out_c_), dst);
+    ctx.PackWeights([k = k_, n = static_cast<size_t>(out_c_), w = filter->data_as<float>(),
+                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst] {
+                      gemm::PackBStrided(k, n, w, 1, k, b, dst);
+                    });
     ctx.ReleaseConstantInput(1);
     if (bias_const) ctx.ReleaseConstantInput(2);
     if (!bias_const)
@@ -799,24 +802,38 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
                                static_cast<size_t>(in_c_));
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n))) return ctx.Error("out of memory");
     correction_.resize(n);
-    qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data());
     octets_ = indirect8_ && qconv::Q8OctetsFit(n, run_bytes_ / 4);
-    if (octets_) qconv::Q8OctetLastPanel(static_cast<int8_t*>(packed8_.data()), k_, n);
+    ctx.PackWeights([this, w8, n] {
+      qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data());
+      if (octets_) qconv::Q8OctetLastPanel(static_cast<int8_t*>(packed8_.data()), k_, n);
+    });
     bias8_.resize(n);
   }
 
-  // Filter, centered, [Cout][K] (not for the 8-bit GEMM).
+  // The int16 GEMM's weights (not for the 8-bit GEMM): the filter centered, [Cout][K], kept as it is
+  // for 16x8 and packed (qconv::PackQB) for the other kinds.
   const size_t n_centered = q8_ ? 0 : static_cast<size_t>(out_c_);
-  weights_.resize(n_centered * k_);
-  for (size_t c = 0; c < n_centered; ++c) {
-    const int32_t zp = filter_zp_[c];
-    for (size_t i = 0; i < k_; ++i) {
-      const size_t j = c * k_ + i;
-      const int32_t w = ft == kTfLiteUInt8 ? int32_t{filter->data_as<uint8_t>()[j]}
-                                           : int32_t{filter->data_as<int8_t>()[j]};
-      weights_[j] = static_cast<int16_t>(w - zp);
-    }
-  }
+  const bool pack16 = !q8_ && kind_ != QKind::k16x8;
+  weights_.resize(kind_ == QKind::k16x8 ? n_centered * k_ : 0);
+  weights_.shrink_to_fit();
+  if (pack16)
+    packed_.resize(qconv::PackedQBSize(k_, n_centered));
+  else
+    packed_.clear();
+  if (n_centered)
+    ctx.PackWeights([this, w8 = filter->data_as<int8_t>(), u8 = ft == kTfLiteUInt8, n_centered, pack16] {
+      std::vector<int16_t> centered(pack16 ? n_centered * k_ : 0);
+      int16_t* dst = pack16 ? centered.data() : weights_.data();
+      for (size_t c = 0; c < n_centered; ++c) {
+        const int32_t zp = filter_zp_[c];
+        for (size_t i = 0; i < k_; ++i) {
+          const size_t j = c * k_ + i;
+          const int32_t w = u8 ? int32_t{static_cast<uint8_t>(w8[j])} : int32_t{w8[j]};
+          dst[j] = static_cast<int16_t>(w - zp);
+        }
+      }
+      if (pack16) qconv::PackQB(centered.data(), n_centered, k_, packed_.data());
+    });
   ctx.ReleaseConstantInput(1);  // Eval reads weights_ / packed_ only
 
   if (kind_ == QKind::kInt8 || kind_ == QKind::kUint8) {
@@ -828,17 +845,6 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
                          out_zp_, act_lo_, act_hi_);
   }
   lda_ = 2 * qconv::PairCount(k_);
-  if (q8_) {
-    packed_.clear();
-    weights_.shrink_to_fit();
-  } else if (kind_ == QKind::k16x8) {
-    packed_.clear();
-  } else {
-    packed_.resize(qconv::PackedQBSize(k_, static_cast<size_t>(out_c_)));
-    qconv::PackQB(weights_.data(), static_cast<size_t>(out_c_), k_, packed_.data());
-    weights_.clear();
-    weights_.shrink_to_fit();
-  }
   // Blocks of whole tiles: 4 rows for the int16 GEMM, 8 for the 8-bit one.
   const size_t tile_rows = q8_ ? qconv::kQ8MR : qconv::kQMR;
   block_rows_ = kQBlockBytes / (lda_ * sizeof(int16_t));

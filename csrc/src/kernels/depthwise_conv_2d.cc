@@ -984,6 +984,8 @@ class QuantDepthwiseConv2D final : public OpKernel {
   }
 
  private:
+  void PackWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout, size_t pair_lanes,
+                   bool groups);
   // The taps ky in [ky0, ky1), kx in [kx0, kx1) of the output pixel whose
   // window starts at (iy0, ix0): input (px) and filter (wx) pointers, in that
   // order. Returns how many.
@@ -1147,11 +1149,6 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 
   const size_t cout = static_cast<size_t>(out_c_);
   weights_.resize(static_cast<size_t>(taps) * cout);
-  for (size_t i = 0; i < weights_.size(); ++i) {
-    const int32_t w = ft == kTfLiteUInt8 ? int32_t{filter->data_as<uint8_t>()[i]}
-                                         : int32_t{filter->data_as<int8_t>()[i]};
-    weights_[i] = static_cast<int16_t>(w - filter_zp_[i % cout]);
-  }
   // Fixed point, int8: TensorFlow Lite's x86 build runs its NEON output stage
   // (through an SSE emulation) on whole groups of 8 channels, which rounds
   // ties upward; the remaining channels (and uint8) round ties away from zero.
@@ -1164,42 +1161,39 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
                                                             qconv::ScaleOf(output)),
                          out_zp_, act_lo_, act_hi_);
   }
+  // The weights' forms Eval reads are sized here and filled by PackWeights' job: weights_, and for
+  // the pair kernels weight_pairs_ and bias_folded_ (x86), group_pairs_ and group_bias_ (AVX-512).
   weight_pairs_.clear();
   bias_folded_.clear();
+  size_t pair_lanes = 0;
 #if TFC_QGEMM_X86
   avx2_ = cpu::HasAvx2Fma();
-  size_t pair_lanes = avx2_ && cout % 16 == 0 ? 16 : 0;  // DwRunInt8PairsAvx2
+  pair_lanes = avx2_ && cout % 16 == 0 ? 16 : 0;  // DwRunInt8PairsAvx2
 #if TFC_QGEMM_AVX512
   avx512_ = cpu::HasAvx512Vnni();
   if (avx512_) pair_lanes = kDwLanes;  // DwRunInt8PairsAvx512
 #endif
-  if (pair_lanes > 0 && kind_ == DwKind::kInt8 && mult_ == 1 && (!bias || bias->is_constant())) {
+  if (!(kind_ == DwKind::kInt8 && mult_ == 1 && (!bias || bias->is_constant()))) pair_lanes = 0;
+  if (pair_lanes > 0) {
     weight_pairs_.resize(DwPairsSize(static_cast<int>(taps), cout, pair_lanes));
-    PackDwPairs(weights_.data(), static_cast<int>(taps), cout, pair_lanes, weight_pairs_.data());
     bias_folded_.resize(cout);
-    for (size_t c = 0; c < cout; ++c) {
-      int64_t sum = 0;
-      for (int64_t t = 0; t < taps; ++t) sum += weights_[static_cast<size_t>(t) * cout + c];
-      const int64_t b = bias ? int64_t{bias->data_as<int32_t>()[c]} : 0;
-      // int32 wrap-around, as the accumulation it replaces
-      bias_folded_[c] = static_cast<int32_t>(static_cast<uint32_t>(b - int64_t{in_zp_} * sum));
-    }
   }
 #endif
+  bool groups = false;
 #if TFC_QGEMM_AVX512
   group_pairs_.clear();
   group_bias_.clear();
   group_requant_ = qconv::ChannelRequant();
-  if (avx512_ && !bias_folded_.empty() && cout < kDwLanes && kDwLanes % cout == 0 && s_.sw == 1) {
-    std::vector<int16_t> w(static_cast<size_t>(taps) * kDwLanes);
-    for (size_t i = 0; i < w.size(); ++i) w[i] = weights_[i / kDwLanes * cout + i % kDwLanes % cout];
+  groups = avx512_ && pair_lanes > 0 && cout < kDwLanes && kDwLanes % cout == 0 && s_.sw == 1;
+  if (groups) {
     group_pairs_.resize(DwPairsSize(static_cast<int>(taps), kDwLanes, kDwLanes));
-    PackDwPairs(w.data(), static_cast<int>(taps), kDwLanes, kDwLanes, group_pairs_.data());
     group_bias_.resize(kDwLanes);
-    for (size_t v = 0; v < kDwLanes; ++v) group_bias_[v] = bias_folded_[v % cout];
     group_requant_ = requant_.Repeated(kDwLanes);
   }
 #endif
+  ctx.PackWeights([this, w8 = filter->data_as<int8_t>(), u8 = ft == kTfLiteUInt8,
+                   b32 = pair_lanes > 0 && bias ? bias->data_as<int32_t>() : nullptr, taps, cout, pair_lanes,
+                   groups] { PackWeights(w8, u8, b32, static_cast<size_t>(taps), cout, pair_lanes, groups); });
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
   scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
@@ -1210,6 +1204,42 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
         ctx.RequestScratch((static_cast<size_t>(batches_) + 1) * (sizeof(int32_t) + sizeof(float)));
   }
   return ctx.ResizeOutput(0, {batches_, s_.out_h, s_.out_w, out_c_});
+}
+
+// Fills what Prepare sized: the filter centered (w - zero point, [tap][c]), and with pair_lanes its
+// tap pairs for the pair kernels and the bias with the input zero point folded in (b32 nullable).
+void QuantDepthwiseConv2D::PackWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout,
+                                       size_t pair_lanes, bool groups) {
+  for (size_t t = 0, i = 0; t < taps; ++t)
+    for (size_t c = 0; c < cout; ++c, ++i) {
+      const int32_t w = u8 ? int32_t{static_cast<uint8_t>(w8[i])} : int32_t{w8[i]};
+      weights_[i] = static_cast<int16_t>(w - filter_zp_[c]);
+    }
+#if TFC_QGEMM_X86
+  if (pair_lanes > 0) {
+    PackDwPairs(weights_.data(), static_cast<int>(taps), cout, pair_lanes, weight_pairs_.data());
+    for (size_t c = 0; c < cout; ++c) {
+      int64_t sum = 0;
+      for (size_t t = 0; t < taps; ++t) sum += weights_[t * cout + c];
+      const int64_t b = b32 ? int64_t{b32[c]} : 0;
+      // int32 wrap-around, as the accumulation it replaces
+      bias_folded_[c] = static_cast<int32_t>(static_cast<uint32_t>(b - int64_t{in_zp_} * sum));
+    }
+  }
+#else
+  (void)b32;
+  (void)pair_lanes;
+#endif
+#if TFC_QGEMM_AVX512
+  if (groups) {
+    std::vector<int16_t> w(taps * kDwLanes);
+    for (size_t i = 0; i < w.size(); ++i) w[i] = weights_[i / kDwLanes * cout + i % kDwLanes % cout];
+    PackDwPairs(w.data(), static_cast<int>(taps), kDwLanes, kDwLanes, group_pairs_.data());
+    for (size_t v = 0; v < kDwLanes; ++v) group_bias_[v] = bias_folded_[v % cout];
+  }
+#else
+  (void)groups;
+#endif
 }
 
 int QuantDepthwiseConv2D::TapPointers(const int8_t* image, int iy0, int ix0, int ky0, int ky1, int kx0,

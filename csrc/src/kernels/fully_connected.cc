@@ -245,9 +245,12 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
     pb_ = gemm::PackedB();
   } else if (weights_packed_) {
     if (!ctx.ReserveWeights(packed_, packed_floats * sizeof(float))) return ctx.Error("out of memory");
-    pb_ = gemm::PackBStrided(k_, n_, weights->data_as<float>(), 1, k_,
-                             bias_const && bias ? bias->data_as<float>() : nullptr,
-                             static_cast<float*>(packed_.data()));
+    float* dst = static_cast<float*>(packed_.data());
+    pb_ = gemm::PackedBView(k_, n_, dst);
+    ctx.PackWeights([k = k_, n = n_, w = weights->data_as<float>(),
+                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst] {
+                      gemm::PackBStrided(k, n, w, 1, k, b, dst);
+                    });
     ctx.ReleaseConstantInput(1);
     if (bias_const) ctx.ReleaseConstantInput(2);
     if (!bias_const)
@@ -389,13 +392,16 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     const int8_t* w = weights->data_as<int8_t>();
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n_))) return ctx.Error("out of memory");
     init8_.resize(n_);
-    // zero point 0: the input's is in colterm_
-    qconv::PackQ8B(w, n_, k_, 0, static_cast<int8_t*>(packed8_.data()), init8_.data());
+    ctx.PackWeights([this, w] {
+      // zero point 0: the input's is in colterm_
+      qconv::PackQ8B(w, n_, k_, 0, static_cast<int8_t*>(packed8_.data()), init8_.data());
+      for (size_t j = 0; j < n_; ++j)
+        init8_[j] = static_cast<int32_t>(static_cast<uint32_t>(init8_[j]) +
+                                         static_cast<uint32_t>(WrapToInt32(colterm_[j])));
+    });
     std::vector<int32_t> mult(n_);
     std::vector<int> shift(n_);
     for (size_t j = 0; j < n_; ++j) {
-      init8_[j] = static_cast<int32_t>(static_cast<uint32_t>(init8_[j]) +
-                                       static_cast<uint32_t>(WrapToInt32(colterm_[j])));
       mult[j] = multipliers_[per_channel ? j : 0];
       shift[j] = shifts_[per_channel ? j : 0];
     }

@@ -33,6 +33,7 @@
 
 #include <cstdarg>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -103,6 +104,14 @@ class OpContext {
   // Prepare: from the subgraph's WeightPool in Prepare (in one mapping with the
   // other layers' weights, on huge pages), from the heap otherwise.
   bool ReserveWeights(AlignedBuffer& buffer, size_t bytes);
+  // Runs `pack`, which writes this kernel's packed copy of its constant
+  // weights into memory reserved before: in Prepare on the
+  // subgraph's packing thread (WeightPacker) while later nodes prepare and
+  // earlier ones run, and Eval of this node waits for it; now elsewhere.
+  // `pack` may read constant tensors and members this Prepare has set, and
+  // write only what Eval reads; it must not change a member's size (the memory
+  // report reads sizes meanwhile) and cannot fail.
+  void PackWeights(std::function<void()> pack);
   // Scratch memory for Eval, planned in the arena, alive during this node
   // only. Returns an id for Scratch(). Call in every Prepare.
   int RequestScratch(size_t bytes);

@@ -1,5 +1,6 @@
 // OpContext: what a kernel may see and do (see kernel.h).
 #include <cstdio>
+#include <utility>
 
 #include "interpreter.h"
 #include "kernels/kernel.h"
@@ -69,6 +70,13 @@ void OpContext::ReleaseConstantInput(int i) {
 bool OpContext::ReserveWeights(AlignedBuffer& buffer, size_t bytes) {
   const bool prepare = subgraph_->phase() == Subgraph::Phase::kPrepare;
   return buffer.Reserve(bytes, prepare ? &subgraph_->weight_pool() : nullptr);
+}
+
+void OpContext::PackWeights(std::function<void()> pack) {
+  if (subgraph_->phase() == Subgraph::Phase::kPrepare)
+    subgraph_->packer().Add(std::move(pack));
+  else
+    pack();
 }
 
 int OpContext::RequestScratch(size_t bytes) {

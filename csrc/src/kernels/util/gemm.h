@@ -91,14 +91,23 @@ struct PackedB {
   const float* panel_bias(size_t p) const { return bias + p * kNR; }
 };
 
-// Packs B[k][n] = get(k, n) (n < N, k < K) and bias (nullable) into dst
-// (PackedSize(K, N) floats). Returns the view.
-template <class Get>
-PackedB PackB(size_t k, size_t n, const float* bias, Get&& get, float* dst) {
+// The view of a K x N matrix packed into dst (PackedSize(K, N) floats): what
+// the packers below return, known before they have run.
+inline PackedB PackedBView(size_t k, size_t n, const float* dst) {
   PackedB v;
   v.k = k;
   v.n = n;
   v.panels = NumPanels(n);
+  v.bias = dst;
+  v.data = dst + v.panels * kNR;
+  return v;
+}
+
+// Packs B[k][n] = get(k, n) (n < N, k < K) and bias (nullable) into dst
+// (PackedSize(K, N) floats). Returns the view.
+template <class Get>
+PackedB PackB(size_t k, size_t n, const float* bias, Get&& get, float* dst) {
+  const PackedB v = PackedBView(k, n, dst);
   float* b = dst;
   float* d = dst + v.panels * kNR;
   for (size_t j = 0; j < v.panels * kNR; ++j) b[j] = (bias && j < n) ? bias[j] : 0.f;
@@ -112,8 +121,6 @@ PackedB PackB(size_t k, size_t n, const float* bias, Get&& get, float* dst) {
       for (size_t j = nv; j < static_cast<size_t>(kNR); ++j) row[j] = 0.f;
     }
   }
-  v.bias = b;
-  v.data = d;
   return v;
 }
 
@@ -123,10 +130,7 @@ inline PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, siz
   if (sk == 1) {
     // Weights stored [N][K] (conv filters, FC weights): read each output
     // channel's K contiguous values once.
-    PackedB v;
-    v.k = k;
-    v.n = n;
-    v.panels = NumPanels(n);
+    const PackedB v = PackedBView(k, n, dst);
     float* b = dst;
     float* d = dst + v.panels * kNR;
     for (size_t j = 0; j < v.panels * kNR; ++j) b[j] = (bias && j < n) ? bias[j] : 0.f;
@@ -171,8 +175,6 @@ inline PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, siz
           for (size_t jj = 0; jj < kNR; ++jj) out[jj] = jj < nv ? rows[jj][kk] : 0.f;
       }
     }
-    v.bias = b;
-    v.data = d;
     return v;
   }
   return PackB(k, n, bias, [src, sk, sn](size_t kk, size_t j) { return src[kk * sk + j * sn]; }, dst);
