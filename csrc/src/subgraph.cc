@@ -290,9 +290,9 @@ TfLiteStatus Subgraph::Prepare() {
       TfLiteTensor* t = tensor(in);
       if (t && t->storage == Storage::kDynamic) n.dynamic = true;
     }
-    n.packed_before_eval = packer_.added();
     if (n.dynamic) {
       // Shapes are known only at run time: prepared again before each Eval.
+      n.packed_before_eval = packer_.added();
       for (int out : n.outputs)
         if (TfLiteTensor* t = tensor(out)) t->storage = Storage::kDynamic;
       continue;

@@ -107,9 +107,7 @@ void WeightPacker::WaitFor(size_t count) {
     // The caller sleeps now, and its CPU is free: the helper may run there too (its own may be taken).
     if (allowed_valid_) pthread_setaffinity_np(thread_, sizeof(allowed_), &allowed_);
     std::unique_lock<std::mutex> lock(mu_);
-    waiting_ = true;
     cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) >= count; });
-    waiting_ = false;
   }
   if (count >= added_) Finish();
 }

@@ -85,7 +85,6 @@ class WeightPacker {
   std::condition_variable cv_;  // the helper waits for jobs, the caller for done_
   std::deque<std::function<void()>> queue_;  // under mu_
   bool closed_ = false;                      // under mu_
-  bool waiting_ = false;                     // under mu_: the caller sleeps in WaitFor
   bool in_job_ = false;                      // under mu_: the helper runs a job
   pthread_t thread_{};
   cpu_set_t allowed_;            // the caller's CPUs, when the helper started

@@ -984,7 +984,7 @@ class QuantDepthwiseConv2D final : public OpKernel {
   }
 
  private:
-  void PackWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout, size_t pair_lanes,
+  void FillWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout, size_t pair_lanes,
                    bool groups);
   // The taps ky in [ky0, ky1), kx in [kx0, kx1) of the output pixel whose
   // window starts at (iy0, ix0): input (px) and filter (wx) pointers, in that
@@ -1161,8 +1161,8 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
                                                             qconv::ScaleOf(output)),
                          out_zp_, act_lo_, act_hi_);
   }
-  // The weights' forms Eval reads are sized here and filled by PackWeights' job: weights_, and for
-  // the pair kernels weight_pairs_ and bias_folded_ (x86), group_pairs_ and group_bias_ (AVX-512).
+  // The weights' forms Eval reads are sized here and filled by FillWeights, as a PackWeights job:
+  // weights_, and for the pair kernels weight_pairs_ and bias_folded_ (x86), group_pairs_ and group_bias_ (AVX-512).
   weight_pairs_.clear();
   bias_folded_.clear();
   size_t pair_lanes = 0;
@@ -1193,7 +1193,7 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 #endif
   ctx.PackWeights([this, w8 = filter->data_as<int8_t>(), u8 = ft == kTfLiteUInt8,
                    b32 = pair_lanes > 0 && bias ? bias->data_as<int32_t>() : nullptr, taps, cout, pair_lanes,
-                   groups] { PackWeights(w8, u8, b32, static_cast<size_t>(taps), cout, pair_lanes, groups); });
+                   groups] { FillWeights(w8, u8, b32, static_cast<size_t>(taps), cout, pair_lanes, groups); });
   workers_ = std::max(1, ctx.num_threads());
   slot_bytes_ = (cout * sizeof(int64_t) + 63) / 64 * 64;
   scratch_acc_ = ctx.RequestScratch(static_cast<size_t>(workers_) * slot_bytes_);
@@ -1208,7 +1208,7 @@ TfLiteStatus QuantDepthwiseConv2D::Prepare(OpContext& ctx) {
 
 // Fills what Prepare sized: the filter centered (w - zero point, [tap][c]), and with pair_lanes its
 // tap pairs for the pair kernels and the bias with the input zero point folded in (b32 nullable).
-void QuantDepthwiseConv2D::PackWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout,
+void QuantDepthwiseConv2D::FillWeights(const int8_t* w8, bool u8, const int32_t* b32, size_t taps, size_t cout,
                                        size_t pair_lanes, bool groups) {
   for (size_t t = 0, i = 0; t < taps; ++t)
     for (size_t c = 0; c < cout; ++c, ++i) {
