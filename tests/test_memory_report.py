@@ -329,3 +329,49 @@ def test_null_arguments():
     assert count > 0
     one = ffi.new("TfLiteCffiAllocation[]", 1)
     assert lib.TfLiteCffiInterpreterGetAllocations(it._handle(), one, 1) == count
+
+
+def _resident_pages(path: Path) -> "tuple[int, int]":
+    """(pages of the file's mapping in this process's page tables, pages mapped): /proc/self/pagemap's
+    present bit, which needs no privilege."""
+    spans = []
+    for line in open("/proc/self/maps"):
+        fields = line.split()
+        if len(fields) >= 6 and fields[5] == str(path):
+            begin, end = (int(x, 16) for x in fields[0].split("-"))
+            spans.append((begin, end))
+    assert len(spans) == 1, spans
+    page = os.sysconf("SC_PAGE_SIZE")
+    begin, end = spans[0]
+    with open("/proc/self/pagemap", "rb") as f:
+        f.seek(begin // page * 8)
+        entries = np.frombuffer(f.read((end - begin) // page * 8), np.uint64)
+    return int(np.count_nonzero(entries >> np.uint64(63))), len(entries)
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="needs Linux's /proc/self/pagemap")
+@pytest.mark.parametrize("stem", ["mobilenet_v1_025_128_int8", "mobilenet_v2_100_224_int8"])
+def test_mapped_model_pages_given_back_after_allocation(tmp_path, stem):
+    """A model of one subgraph keeps in memory only the pages its invokes read: after allocation the
+    tables, the quantization parameters and the weights the kernels packed (with the neighbours
+    that reading them faulted in) are given back: 13% and 0.4% of these two models' pages stay, where
+    31% and 44% stayed before. Measured right after allocate_tensors() with every thread in the pool, so that the
+    weights are packed inline (no helper thread still at work) and nothing has read the model since."""
+    path = tmp_path / (stem + ".tflite")  # a mapping of our own: other tests' interpreters map the zoo's file
+    path.write_bytes(_model(stem).read_bytes())
+    it = tflite_cffi.Interpreter(model_path=str(path), num_threads=len(os.sched_getaffinity(0)))
+    loaded, pages = _resident_pages(path)
+    it.allocate_tensors()
+    resident, _ = _resident_pages(path)
+    assert resident < loaded
+    assert resident <= 0.2 * pages, "%d of the model's %d pages still resident" % (resident, pages)
+    d = it.get_input_details()[0]
+    x = np.zeros(d["shape"], d["dtype"])
+    it.set_tensor(d["index"], x)
+    it.invoke()  # reads what it needs again
+    copied = tflite_cffi.Interpreter(model_content=path.read_bytes())
+    copied.allocate_tensors()
+    copied.set_tensor(d["index"], x)
+    copied.invoke()
+    out = it.get_output_details()[0]["index"]
+    np.testing.assert_array_equal(it.get_tensor(out), copied.get_tensor(out))

@@ -121,6 +121,20 @@ void Model::DropPages(const void* data, size_t bytes) const {
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
+void Model::DropPagesOutside(std::vector<std::pair<const void*, size_t>> keep) const {
+  if (!mapping_) return;
+  const uint8_t* map = static_cast<const uint8_t*>(mapping_);
+  std::sort(keep.begin(), keep.end());
+  const uint8_t* gap = map;  // start of the bytes not yet kept or dropped
+  for (const auto& k : keep) {
+    const uint8_t* begin = static_cast<const uint8_t*>(k.first);
+    if (!begin || k.second == 0 || begin < map || begin - map >= static_cast<ptrdiff_t>(mapping_size_)) continue;
+    if (begin > gap) DropPages(gap, static_cast<size_t>(begin - gap));
+    gap = std::max(gap, std::min(begin + k.second, map + mapping_size_));
+  }
+  if (gap < map + mapping_size_) DropPages(gap, static_cast<size_t>(map + mapping_size_ - gap));
+}
+
 std::shared_ptr<Model> Model::FromBuffer(const void* data, size_t size, std::string* error) {
   if (!data || size == 0) {
     *error = "model buffer is empty";

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tflite_generated.h"
 
@@ -35,6 +37,10 @@ class Model {
   // back to the OS (a later read faults them in from the file again). Does
   // nothing for caller buffers, which are not ours to drop.
   void DropPages(const void* data, size_t bytes) const;
+  // Gives back every whole page of a memory-mapped model that no range of
+  // `keep` touches: the tables and quantization parameters read at load and
+  // allocation, and weights already copied. Reads later fault pages in again.
+  void DropPagesOutside(std::vector<std::pair<const void*, size_t>> keep) const;
 
  private:
   Model() = default;

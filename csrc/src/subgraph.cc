@@ -317,6 +317,7 @@ TfLiteStatus Subgraph::Prepare() {
     n.packed_before_eval = packer_.added();
     DropReleasedWeights(n, released_count);
   }
+  DropModelPagesNotRead(released_count);
   packer_.Close();
   weight_pool_.Trim();
   phase_ = Phase::kIdle;
@@ -337,6 +338,21 @@ void Subgraph::DropReleasedWeights(const Node& n, std::vector<int>& released_cou
   packer_.Add([model = model_, drop = std::move(drop)] {
     for (const auto& d : drop) model->DropPages(d.first, d.second);
   });
+}
+
+void Subgraph::DropModelPagesNotRead(const std::vector<int>& released_count) {
+  // Another subgraph's kernels may read any part of the model when they run: only a model of one
+  // subgraph knows every byte its invokes read.
+  if (interpreter_->subgraph_count() != 1) return;
+  std::vector<std::pair<const void*, size_t>> keep;
+  for (size_t u = 0; u < tensors_.size(); ++u) {
+    const TfLiteTensor& t = tensors_[u];
+    if (t.storage == Storage::kConstant && !(readers_[u] > 0 && released_count[u] == readers_[u]))
+      keep.emplace_back(t.data, t.bytes);
+  }
+  for (const auto& v : variable_init_) keep.emplace_back(v.second.first, v.second.second);
+  // Last in the queue: the packing jobs read weights (and fault in their neighbours) before it.
+  packer_.Add([model = model_, keep = std::move(keep)]() mutable { model->DropPagesOutside(std::move(keep)); });
 }
 
 size_t Subgraph::Plan(bool preserve_all) {

@@ -65,6 +65,11 @@ class Subgraph {
   const std::vector<int>& inputs() const { return inputs_; }
   const std::vector<int>& outputs() const { return outputs_; }
   std::vector<Node>& nodes() { return nodes_; }
+  const Model& model() const { return *model_; }
+  // How many node inputs read tensor i.
+  int readers(int i) const {
+    return (i >= 0 && static_cast<size_t>(i) < readers_.size()) ? readers_[static_cast<size_t>(i)] : 0;
+  }
   Phase phase() const { return phase_; }
   // Set while this subgraph prepares or runs: a control-flow op calling a
   // busy subgraph would recurse forever.
@@ -106,6 +111,9 @@ class Subgraph {
   // After node `n`'s Prepare: drops the mapped pages of weights every reader has copied, once the
   // packer has run the jobs that read them.
   void DropReleasedWeights(const Node& n, std::vector<int>& released_count);
+  // After Prepare: gives back the model's pages that invokes do not read (tables, quantization
+  // parameters, weights the kernels copied, and the neighbours that reading them faulted in).
+  void DropModelPagesNotRead(const std::vector<int>& released_count);
 
   Interpreter* interpreter_;
   int index_;

@@ -203,8 +203,9 @@ TfLiteStatus FloatConv2D::Prepare(OpContext& ctx) {
     float* dst = static_cast<float*>(packed_.data());
     pb_ = gemm::PackedBView(k_, static_cast<size_t>(out_c_), dst);
     ctx.PackWeights([k = k_, n = static_cast<size_t>(out_c_), w = filter->data_as<float>(),
-                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst] {
-                      gemm::PackBStrided(k, n, w, 1, k, b, dst);
+                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst,
+                     read = ctx.ReadBehindInput(1)] {
+                      gemm::PackBStrided(k, n, w, 1, k, b, dst, read);
                     });
     ctx.ReleaseConstantInput(1);
     if (bias_const) ctx.ReleaseConstantInput(2);
@@ -803,8 +804,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n))) return ctx.Error("out of memory");
     correction_.resize(n);
     octets_ = indirect8_ && qconv::Q8OctetsFit(n, run_bytes_ / 4);
-    ctx.PackWeights([this, w8, n] {
-      qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data());
+    ctx.PackWeights([this, w8, n, read = ctx.ReadBehindInput(1)] {
+      qconv::PackQ8B(w8, n, k_, in_zp_, static_cast<int8_t*>(packed8_.data()), correction_.data(), read);
       if (octets_) qconv::Q8OctetLastPanel(static_cast<int8_t*>(packed8_.data()), k_, n);
     });
     bias8_.resize(n);
@@ -821,7 +822,8 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
   else
     packed_.clear();
   if (n_centered)
-    ctx.PackWeights([this, w8 = filter->data_as<int8_t>(), u8 = ft == kTfLiteUInt8, n_centered, pack16] {
+    ctx.PackWeights([this, w8 = filter->data_as<int8_t>(), u8 = ft == kTfLiteUInt8, n_centered, pack16,
+                     read = ctx.ReadBehindInput(1)]() mutable {
       std::vector<int16_t> centered(pack16 ? n_centered * k_ : 0);
       int16_t* dst = pack16 ? centered.data() : weights_.data();
       for (size_t c = 0; c < n_centered; ++c) {
@@ -831,6 +833,7 @@ TfLiteStatus QuantConv2D::Prepare(OpContext& ctx) {
           const int32_t w = u8 ? int32_t{static_cast<uint8_t>(w8[j])} : int32_t{w8[j]};
           dst[j] = static_cast<int16_t>(w - zp);
         }
+        read(w8 + (c + 1) * k_);
       }
       if (pack16) qconv::PackQB(centered.data(), n_centered, k_, packed_.data());
     });

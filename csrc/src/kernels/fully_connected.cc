@@ -248,8 +248,9 @@ TfLiteStatus FullyConnected::Prepare(OpContext& ctx) {
     float* dst = static_cast<float*>(packed_.data());
     pb_ = gemm::PackedBView(k_, n_, dst);
     ctx.PackWeights([k = k_, n = n_, w = weights->data_as<float>(),
-                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst] {
-                      gemm::PackBStrided(k, n, w, 1, k, b, dst);
+                     b = bias_const && bias ? bias->data_as<float>() : nullptr, dst,
+                     read = ctx.ReadBehindInput(1)] {
+                      gemm::PackBStrided(k, n, w, 1, k, b, dst, read);
                     });
     ctx.ReleaseConstantInput(1);
     if (bias_const) ctx.ReleaseConstantInput(2);
@@ -392,9 +393,9 @@ TfLiteStatus FullyConnected::PrepareQuantized(OpContext& ctx, const TfLiteTensor
     const int8_t* w = weights->data_as<int8_t>();
     if (!ctx.ReserveWeights(packed8_, qconv::PackedQ8BSize(k_, n_))) return ctx.Error("out of memory");
     init8_.resize(n_);
-    ctx.PackWeights([this, w] {
+    ctx.PackWeights([this, w, read = ctx.ReadBehindInput(1)] {
       // zero point 0: the input's is in colterm_
-      qconv::PackQ8B(w, n_, k_, 0, static_cast<int8_t*>(packed8_.data()), init8_.data());
+      qconv::PackQ8B(w, n_, k_, 0, static_cast<int8_t*>(packed8_.data()), init8_.data(), read);
       for (size_t j = 0; j < n_; ++j)
         init8_[j] = static_cast<int32_t>(static_cast<uint32_t>(init8_[j]) +
                                          static_cast<uint32_t>(WrapToInt32(colterm_[j])));

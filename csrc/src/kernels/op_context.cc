@@ -1,9 +1,13 @@
 // OpContext: what a kernel may see and do (see kernel.h).
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
 #include "interpreter.h"
 #include "kernels/kernel.h"
+#include "model.h"
 #include "subgraph.h"
 
 namespace tfc {
@@ -77,6 +81,27 @@ void OpContext::PackWeights(std::function<void()> pack) {
     subgraph_->packer().Add(std::move(pack));
   else
     pack();
+}
+
+ReadBehind OpContext::ReadBehindInput(int i) const {
+  ReadBehind r;
+  const int idx = input_index(i);
+  const TfLiteTensor* t = input(i);
+  if (t && t->storage == Storage::kConstant && subgraph_->phase() == Subgraph::Phase::kPrepare &&
+      subgraph_->readers(idx) == 1) {
+    r.model_ = &subgraph_->model();
+    r.from_ = static_cast<const uint8_t*>(t->data);
+  }
+  return r;
+}
+
+void ReadBehind::operator()(const void* read_to) {
+  const uint8_t* to = static_cast<const uint8_t*>(read_to);
+  if (!model_ || to < from_ + kStretch) return;
+  model_->DropPages(from_, static_cast<size_t>(to - from_));
+  // The page `to` lies in is partly unread: the next stretch starts at it.
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  from_ = std::max(from_, to - reinterpret_cast<uintptr_t>(to) % page);
 }
 
 int OpContext::RequestScratch(size_t bytes) {

@@ -124,9 +124,18 @@ PackedB PackB(size_t k, size_t n, const float* bias, Get&& get, float* dst) {
   return v;
 }
 
+// A packer's report of how far it has read its source, for a ReadBehind
+// (kernel.h): by default nobody listens.
+struct NoReadBehind {
+  void operator()(const void*) const {}
+};
+
 // B given as a row-major matrix with arbitrary strides: B[k][n] = src[k*sk + n*sn].
-inline PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, size_t sn,
-                            const float* bias, float* dst) {
+// With sk == 1 the channels are read in order, and `read` hears after each
+// panel where the source read so far ends.
+template <class Read = NoReadBehind>
+PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, size_t sn, const float* bias, float* dst,
+                     Read read = Read()) {
   if (sk == 1) {
     // Weights stored [N][K] (conv filters, FC weights): read each output
     // channel's K contiguous values once.
@@ -174,6 +183,7 @@ inline PackedB PackBStrided(size_t k, size_t n, const float* src, size_t sk, siz
         for (size_t kk = 0; kk < k; ++kk, out += kNR)
           for (size_t jj = 0; jj < kNR; ++jj) out[jj] = jj < nv ? rows[jj][kk] : 0.f;
       }
+      read(src + (n0 + nv - 1) * sn + k);
     }
     return v;
   }

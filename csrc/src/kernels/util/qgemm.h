@@ -1043,40 +1043,44 @@ inline int32_t Q8OffsetShift(int32_t zp) { return (Q8IsaHere() == Q8Isa::kDotPro
 // bytes, every one written: no need to clear it) and sets the GEMM's starting
 // sums, which make them centered: with the rows q + 128 (unsigned),
 // offsets[c] = -(128 + zp) * sum_k w[c][k] (mod 2^32), zp the rows' zero
-// point (-zp * sum on aarch64: Q8OffsetShift). One pass over the weights,
-// which are read once at allocation.
-inline void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst, int32_t* offsets) {
+// point (-zp * sum on aarch64: Q8OffsetShift). Reads the weights once, at
+// allocation, panel by panel; `read` hears after each panel where the weights
+// read so far end (a ReadBehind).
+template <class Read = gemm::NoReadBehind>
+void PackQ8B(const int8_t* w, size_t n, size_t k, int32_t zp, int8_t* dst, int32_t* offsets, Read read = Read()) {
   const size_t quads = QuadCount(k), full = k / 4, step = kQ8NR * 4;
   if (n % kQ8NR) std::memset(dst + n / kQ8NR * quads * step, 0, quads * step);  // unused channels
+  const uint32_t shift = static_cast<uint32_t>(Q8OffsetShift(zp));
   // A panel's quads are what the float GEMM's panel holds in its floats
   // (gemm::PackBStrided): 4 channels x 4 quads at a time, as a 4x4 transpose,
-  // for the whole panels' first `done` quads; the rest one channel at a time.
-  const size_t whole = n / kQ8NR * kQ8NR, done = full / 4 * 4;
-  for (size_t p = 0; p < n / kQ8NR; ++p) {
-    const int8_t* rows = w + p * kQ8NR * k;
+  // for a whole panel's first `done` quads; the rest one channel at a time.
+  const size_t done = full / 4 * 4;
+  for (size_t p = 0; p * kQ8NR < n; ++p) {
+    const size_t c0 = p * kQ8NR, nc = std::min(kQ8NR, n - c0);
+    const int8_t* rows = w + c0 * k;
     int8_t* out = dst + p * quads * step;
-    for (size_t q = 0; q < done; q += 4)
+    const bool whole = nc == kQ8NR;
+    for (size_t q = 0; whole && q < done; q += 4)
       for (size_t g = 0; g < kQ8NR; g += 4) {
         gemm::v4f r[4];
         for (size_t i = 0; i < 4; ++i) std::memcpy(&r[i], rows + (g + i) * k + 4 * q, 16);
         gemm::TransposeV4(r);
         for (size_t i = 0; i < 4; ++i) std::memcpy(out + (q + i) * step + 4 * g, &r[i], 16);
       }
-  }
-  const uint32_t shift = static_cast<uint32_t>(Q8OffsetShift(zp));
-  for (size_t c = 0; c < n; ++c) {
-    int8_t* d = dst + (c / kQ8NR) * quads * step + (c % kQ8NR) * 4;
-    const int8_t* s = w + c * k;
-    for (size_t kk = c < whole ? done : 0; kk < full; ++kk)
-      std::memcpy(d + kk * step, s + 4 * kk, 4);
-    if (full < quads) {
-      int8_t last[4] = {0, 0, 0, 0};
-      std::memcpy(last, s + 4 * full, k - 4 * full);
-      std::memcpy(d + full * step, last, 4);
+    for (size_t c = 0; c < nc; ++c) {
+      int8_t* d = out + c * 4;
+      const int8_t* s = rows + c * k;
+      for (size_t kk = whole ? done : 0; kk < full; ++kk) std::memcpy(d + kk * step, s + 4 * kk, 4);
+      if (full < quads) {
+        int8_t last[4] = {0, 0, 0, 0};
+        std::memcpy(last, s + 4 * full, k - 4 * full);
+        std::memcpy(d + full * step, last, 4);
+      }
+      int32_t sum;
+      qmm::RowSums(s, 1, k, &sum);
+      offsets[c0 + c] = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(sum));
     }
-    int32_t sum;
-    qmm::RowSums(s, 1, k, &sum);
-    offsets[c] = static_cast<int32_t>(0u - shift * static_cast<uint32_t>(sum));
+    read(rows + nc * k);
   }
 }
 
