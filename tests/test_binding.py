@@ -216,6 +216,35 @@ def test_library_version_matches_binding():
     assert lib.TfLiteSchemaVersion() == 3
 
 
+def _section_sizes(path: str) -> dict:
+    """{section name: size} from an ELF file's section headers."""
+    import struct
+    data = Path(path).read_bytes()
+    assert data[:4] == b"\x7fELF"
+    wide, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    shoff, = struct.unpack_from(order + ("Q" if wide else "I"), data, 0x28 if wide else 0x20)
+    shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A if wide else 0x2E)
+    entry = order + ("IIQQQQIIQQ" if wide else "IIIIIIIIII")
+    headers = [struct.unpack_from(entry, data, shoff + i * shentsize) for i in range(shnum)]
+    names = headers[shstrndx][4]  # sh_offset of the section names
+    return {data[names + h[0]:data.index(b"\0", names + h[0])].decode(): h[5] for h in headers}
+
+
+@pytest.mark.qemu
+@needs_lib
+def test_loading_the_library_runs_none_of_its_code():
+    """Op registrations are constant data (the section tfc_ops), not constructors run at load: those
+    were one function per kernel file, spread over the library, and loading it made all of its
+    code resident (1.4 MB of the x86_64 build's 1.6 MB). At most the C runtime's own constructor is
+    left (GCC's crtbegin.o has one; zig's link has none)."""
+    if "san" in os.environ.get("LD_PRELOAD", ""):
+        pytest.skip("a sanitizer build registers its own constructors")
+    sections = _section_sizes(_lib.library_path())
+    pointer = 8 if sys.maxsize > 2**32 else 4
+    assert sections.get(".init_array", 0) <= pointer, sections.get(".init_array")
+    assert sections.get("tfc_ops", 0) >= 100 * pointer  # every kernel's registration
+
+
 @needs_lib
 def test_env_var_selects_library():
     path = _lib.library_path()

@@ -206,8 +206,6 @@ struct OpRegistration {
   const char* custom_name = nullptr;  // the custom op's name (custom_code in the model)
 };
 
-// Called by TFC_REGISTER_OP at static initialization.
-bool RegisterOp(const OpRegistration& registration);
 // The kernel for (code, version), or nullptr.
 const OpRegistration* FindOp(int32_t builtin_code, int version);
 // The kernel this library has for a custom op (e.g. MediaPipe's), or nullptr.
@@ -215,19 +213,34 @@ const OpRegistration* FindCustomOp(const char* name, int version);
 // "CONV_2D" for a builtin code; "UNKNOWN" when out of range.
 const char* BuiltinName(int32_t builtin_code);
 
-#define TFC_REGISTER_OP(OP, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)                         \
-  static const bool tfc_registered_##OP##_##KERNEL_CLASS = ::tfc::RegisterOp(               \
-      {::tfc::fb::BuiltinOperator_##OP, (MIN_VERSION), (MAX_VERSION),                       \
-       []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }})
+// Registrations are constant data, not code run at load: the linker gathers a
+// pointer to each into the section tfc_ops, which the registry walks. (Code
+// run at load would be one function per kernel file, spread over the whole
+// library: loading it made all 1.4 MB of its code resident.)
+#if defined(__has_attribute)
+#if __has_attribute(retain)
+#define TFC_RETAIN retain,
+#endif
+#endif
+#ifndef TFC_RETAIN
+#define TFC_RETAIN
+#endif
+#define TFC_OP_ENTRY(ID, ...)                                                                          \
+  static constexpr ::tfc::OpRegistration tfc_registration_##ID = {__VA_ARGS__};                       \
+  __attribute__((used, TFC_RETAIN section("tfc_ops"))) static const ::tfc::OpRegistration* const \
+      tfc_registered_##ID = &tfc_registration_##ID
+
+#define TFC_REGISTER_OP(OP, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)                                   \
+  TFC_OP_ENTRY(OP##_##KERNEL_CLASS, ::tfc::fb::BuiltinOperator_##OP, (MIN_VERSION), (MAX_VERSION), \
+               []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); })
 
 // A custom op this library implements, found by its name in the model
 // (operator_codes[].custom_code), e.g.
 //   TFC_REGISTER_CUSTOM_OP("MaxUnpooling2D", MaxUnpooling2D, 1, 1, MaxUnpooling2D);
-#define TFC_REGISTER_CUSTOM_OP(NAME, ID, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)               \
-  static const bool tfc_registered_custom_##ID = ::tfc::RegisterOp(                           \
-      {::tfc::fb::BuiltinOperator_CUSTOM, (MIN_VERSION), (MAX_VERSION),                       \
-       []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }, \
-       (NAME)})
+#define TFC_REGISTER_CUSTOM_OP(NAME, ID, MIN_VERSION, MAX_VERSION, KERNEL_CLASS)                         \
+  TFC_OP_ENTRY(custom_##ID, ::tfc::fb::BuiltinOperator_CUSTOM, (MIN_VERSION), (MAX_VERSION),            \
+               []() -> std::unique_ptr<::tfc::OpKernel> { return std::make_unique<KERNEL_CLASS>(); }, \
+               (NAME))
 
 // Returns ctx.Error(...) from the calling Prepare/Eval when COND is false.
 #define TFC_ENSURE(ctx, cond)                                                    \

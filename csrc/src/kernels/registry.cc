@@ -1,28 +1,22 @@
-// The op registry: kernels register themselves (TFC_REGISTER_OP) at static
-// initialization; the interpreter looks them up by builtin code and version.
+// The op registry: every kernel file declares its registrations (TFC_REGISTER_OP)
+// as constant data in the section tfc_ops, which the linker gathers between
+// __start_tfc_ops and __stop_tfc_ops; the interpreter looks kernels up there by
+// builtin code and version.
 #include <cstring>
-#include <vector>
 
 #include "kernels/kernel.h"
 
+extern "C" {
+// Defined by the linker for a section whose name is a C identifier.
+extern const tfc::OpRegistration* const __start_tfc_ops[];  // NOLINT(bugprone-reserved-identifier)
+extern const tfc::OpRegistration* const __stop_tfc_ops[];   // NOLINT(bugprone-reserved-identifier)
+}
+
 namespace tfc {
-namespace {
-
-std::vector<OpRegistration>& Registry() {
-  // Never destroyed: kernels of other static objects may still look ops up at exit.
-  static auto* registry = new std::vector<OpRegistration>();
-  return *registry;
-}
-
-}  // namespace
-
-bool RegisterOp(const OpRegistration& registration) {
-  Registry().push_back(registration);
-  return true;
-}
 
 const OpRegistration* FindOp(int32_t builtin_code, int version) {
-  for (const OpRegistration& r : Registry()) {
+  for (const OpRegistration* const* it = __start_tfc_ops; it != __stop_tfc_ops; ++it) {
+    const OpRegistration& r = **it;
     if (r.builtin_code == builtin_code && !r.custom_name && version >= r.min_version && version <= r.max_version)
       return &r;
   }
@@ -31,7 +25,8 @@ const OpRegistration* FindOp(int32_t builtin_code, int version) {
 
 const OpRegistration* FindCustomOp(const char* name, int version) {
   if (!name) return nullptr;
-  for (const OpRegistration& r : Registry()) {
+  for (const OpRegistration* const* it = __start_tfc_ops; it != __stop_tfc_ops; ++it) {
+    const OpRegistration& r = **it;
     if (r.custom_name && strcmp(r.custom_name, name) == 0 && version >= r.min_version && version <= r.max_version)
       return &r;
   }
