@@ -97,7 +97,7 @@ ReadBehind OpContext::ReadBehindInput(int i) const {
 
 void ReadBehind::operator()(const void* read_to) {
   const uint8_t* to = static_cast<const uint8_t*>(read_to);
-  if (!model_ || to < from_ + kStretch) return;
+  if (!model_ || to <= from_ || static_cast<size_t>(to - from_) < kStretch) return;
   model_->DropPages(from_, static_cast<size_t>(to - from_));
   // The page `to` lies in is partly unread: the next stretch starts at it.
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
