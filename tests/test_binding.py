@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import textwrap
@@ -218,7 +219,6 @@ def test_library_version_matches_binding():
 
 def _section_sizes(path: str) -> dict:
     """{section name: size} from an ELF file's section headers."""
-    import struct
     data = Path(path).read_bytes()
     assert data[:4] == b"\x7fELF"
     wide, order = data[4] == 2, "<" if data[5] == 1 else ">"

@@ -65,7 +65,6 @@ class Subgraph {
   const std::vector<int>& inputs() const { return inputs_; }
   const std::vector<int>& outputs() const { return outputs_; }
   std::vector<Node>& nodes() { return nodes_; }
-  const Model& model() const { return *model_; }
   // How many node inputs read tensor i.
   int readers(int i) const {
     return (i >= 0 && static_cast<size_t>(i) < readers_.size()) ? readers_[static_cast<size_t>(i)] : 0;

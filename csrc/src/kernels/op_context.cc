@@ -89,7 +89,7 @@ ReadBehind OpContext::ReadBehindInput(int i) const {
   const TfLiteTensor* t = input(i);
   if (t && t->storage == Storage::kConstant && subgraph_->phase() == Subgraph::Phase::kPrepare &&
       subgraph_->readers(idx) == 1) {
-    r.model_ = &subgraph_->model();
+    r.model_ = &interpreter().model();
     r.from_ = static_cast<const uint8_t*>(t->data);
   }
   return r;
