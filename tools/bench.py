@@ -10,8 +10,8 @@ previous one (a camera loop: the pools' threads asleep at each invoke), and each
 processes (ISOLATED_MODELS at every thread count: no second runtime's pool in the process). Then cold
 start (import + load + allocate + first invoke, each in a fresh process; numpy is imported before the
 clock starts, as both runtimes need it; timed again with numpy's BLAS pool at one thread, QUIET_BLAS) and
-peak RSS of those processes, and the sizes of the release wheels and of the installed packages. Writes bench.json, bench.md and bench.png into --out, and states the ratio ours/official for
-each row.
+peak RSS of those processes, and the sizes of the release wheels and of the installed packages. Writes
+bench.json, bench.md and bench.png into --out, and states the ratio ours/official for each row.
 """
 
 from __future__ import annotations
