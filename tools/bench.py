@@ -232,15 +232,15 @@ def _cold_rows(names: list, repeat: int, log) -> list:
         if error:
             row["error"] = error
         for runtime, got in samples.items():
-            if got:
+            if got:  # quiet[runtime] has a value for every sample whose quiet run did not fail
                 row[runtime] = {"cold_ms": statistics.median(s["cold_ms"] for s in got),
-                                "peak_rss_kb": statistics.median(s["peak_rss_kb"] for s in got)}
-            if quiet[runtime]:
-                row.setdefault(runtime, {})["cold_ms_quiet_blas"] = statistics.median(quiet[runtime])
-        if all(row.get(r, {}).get("cold_ms_quiet_blas") for r in samples):
-            row["ratio_cold_quiet_blas"] = row["ours"]["cold_ms_quiet_blas"] / row["official"]["cold_ms_quiet_blas"]
-        if "cold_ms" in row.get("ours", {}) and "cold_ms" in row.get("official", {}):
+                                "peak_rss_kb": statistics.median(s["peak_rss_kb"] for s in got),
+                                "cold_ms_quiet_blas": statistics.median(quiet[runtime]) if quiet[runtime] else None}
+        if "ours" in row and "official" in row:
             row["ratio_cold"] = row["ours"]["cold_ms"] / row["official"]["cold_ms"]
+            if row["ours"]["cold_ms_quiet_blas"] and row["official"]["cold_ms_quiet_blas"]:
+                row["ratio_cold_quiet_blas"] = (row["ours"]["cold_ms_quiet_blas"]
+                                                / row["official"]["cold_ms_quiet_blas"])
             row["ratio_rss"] = row["ours"]["peak_rss_kb"] / row["official"]["peak_rss_kb"]
             over = [row[r]["peak_rss_kb"] - baseline for r in ("ours", "official")]
             row["ratio_rss_over_baseline"] = over[0] / over[1] if over[1] > 0 else None
@@ -353,7 +353,8 @@ def write_markdown(result: dict, path: Path) -> None:
                      f"{_fmt(r.get('ratio_rss_over_baseline'))} |")
     if result["cold"]:
         lines.append(f"\nnumpy-only Python process: {result['cold'][0]['baseline_rss_kb'] / 1024:.1f} MiB peak RSS.")
-        lines += ["", "Cold start again with numpy's BLAS pool at one thread (`OPENBLAS_NUM_THREADS=1`). Importing "
+        quiet = " ".join(f"{k}={v}" for k, v in QUIET_BLAS.items())
+        lines += ["", f"Cold start again with numpy's BLAS pool at one thread (`{quiet}`). Importing "
                   "numpy starts OpenBLAS's worker thread, which spins on one of the cores for about 100 ms; the "
                   "table above is timed as users start, inside that spin. Both runtimes the same way:", "",
                   "| model | ours cold ms | official cold ms | ratio |", "|---|---|---|---|"]
