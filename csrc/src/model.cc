@@ -121,7 +121,7 @@ void Model::DropPages(const void* data, size_t bytes) const {
   if (last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
-void Model::DropPagesOutside(std::vector<std::pair<const void*, size_t>> keep) const {
+void Model::DropPagesOutside(std::vector<std::pair<const void*, size_t>>& keep) const {
   if (!mapping_) return;
   const uint8_t* map = static_cast<const uint8_t*>(mapping_);
   std::sort(keep.begin(), keep.end());

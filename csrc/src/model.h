@@ -40,7 +40,8 @@ class Model {
   // Gives back every whole page of a memory-mapped model that no range of
   // `keep` touches: the tables and quantization parameters read at load and
   // allocation, and weights already copied. Reads later fault pages in again.
-  void DropPagesOutside(std::vector<std::pair<const void*, size_t>> keep) const;
+  // Sorts `keep` (in place: it frees nothing, see WeightPacker).
+  void DropPagesOutside(std::vector<std::pair<const void*, size_t>>& keep) const;
 
  private:
   Model() = default;

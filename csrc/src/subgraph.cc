@@ -352,7 +352,7 @@ void Subgraph::DropModelPagesNotRead(const std::vector<int>& released_count) {
   }
   for (const auto& v : variable_init_) keep.emplace_back(v.second.first, v.second.second);
   // Last in the queue: the packing jobs read weights (and fault in their neighbours) before it.
-  packer_.Add([model = model_, keep = std::move(keep)]() mutable { model->DropPagesOutside(std::move(keep)); });
+  packer_.Add([model = model_, keep = std::move(keep)]() mutable { model->DropPagesOutside(keep); });
 }
 
 size_t Subgraph::Plan(bool preserve_all) {

@@ -5,14 +5,16 @@
 // writing packed copies of the weights (mobilenet_v1 float32: 17 MB, about 4
 // ms), and its first invoke then reads them layer by layer, in the order they
 // were packed. With a second core idle, that copy need not wait in between:
-// the kernels hand their packing to this class as jobs, which run in the order
-// given on one helper thread, and Invoke waits before each node only for the
-// jobs added up to that node's Prepare.
+// the kernels hand their packing to this class as jobs, which a helper thread
+// starts in the order given. Before each node, Invoke needs only the jobs added
+// up to that node's Prepare: it runs itself those the helper has not started,
+// and waits for the one the helper runs.
 //
 // Used only from the thread that prepares and invokes the subgraph (the
 // helper runs the jobs and nothing else). A job fills memory its kernel
 // reserved in Prepare, reading constant tensors and what Prepare left in its
-// kernel; it must not fail.
+// kernel; it must not fail, nor read what another job writes (two may run at
+// once, one on each thread).
 //
 // fork() waits for every helper's queued jobs (a pthread_atfork handler):
 // a child (a Python multiprocessing worker forked after allocate_tensors())
@@ -58,10 +60,10 @@ class WeightPacker {
   // Whether the helper may still be running jobs (then WaitFor before reading
   // what they write).
   bool busy() const { return running_; }
-  // Until the first `count` jobs have run; joins the helper once it has run
-  // them all.
+  // Until the first `count` jobs have run (running here those the helper has
+  // not started); joins the helper once they are all of them.
   void WaitFor(size_t count);
-  // Until every job has run; the helper is joined.
+  // Until every job has run (those not started, here); the helper is joined.
   void Finish();
 
   // The CPUs this process may run on (its affinity mask), at least 1.
@@ -70,7 +72,13 @@ class WeightPacker {
  private:
   void Loop();
   static void* Main(void* self);
-  void KeepOffThisCpu();
+  // Sets attr's CPUs to the caller's but the one it runs on; false when there is none left (or no
+  // affinity to be had).
+  bool KeepOffThisCpu(pthread_attr_t* attr);
+  // The helper: runs on the CPUs it may use but `cpu` from now on; false when it cannot.
+  bool LeaveCpu(int cpu);
+  // The caller, holding `lock` on mu_: runs the jobs below `count` no thread has started.
+  void RunHere(size_t count, std::unique_lock<std::mutex>& lock);
   // pthread_atfork: Prepare waits until every running helper is idle and keeps it so (holding its mutex);
   // Parent lets them go on; Child forgets them (the helpers do not exist in the child).
   static void ForkPrepare();
@@ -82,10 +90,20 @@ class WeightPacker {
   size_t added_ = 0;      // jobs added since Begin, run inline or queued
   std::atomic<size_t> done_{0};  // jobs run (inline ones included)
   std::mutex mu_;
-  std::condition_variable cv_;  // the helper waits for jobs, the caller for done_
-  std::deque<std::function<void()>> queue_;  // under mu_
+  std::condition_variable cv_;  // the helper waits for jobs, the caller for the helper's job
+  // Every job since Begin, under mu_ until the helper is joined. The helper runs them in place and
+  // frees nothing: a thread's first free() or malloc() makes glibc map it a malloc arena, and the
+  // helper, preempted while it holds the address-space lock, held up the caller's next brk() or
+  // mmap() (measured: allocate_tensors 6 ms instead of 0.7 in some cold starts beside numpy's
+  // spinning BLAS thread). The caller frees them in Finish.
+  std::deque<std::function<void()>> queue_;
+  size_t next_ = 0;                          // under mu_: the first job not yet started
   bool closed_ = false;                      // under mu_
-  bool in_job_ = false;                      // under mu_: the helper runs a job
+  static constexpr size_t kNoJob = ~size_t{0};
+  size_t helper_job_ = kNoJob;   // under mu_: the job the helper runs
+  bool caller_job_ = false;      // under mu_: the caller runs one (RunHere)
+  bool caller_waits_ = false;    // under mu_: the caller sleeps in WaitFor, the helper may use its CPU
+  int caller_cpu_ = -1;          // under mu_: the CPU it sleeps on
   pthread_t thread_{};
   cpu_set_t allowed_;            // the caller's CPUs, when the helper started
   bool allowed_valid_ = false;
